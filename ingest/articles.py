@@ -1,0 +1,166 @@
+"""Reading Markdown files into Articles: front matter, id, title, encoding checks.
+
+Pure functions over bytes and paths; nothing here touches the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rag.errors import ContentError
+
+_FRONT_MATTER_OPEN = re.compile(r"\A---[ \t]*\r?\n")
+_FRONT_MATTER_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+_ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$")
+
+
+@dataclass(frozen=True)
+class Article:
+    """One playbook article, parsed."""
+
+    id: str
+    title: str
+    source: str  # path relative to the content dir, posix style
+    body: str  # Markdown after the front matter
+    body_line: int  # 1-based line number in the file where `body` starts
+    content_hash: str  # sha256 of the raw file bytes
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def find_markdown_files(content_dir: Path) -> list[Path]:
+    """All `.md` files under content_dir (sub-folders included), sorted; other files ignored."""
+    return sorted(
+        p for p in content_dir.rglob("*.md") if p.is_file() and not _is_hidden(p, content_dir)
+    )
+
+
+def _is_hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def read_article(path: Path, content_dir: Path) -> Article:
+    """Read and parse one file. Raises ContentError with a one-sentence reason."""
+    source = path.relative_to(content_dir).as_posix()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ContentError(source, f"cannot be read ({exc.strerror})") from exc
+    return parse_article(raw, source)
+
+
+def parse_article(raw: bytes, source: str) -> Article:
+    """Parse the bytes of a Markdown file whose path relative to the content dir is `source`."""
+    text = decode_markdown(raw, source)
+    meta, body, body_line = split_front_matter(text, source)
+    if not body.strip():
+        raise ContentError(source, "has no text after its front matter" if meta else "is empty")
+    article_id = _string_field(meta, "id", source) or _default_id(source)
+    title = _string_field(meta, "title", source) or first_heading(body) or _stem_title(source)
+    extra = {k: v for k, v in meta.items() if k not in ("id", "title")}
+    return Article(
+        id=article_id,
+        title=title,
+        source=source,
+        body=body,
+        body_line=body_line,
+        content_hash=hashlib.sha256(raw).hexdigest(),
+        metadata=extra,
+    )
+
+
+def decode_markdown(raw: bytes, source: str) -> str:
+    """Decode UTF-8 (BOM allowed); reject binary and non-UTF-8 content with the line at fault."""
+    if not raw.strip():
+        raise ContentError(source, "is empty")
+    if b"\x00" in raw[:8192]:
+        raise ContentError(source, "looks like a binary file (it contains NUL bytes)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ContentError(
+            source, f"is not valid UTF-8 (byte 0x{raw[exc.start]:02x} on line {line})"
+        ) from exc
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str, int]:
+    """Split YAML front matter from the body. Returns (metadata, body, body's first line)."""
+    opened = _FRONT_MATTER_OPEN.match(text)
+    if not opened:
+        return {}, text, 1
+    close = _FRONT_MATTER_CLOSE.search(text, opened.end())
+    if not close:
+        raise ContentError(source, "front matter opened with '---' on line 1 is never closed")
+    block = text[opened.end() : close.start()]
+    try:
+        meta = yaml.safe_load(block) if block.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" on line {mark.line + 2}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ContentError(source, f"has invalid YAML front matter{where} ({problem})") from exc
+    if not isinstance(meta, dict):
+        raise ContentError(source, "front matter must be a mapping of keys to values")
+    rest = text[close.end() :]
+    if rest.startswith("\n"):
+        rest = rest[1:]
+    body_line = text[: len(text) - len(rest)].count("\n") + 1
+    return {str(k): v for k, v in meta.items()}, rest, body_line
+
+
+def _string_field(meta: dict[str, Any], key: str, source: str) -> str | None:
+    value = meta.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)) or isinstance(value, bool):
+        raise ContentError(source, f"front matter '{key}' must be text, not {type(value).__name__}")
+    value = str(value).strip()
+    return value or None
+
+
+def _default_id(source: str) -> str:
+    return source[:-3] if source.lower().endswith(".md") else source
+
+
+def _stem_title(source: str) -> str:
+    stem = Path(source).stem
+    return stem.replace("-", " ").replace("_", " ").strip().capitalize() or stem
+
+
+def first_heading(body: str) -> str | None:
+    """The text of the first ATX heading in the body, if any (outside code fences)."""
+    for line in iter_lines_outside_fences(body):
+        match = _ATX_HEADING.match(line)
+        if match:
+            return clean_heading(match.group(2))
+    return None
+
+
+def clean_heading(text: str) -> str:
+    """Strip inline Markdown (links, emphasis, code ticks) from heading text."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"[*_`]+", "", text)
+    return text.strip()
+
+
+def iter_lines_outside_fences(body: str) -> Iterator[str]:
+    """Yield lines that are not inside fenced code blocks."""
+    fence: str | None = None
+    for line in body.split("\n"):
+        stripped = line.lstrip()
+        if fence is None and (stripped.startswith("```") or stripped.startswith("~~~")):
+            fence = stripped[:3]
+            continue
+        if fence is not None:
+            if stripped.startswith(fence):
+                fence = None
+            continue
+        yield line

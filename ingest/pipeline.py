@@ -1,0 +1,218 @@
+"""`ingest.run(settings) -> IngestReport`: content folder -> articles -> chunks -> index.
+
+Incremental (a content hash per article: unchanged articles are never re-embedded) and atomic
+(changes land in a new index generation that replaces the old one in one rename).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ingest.articles import Article, find_markdown_files, read_article
+from ingest.chunker import chunk_article
+from rag.bm25 import BM25
+from rag.chunk import Chunk
+from rag.embedder import count_tokens_factory, make_embedder
+from rag.errors import ContentError, PlaybookError
+from rag.settings import Settings
+from rag.store import GenerationWriter, Manifest, current_generation, ingest_lock, read_chunks
+
+Progress = Callable[[int, int], None]  # (done, total) chunks embedded
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did; `to_json()` is the `playbook ingest --json` contract."""
+
+    articles: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    embedded: int = 0  # chunks embedded by this run
+    generation: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data.pop("embedded")
+        data.pop("generation")
+        return data
+
+
+def run(
+    settings: Settings, *, strict: bool = False, rebuild: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Bring the index in line with the content folder. Raises PlaybookError on user errors."""
+    started = time.perf_counter()
+    articles, skipped = load_articles(settings.content_path)
+    if strict and skipped:
+        first = skipped[0]
+        raise ContentError(
+            first["path"],
+            f"{first['error']} (--strict: {len(skipped)} bad file(s), index left untouched)",
+        )
+    index_dir = settings.index_path
+    with ingest_lock(index_dir):
+        base = None if rebuild else _compatible_base(index_dir, settings)
+        old = Manifest.read(base) if base else None
+        report = _apply(settings, articles, skipped, base, old, progress)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def load_articles(content_dir: Path) -> tuple[list[Article], list[dict[str, str]]]:
+    """Parse every Markdown file; bad ones are returned as skipped with their reason."""
+    if not content_dir.is_dir():
+        raise PlaybookError(f"Content folder {content_dir} does not exist.")
+    files = find_markdown_files(content_dir)
+    if not files:
+        raise PlaybookError(f"No Markdown (.md) files found in {content_dir}.")
+    articles: list[Article] = []
+    skipped: list[dict[str, str]] = []
+    owners: dict[str, str] = {}
+    for path in files:
+        try:
+            article = read_article(path, content_dir)
+        except ContentError as exc:
+            skipped.append({"path": exc.path, "error": exc.reason})
+            continue
+        if article.id in owners:
+            reason = f"has id '{article.id}', already used by {owners[article.id]}"
+            skipped.append({"path": article.source, "error": reason})
+            continue
+        owners[article.id] = article.source
+        articles.append(article)
+    return articles, skipped
+
+
+def _compatible_base(index_dir: Path, settings: Settings) -> Path | None:
+    """The live generation if it was built with the same model and chunking, else None."""
+    base = current_generation(index_dir)
+    if base is None:
+        return None
+    old = Manifest.read(base)
+    same = (old.embed_model, old.chunk_tokens, old.chunk_overlap) == (
+        settings.embed_model, settings.chunk_tokens, settings.chunk_overlap,
+    )
+    return base if same else None
+
+
+def _apply(
+    settings: Settings, articles: list[Article], skipped: list[dict[str, str]],
+    base: Path | None, old: Manifest | None, progress: Progress | None,
+) -> IngestReport:
+    old_articles = old.articles if old else {}
+    kept = _kept_for_skipped(old_articles, skipped, {a.id for a in articles})
+    changed = [a for a in articles if _entry(a) != _strip(old_articles.get(a.id))]
+    current_ids = {a.id for a in articles} | set(kept)
+    removed = [aid for aid in old_articles if aid not in current_ids]
+    added = sum(1 for a in changed if a.id not in old_articles)
+    report = IngestReport(
+        articles=len(current_ids),
+        added=added,
+        updated=len(changed) - added,
+        removed=len(removed),
+        unchanged=len(articles) - len(changed) + len(kept),
+        skipped=skipped,
+    )
+    if base is not None and old is not None and not changed and not removed:
+        report.chunks = old.chunk_count
+        report.generation = base.name
+        return report
+
+    count = count_tokens_factory(settings.embed_model)
+    new_chunks = [
+        c for a in changed
+        for c in chunk_article(a, count, settings.chunk_tokens, settings.chunk_overlap)
+    ]
+    vectors = embed_chunks(settings, new_chunks, progress)
+    drop_articles = set(removed) | {a.id for a in changed}
+    drop_ids = [cid for aid in drop_articles for cid in old_articles.get(aid, {}).get("chunks", [])]
+
+    writer = GenerationWriter(settings.index_path, base)
+    try:
+        writer.remove(drop_ids)
+        writer.add(new_chunks, vectors)
+        old_chunks = read_chunks(base) if base else []
+        chunks = [c for c in old_chunks if c.article_id not in drop_articles] + new_chunks
+        bm25 = BM25.load(base) if base else BM25.empty()
+        bm25 = bm25.updated(set(drop_ids), [c.id for c in new_chunks],
+                            [c.embed_text for c in new_chunks])
+        manifest = _manifest(settings, articles, new_chunks, old_articles, kept)
+        final = writer.commit(manifest, chunks, bm25)
+    except BaseException:
+        writer.abort()
+        raise
+    report.chunks = len(chunks)
+    report.embedded = len(new_chunks)
+    report.generation = final.name
+    return report
+
+
+def embed_chunks(
+    settings: Settings, chunks: list[Chunk], progress: Progress | None = None
+) -> list[list[float]]:
+    """Embed chunk texts in batches, longest first (less padding), reporting progress."""
+    if not chunks:
+        return []
+    model = make_embedder(settings)
+    order = sorted(range(len(chunks)), key=lambda i: -len(chunks[i].embed_text))
+    texts = [chunks[i].embed_text for i in order]
+    step = settings.embed_batch_size * 4
+    vectors: list[list[float]] = []
+    for start in range(0, len(texts), step):
+        vectors.extend(model.get_text_embedding_batch(texts[start : start + step]))
+        if progress:
+            progress(min(start + step, len(texts)), len(texts))
+    result: list[list[float]] = [[] for _ in chunks]
+    for rank, i in enumerate(order):
+        result[i] = vectors[rank]
+    return result
+
+
+def _entry(article: Article) -> tuple[str, str, str]:
+    return (article.content_hash, article.source, article.title)
+
+
+def _strip(entry: dict | None) -> tuple[str, str, str] | None:
+    return (entry["hash"], entry["source"], entry["title"]) if entry else None
+
+
+def _kept_for_skipped(
+    old_articles: dict[str, dict], skipped: list[dict[str, str]], live_ids: set[str]
+) -> dict[str, dict]:
+    """A file that turned bad keeps its last good version in the index: no data is lost."""
+    bad_sources = {s["path"] for s in skipped}
+    return {
+        aid: entry for aid, entry in old_articles.items()
+        if entry["source"] in bad_sources and aid not in live_ids
+    }
+
+
+def _manifest(
+    settings: Settings, articles: list[Article], new_chunks: list[Chunk],
+    old_articles: dict[str, dict], kept: dict[str, dict],
+) -> Manifest:
+    by_article: dict[str, list[str]] = {}
+    for chunk in new_chunks:
+        by_article.setdefault(chunk.article_id, []).append(chunk.id)
+    entries = dict(kept)
+    for a in articles:
+        chunks = by_article.get(a.id, old_articles.get(a.id, {}).get("chunks", []))
+        entries[a.id] = {"hash": a.content_hash, "source": a.source, "title": a.title,
+                         "chunks": chunks}
+    return Manifest(
+        embed_model=settings.embed_model,
+        chunk_tokens=settings.chunk_tokens,
+        chunk_overlap=settings.chunk_overlap,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        articles=entries,
+    )

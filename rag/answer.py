@@ -1,0 +1,88 @@
+"""The Answer returned by `rag.ask`, and its JSON form (the `playbook ask --json` contract)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from rag.retrieve import Passage
+
+
+@dataclass
+class Citation:
+    """A numbered passage shown under an answer."""
+
+    n: int
+    article_id: str
+    title: str
+    heading: str
+    text: str
+    source: str  # path relative to the content dir
+    score: float
+    anchor: str
+    start_line: int
+    end_line: int
+    chunk_ids: list[str] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)  # cited character spans in text
+
+    @property
+    def url(self) -> str:
+        """Link to the article at the passage's heading."""
+        return f"{self.source}#{self.anchor}" if self.anchor else self.source
+
+    @classmethod
+    def from_passage(cls, n: int, passage: Passage) -> Citation:
+        first = passage.first
+        return cls(
+            n=n,
+            article_id=first.article_id,
+            title=first.title,
+            heading=first.heading,
+            text=passage.text,
+            source=first.source,
+            score=round(passage.score, 4),
+            anchor=first.anchor,
+            start_line=first.start_line,
+            end_line=passage.chunks[-1].end_line,
+            chunk_ids=passage.chunk_ids,
+        )
+
+
+@dataclass
+class Sentence:
+    """One sentence of an answer, the citations it carries and whether they were verified."""
+
+    text: str
+    citations: list[int]
+    verified: bool
+
+
+@dataclass
+class Answer:
+    """What `rag.ask` returns."""
+
+    question: str
+    answer: str
+    refused: bool
+    answerer: str
+    citations: list[Citation]
+    timings_ms: dict[str, float]
+    query: str = ""  # the query actually searched (differs from the question for follow-ups)
+    sentences: list[Sentence] = field(default_factory=list)
+    notice: str = ""  # e.g. "the LLM server did not answer; showing the extractive answer"
+
+    def to_json(self) -> dict[str, object]:
+        """The DESIGN.md contract, plus query, sentences, notice and link fields."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "answerer": self.answerer,
+            "citations": [
+                {**asdict(c), "url": c.url, "spans": [list(s) for s in c.spans]}
+                for c in self.citations
+            ],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "query": self.query,
+            "sentences": [asdict(s) for s in self.sentences],
+            "notice": self.notice,
+        }

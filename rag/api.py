@@ -1,0 +1,60 @@
+"""The core API: `ask(question, settings, history) -> Answer`. The CLI, UI and evals call this."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+
+from rag.answer import Answer
+from rag.answerers import TokenCallback, get_answerer
+from rag.embedder import make_embedder
+from rag.errors import QuestionError
+from rag.index import load_index
+from rag.retrieve import Passage, retrieve
+from rag.settings import Settings
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+Turn = tuple[str, str]  # (user question, assistant answer)
+
+
+def clean_question(question: str, settings: Settings) -> str:
+    """Strip control characters and surrounding space; truncate very long questions."""
+    text = _CONTROL.sub(" ", question or "").strip()
+    text = re.sub(r"\s+", " ", text)
+    if not text:
+        raise QuestionError("The question is empty: type a question about the playbook.")
+    if not re.search(r"\w", text):
+        raise QuestionError("The question has no words in it: type a question about the playbook.")
+    return text[: settings.max_question_chars]
+
+
+def retrieve_passages(
+    query: str, settings: Settings, k: int | None = None, mode: str | None = None
+) -> list[Passage]:
+    """Passages for a standalone query (used by ask and by the evaluation suite)."""
+    reader = load_index(settings)
+    mode = mode or settings.retrieval
+    vector = make_embedder(settings).get_query_embedding(query) if mode != "bm25" else None
+    return retrieve(reader, query, vector, settings, k=k, mode=mode)
+
+
+def ask(
+    question: str, settings: Settings, history: Sequence[Turn] = (),
+    on_token: TokenCallback | None = None,
+) -> Answer:
+    """Answer a question from the playbook, citing the passages every claim comes from."""
+    started = time.perf_counter()
+    text = clean_question(question, settings)
+    passages = retrieve_passages(text, settings)
+    retrieved = time.perf_counter()
+    answer = get_answerer(settings.llm).answer(text, passages, settings, on_token)
+    done = time.perf_counter()
+    answer.query = answer.query or text
+    answer.timings_ms = {
+        "retrieve": (retrieved - started) * 1000,
+        "generate": (done - retrieved) * 1000,
+        "total": (done - started) * 1000,
+    }
+    return answer

@@ -1,0 +1,117 @@
+"""A small BM25 index over chunk texts that can be updated without re-tokenising everything.
+
+Term counts live in a sparse doc x term matrix saved beside each index generation; an ingest
+that changes one article drops that article's rows and appends new ones, so the cost of an
+update is proportional to the change, not to the corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should so some such than that the their theirs them themselves then there these
+    they this those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours yourself yourselves""".split()
+)
+
+
+def stem(word: str) -> str:
+    """A light English stemmer: plural and common verb endings only (keeps terms readable)."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix) and not word.endswith("ss"):
+            return word[: -len(suffix)]
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercased word stems without stop words."""
+    return [stem(t) for t in _TOKEN.findall(text.lower()) if t not in STOP_WORDS]
+
+
+class BM25:
+    """Okapi BM25 over a sparse term-count matrix (rows = documents)."""
+
+    def __init__(
+        self, ids: Sequence[str], counts: sparse.csr_matrix, vocab: dict[str, int],
+        k1: float = 1.2, b: float = 0.75,
+    ) -> None:
+        self.ids = list(ids)
+        self.vocab = vocab
+        self.k1, self.b = k1, b
+        self.counts = counts.tocsr()
+        self._csc = self.counts.tocsc()
+        self._doc_len = np.asarray(self.counts.sum(axis=1)).ravel().astype(np.float32)
+        self._avg_len = float(self._doc_len.mean()) if len(self.ids) else 1.0
+        df = np.diff(self._csc.indptr).astype(np.float32)
+        n = len(self.ids)
+        self._idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+
+    @classmethod
+    def build(cls, ids: Sequence[str], texts: Iterable[str]) -> BM25:
+        """Index texts from scratch."""
+        return cls.empty().updated(set(), ids, texts)
+
+    @classmethod
+    def empty(cls) -> BM25:
+        return cls([], sparse.csr_matrix((0, 0), dtype=np.float32), {})
+
+    def updated(self, remove: set[str], ids: Sequence[str], texts: Iterable[str]) -> BM25:
+        """A new index without the `remove` ids and with the given documents appended."""
+        vocab = dict(self.vocab)
+        rows, cols, vals = [], [], []
+        for row, text in enumerate(texts):
+            for term, tf in Counter(tokenize(text)).items():
+                rows.append(row)
+                cols.append(vocab.setdefault(term, len(vocab)))
+                vals.append(tf)
+        added = sparse.csr_matrix(
+            (np.asarray(vals, np.float32), (rows, cols)), shape=(len(ids), len(vocab))
+        )
+        keep = [i for i, doc_id in enumerate(self.ids) if doc_id not in remove]
+        old = self.counts[keep] if keep else sparse.csr_matrix((0, self.counts.shape[1]))
+        old = sparse.csr_matrix(old, shape=(len(keep), len(vocab)))
+        kept_ids = [self.ids[i] for i in keep]
+        return BM25([*kept_ids, *ids], sparse.vstack([old, added]).tocsr(), vocab, self.k1, self.b)
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """The k best (id, score) pairs; documents sharing no term with the query are left out."""
+        terms = [self.vocab[t] for t in set(tokenize(query)) if t in self.vocab]
+        if not terms or not self.ids:
+            return []
+        scores = np.zeros(len(self.ids), dtype=np.float32)
+        norm = self.k1 * (1 - self.b + self.b * self._doc_len / self._avg_len)
+        for t in terms:
+            lo, hi = self._csc.indptr[t], self._csc.indptr[t + 1]
+            docs, tf = self._csc.indices[lo:hi], self._csc.data[lo:hi]
+            scores[docs] += self._idf[t] * tf * (self.k1 + 1) / (tf + norm[docs])
+        hits = np.flatnonzero(scores)
+        top = hits[np.argsort(-scores[hits], kind="stable")[:k]]
+        return [(self.ids[i], float(scores[i])) for i in top]
+
+    def save(self, folder: Path) -> None:
+        """Write the index into `folder` (two files)."""
+        sparse.save_npz(folder / "bm25.npz", self.counts)
+        terms = sorted(self.vocab, key=self.vocab.__getitem__)
+        (folder / "bm25.json").write_text(json.dumps({"ids": self.ids, "terms": terms}))
+
+    @classmethod
+    def load(cls, folder: Path) -> BM25:
+        """Read an index written by `save`."""
+        meta = json.loads((folder / "bm25.json").read_text())
+        vocab = {t: i for i, t in enumerate(meta["terms"])}
+        return cls(meta["ids"], sparse.load_npz(folder / "bm25.npz"), vocab)

@@ -1,0 +1,130 @@
+"""The `playbook` command line: a thin shell over ingest.run and rag.ask.
+
+Exit codes: 0 success, 1 user error (one sentence on stderr), 2 usage error, 130 interrupted.
+Heavy modules are imported inside the commands that need them, so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.errors import PlaybookError
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--content", type=Path, help="content folder (default: content/)")
+    parser.add_argument("--index", type=Path, help="index folder (default: .playbook/)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(
+        prog="playbook", description="Ask the team playbook; answers cite their passages."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="index the content folder (incremental, atomic)")
+    _common(p)
+    p.add_argument("--strict", action="store_true", help="fail on any unreadable article")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = sub.add_parser("ask", help="answer a question with cited passages")
+    _common(p)
+    p.add_argument("question", help="the question, in plain words")
+    p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    p.add_argument("-k", type=int, help="passages to retrieve (default 5)")
+    p.add_argument("--llm", choices=["extractive", "local", "openai"], help="answerer to use")
+    return parser
+
+
+def settings_from(args: argparse.Namespace, **overrides: Any) -> Any:
+    """Build Settings from the environment plus command-line overrides."""
+    from rag.settings import Settings
+
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if getattr(args, "content", None) is not None:
+        values["content_dir"] = args.content
+    if getattr(args, "index", None) is not None:
+        values["index_dir"] = args.index
+    return Settings(**values)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest.pipeline import run
+
+    settings = settings_from(args)
+    show_bar = not args.json and sys.stderr.isatty()
+    if show_bar:
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task("Embedding chunks", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            report = run(settings, strict=args.strict, rebuild=args.rebuild, progress=progress)
+    else:
+        report = run(settings, strict=args.strict, rebuild=args.rebuild)
+    for item in report.skipped:
+        print(f"warning: skipped {item['path']}: {item['error']}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_json()))
+    else:
+        print(
+            f"Indexed {report.articles} articles ({report.chunks} chunks) "
+            f"in {report.seconds:.1f}s: "
+            f"{report.added} added, {report.updated} updated, {report.removed} removed, "
+            f"{report.unchanged} unchanged, {len(report.skipped)} skipped."
+        )
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.api import ask
+
+    settings = settings_from(args, top_k=args.k, llm=args.llm)
+    stream = not args.json and settings.llm != "extractive"
+    on_token = (lambda t: print(t, end="", flush=True)) if stream else None
+    answer = ask(args.question, settings, on_token=on_token)
+    if stream:
+        print()
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+        return 0
+    from rag.render import print_answer
+
+    print_answer(answer, show_text=not stream)
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `playbook` console script."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except PlaybookError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted; the index is unchanged.", file=sys.stderr)
+        return 130
+    except ValueError as exc:  # pydantic validation of settings from the environment
+        print(f"error: invalid setting: {exc}".splitlines()[0], file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Reading the live index generation: chunks, BM25 and the Chroma collection.
+
+`load_index(settings)` re-reads CURRENT on every call (one small file) and returns a cached reader
+for that generation, so a long-running server picks up a new ingest on its next question while
+questions already in flight finish on the generation they started with.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from rag.bm25 import BM25
+from rag.chunk import Chunk
+from rag.errors import IndexCorruptError
+from rag.settings import Settings
+from rag.store import Manifest, get_collection, open_chroma, read_chunks, require_generation
+
+
+class IndexReader:
+    """One immutable generation, loaded for querying."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.manifest = Manifest.read(folder)
+        self.chunks: dict[str, Chunk] = {c.id: c for c in read_chunks(folder)}
+        self.by_article: dict[str, list[Chunk]] = {}
+        for chunk in self.chunks.values():
+            self.by_article.setdefault(chunk.article_id, []).append(chunk)
+        for chunks in self.by_article.values():
+            chunks.sort(key=lambda c: c.position)
+        self._bm25: BM25 | None = None
+        self._collection: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def generation(self) -> str:
+        return self.folder.name
+
+    @property
+    def bm25(self) -> BM25:
+        with self._lock:
+            if self._bm25 is None:
+                self._bm25 = BM25.load(self.folder)
+            return self._bm25
+
+    @property
+    def collection(self) -> Any:
+        with self._lock:
+            if self._collection is None:
+                try:
+                    self._collection = get_collection(open_chroma(self.folder / "chroma"))
+                except Exception as exc:  # chromadb raises several types for a bad store
+                    raise IndexCorruptError(
+                        f"The vector store in {self.folder} cannot be opened ({exc}): "
+                        "run `playbook ingest --rebuild`."
+                    ) from exc
+            return self._collection
+
+    def dense(self, vector: list[float], k: int) -> list[tuple[str, float]]:
+        """The k nearest chunks by cosine similarity, as (chunk id, similarity)."""
+        k = min(k, len(self.chunks))
+        if k == 0:
+            return []
+        result = self.collection.query(
+            query_embeddings=[vector], n_results=k, include=["distances"]
+        )
+        ids, distances = result["ids"][0], result["distances"][0]
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
+
+    def similarities(self, vector: list[float], ids: list[str]) -> dict[str, float]:
+        """Cosine similarity of the query to specific chunks (for BM25-only hits)."""
+        import numpy as np
+
+        if not ids:
+            return {}
+        got = self.collection.get(ids=ids, include=["embeddings"])
+        query = np.asarray(vector, dtype=np.float32)
+        sims = np.asarray(got["embeddings"], dtype=np.float32) @ query
+        return {i: float(s) for i, s in zip(got["ids"], sims, strict=True)}
+
+
+_cache: dict[Path, IndexReader] = {}
+_cache_lock = threading.Lock()
+
+
+def load_index(settings: Settings) -> IndexReader:
+    """The reader for the live generation (raises IndexMissingError / IndexCorruptError)."""
+    folder = require_generation(settings.index_path)
+    with _cache_lock:
+        reader = _cache.get(settings.index_path)
+        if reader is None or reader.folder != folder:
+            reader = IndexReader(folder)
+            _cache[settings.index_path] = reader
+        return reader

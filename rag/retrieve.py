@@ -1,0 +1,110 @@
+"""Question -> passages: dense + BM25 candidates, fused by reciprocal rank, merged per section.
+
+Fusion is rank-based (RRF) so the two scorers' different scales never need calibrating. The
+score shown with a passage is the cosine similarity between question and passage, which is
+what the refusal threshold is set on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rag.chunk import Chunk
+from rag.index import IndexReader
+from rag.settings import Settings
+
+CANDIDATES = 30  # per retriever, before fusion
+
+
+@dataclass
+class Passage:
+    """One or more adjacent chunks of a section, as retrieved for a question."""
+
+    chunks: list[Chunk]
+    score: float  # cosine similarity of the best chunk to the question
+    fused: float  # reciprocal-rank-fusion score (ordering)
+    ranks: dict[str, int] = field(default_factory=dict)  # retriever -> best rank (1-based)
+
+    @property
+    def first(self) -> Chunk:
+        return self.chunks[0]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(c.text for c in self.chunks)
+
+    @property
+    def chunk_ids(self) -> list[str]:
+        return [c.id for c in self.chunks]
+
+
+def rrf(rankings: dict[str, list[str]], k: int) -> dict[str, float]:
+    """Reciprocal rank fusion: sum over rankings of 1 / (k + rank)."""
+    fused: dict[str, float] = {}
+    for ranking in rankings.values():
+        for rank, doc_id in enumerate(ranking, start=1):
+            fused[doc_id] = fused.get(doc_id, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+def search(
+    reader: IndexReader, query: str, vector: list[float] | None, settings: Settings,
+    mode: str | None = None, depth: int = CANDIDATES,
+) -> list[tuple[str, float, dict[str, int]]]:
+    """Ranked chunk ids with fused scores and per-retriever ranks (no merging, no limits)."""
+    mode = mode or settings.retrieval
+    rankings: dict[str, list[str]] = {}
+    if mode in ("dense", "hybrid") and vector is not None:
+        rankings["dense"] = [cid for cid, _ in reader.dense(vector, depth)]
+    if mode in ("bm25", "hybrid"):
+        rankings["bm25"] = [cid for cid, _ in reader.bm25.search(query, depth)]
+    fused = rrf(rankings, settings.rrf_k)
+    ranks = {
+        cid: {name: r.index(cid) + 1 for name, r in rankings.items() if cid in r} for cid in fused
+    }
+    ordered = sorted(fused, key=lambda cid: (-fused[cid], cid))
+    return [(cid, fused[cid], ranks[cid]) for cid in ordered if cid in reader.chunks]
+
+
+def retrieve(
+    reader: IndexReader, query: str, vector: list[float] | None, settings: Settings,
+    k: int | None = None, mode: str | None = None,
+) -> list[Passage]:
+    """The k best passages: adjacent chunks of one section merged, few passages per article."""
+    k = k or settings.top_k
+    hits = search(reader, query, vector, settings, mode)
+    passages: list[Passage] = []
+    per_article: dict[str, int] = {}
+    for cid, fused, ranks in hits:
+        chunk = reader.chunks[cid]
+        neighbour = _adjacent_passage(passages, chunk)
+        if neighbour is not None:
+            neighbour.chunks = sorted([*neighbour.chunks, chunk], key=lambda c: c.position)
+            neighbour.fused += fused
+            continue
+        if len(passages) >= k or per_article.get(chunk.article_id, 0) >= settings.max_per_article:
+            continue
+        per_article[chunk.article_id] = per_article.get(chunk.article_id, 0) + 1
+        passages.append(Passage([chunk], 0.0, fused, ranks))
+    _score(reader, passages, vector)
+    return passages
+
+
+def _adjacent_passage(passages: list[Passage], chunk: Chunk) -> Passage | None:
+    """A passage holding the chunk just before or after this one in the same section."""
+    for passage in passages:
+        first = passage.first
+        same = first.article_id == chunk.article_id and first.section == chunk.section
+        positions = [c.position for c in passage.chunks]
+        if same and (chunk.position == min(positions) - 1 or chunk.position == max(positions) + 1):
+            return passage
+    return None
+
+
+def _score(reader: IndexReader, passages: list[Passage], vector: list[float] | None) -> None:
+    if vector is None or not passages:
+        return
+    ids = [cid for p in passages for cid in p.chunk_ids]
+    sims = reader.similarities(vector, ids)
+    for passage in passages:
+        passage.score = max(sims.get(cid, 0.0) for cid in passage.chunk_ids)

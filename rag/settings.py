@@ -1,0 +1,88 @@
+"""One typed Settings object, read from PLAYBOOK_* environment variables.
+
+Entry points (CLI, UI, evals) build it and pass it down; nothing creates it at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+AnswererName = Literal["extractive", "local", "openai"]
+
+
+class Settings(BaseSettings):
+    """Every knob of Playbook Q&A. Environment variables use the prefix PLAYBOOK_."""
+
+    model_config = SettingsConfigDict(env_prefix="PLAYBOOK_", extra="ignore")
+
+    # Where things live
+    content_dir: Path = Field(Path("content"), description="Folder of Markdown articles.")
+    index_dir: Path = Field(Path(".playbook"), description="Folder holding the index.")
+
+    # Embedding and chunking
+    embed_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Embedding model: 'all-MiniLM-L6-v2' (bundled, offline) or a local model path.",
+    )
+    embed_runtime: Literal["torch", "onnx"] = Field(
+        "torch", description="Runtime for the embedding model: 'torch' or 'onnx'."
+    )
+    embed_batch_size: int = Field(64, ge=1, description="Texts per embedding batch.")
+    chunk_tokens: int = Field(
+        256, ge=32, description="Token budget per chunk (embedding model's tokenizer)."
+    )
+    chunk_overlap: int = Field(
+        32, ge=0, description="Tokens of the previous chunk prepended as context when splitting."
+    )
+
+    # Retrieval
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    max_per_article: int = Field(
+        3, ge=1, description="At most this many passages from one article."
+    )
+    retrieval: Literal["hybrid", "dense", "bm25"] = Field(
+        "hybrid", description="Retriever: hybrid (dense + BM25 fused), dense or bm25."
+    )
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    max_question_chars: int = Field(
+        2000, ge=10, description="Longer questions are truncated to this many characters."
+    )
+
+    # Answering
+    llm: AnswererName = Field("extractive", description="Answerer: extractive, local or openai.")
+    llm_model_path: Path | None = Field(
+        None, description="GGUF file for the local answerer (default: bundled SmolLM2-135M)."
+    )
+    llm_threads: int = Field(2, ge=1, description="CPU threads for the local model.")
+    llm_max_tokens: int = Field(256, ge=16, description="Most tokens an answer may generate.")
+    openai_base_url: str = Field(
+        "http://127.0.0.1:11434/v1", description="OpenAI-compatible server base URL."
+    )
+    openai_model: str = Field("llama3.2", description="Model name on the OpenAI-compatible server.")
+    openai_api_key: SecretStr | None = Field(None, description="API key, if the server needs one.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM call is abandoned.")
+
+    # Scale-out
+    chroma_url: str | None = Field(
+        None, description="Chroma server URL (http://host:port); unset = embedded store."
+    )
+    chroma_token: SecretStr | None = Field(None, description="Auth token for the Chroma server.")
+
+    # Serving
+    auth: SecretStr | None = Field(
+        None, description="user:password required when serving on a non-loopback host."
+    )
+
+    @property
+    def content_path(self) -> Path:
+        """The content dir, resolved."""
+        return self.content_dir.expanduser().resolve()
+
+    @property
+    def index_path(self) -> Path:
+        """The index dir, resolved."""
+        return self.index_dir.expanduser().resolve()

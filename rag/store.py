@@ -1,0 +1,252 @@
+"""The index on disk: immutable generations swapped in atomically.
+
+    index_dir/
+      CURRENT              name of the live generation, replaced with os.replace
+      LOCK                 held by a running ingest
+      gen-000007/          one complete, immutable index
+        chroma/            embedded Chroma (vectors), written through LlamaIndex's ChromaVectorStore
+        chunks.jsonl       every chunk with its metadata (passages, adjacency, BM25 source)
+        bm25.npz/.json     the BM25 term matrix
+        manifest.json      articles, their content hashes and chunk ids; model and chunk settings
+
+An ingest copies the live generation to `gen-N.tmp-PID`, applies its changes there, and only then
+renames it and flips CURRENT. A crash at any point leaves CURRENT on a complete generation, so
+readers never see a half-written index and chunks are never duplicated.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.chunk import Chunk
+from rag.errors import IndexCorruptError, IndexMissingError, PlaybookError
+
+COLLECTION = "playbook_chunks"
+MANIFEST_VERSION = 1
+_GEN = re.compile(r"^gen-(\d{6})$")
+
+
+@dataclass
+class Manifest:
+    """What a generation holds and how it was built."""
+
+    embed_model: str
+    chunk_tokens: int
+    chunk_overlap: int
+    created: str
+    articles: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> hash, source, chunks
+    version: int = MANIFEST_VERSION
+
+    @property
+    def chunk_count(self) -> int:
+        return sum(len(a["chunks"]) for a in self.articles.values())
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest:
+        data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        return cls(**data)
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    """The live generation folder, or None when nothing has been ingested yet."""
+    pointer = index_dir / "CURRENT"
+    if not pointer.exists():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    folder = index_dir / name
+    if not _GEN.match(name) or not (folder / "manifest.json").exists():
+        raise IndexCorruptError(
+            f"The index in {index_dir} is damaged (CURRENT points to '{name}'): "
+            "run `playbook ingest --rebuild`."
+        )
+    return folder
+
+
+def require_generation(index_dir: Path) -> Path:
+    """The live generation, or a one-sentence error telling the user to ingest."""
+    folder = current_generation(index_dir)
+    if folder is None:
+        raise IndexMissingError(
+            f"No index found in {index_dir}: run `playbook ingest` first "
+            "(or point --index / PLAYBOOK_INDEX_DIR at an existing one)."
+        )
+    return folder
+
+
+@contextmanager
+def ingest_lock(index_dir: Path) -> Iterator[None]:
+    """Only one ingest at a time per index dir; a second one fails fast with a clear message."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / "LOCK", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise PlaybookError(f"Another ingest is already running on {index_dir}.") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def open_chroma(folder: Path) -> Any:
+    """An embedded Chroma client on `folder` with telemetry off."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(
+        path=str(folder), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+
+
+def get_collection(client: Any, create: bool = False) -> Any:
+    """Our collection, never with Chroma's default (downloading) embedding function."""
+    if create:
+        return client.get_or_create_collection(
+            COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+    return client.get_collection(COLLECTION, embedding_function=None)
+
+
+def close_chroma(client: Any) -> None:
+    """Release an embedded client's files and memory (Chroma caches one system per path)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    identifier = str(getattr(client, "_identifier", ""))
+    system = SharedSystemClient._identifier_to_system.pop(identifier, None)
+    if system is not None:
+        system.stop()
+
+
+class GenerationWriter:
+    """Builds the next generation in a temporary folder; `commit` publishes it atomically."""
+
+    def __init__(self, index_dir: Path, base: Path | None) -> None:
+        self.index_dir = index_dir
+        _remove_stale_temporaries(index_dir)
+        number = _next_number(index_dir)
+        self.name = f"gen-{number:06d}"
+        self.folder = index_dir / f"{self.name}.tmp-{os.getpid()}"
+        if base is not None:
+            shutil.copytree(base / "chroma", self.folder / "chroma")
+        else:
+            (self.folder / "chroma").mkdir(parents=True)
+        self._client = open_chroma(self.folder / "chroma")
+        self._collection = get_collection(self._client, create=True)
+
+    def remove(self, chunk_ids: list[str]) -> None:
+        """Delete chunks (of changed or removed articles) from the vector store."""
+        for start in range(0, len(chunk_ids), 5000):
+            self._collection.delete(ids=chunk_ids[start : start + 5000])
+
+    def add(self, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
+        """Add chunks with their embeddings through LlamaIndex's Chroma vector store."""
+        from llama_index.core.schema import BaseNode, TextNode
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        store = ChromaVectorStore(chroma_collection=self._collection)
+        nodes: list[BaseNode] = [
+            TextNode(
+                id_=c.id,
+                text=c.embed_text,
+                embedding=list(vector),
+                metadata={"article_id": c.article_id, "source": c.source, "position": c.position},
+            )
+            for c, vector in zip(chunks, embeddings, strict=True)
+        ]
+        for start in range(0, len(nodes), 2000):
+            store.add(nodes[start : start + 2000])
+
+    def commit(self, manifest: Manifest, chunks: list[Chunk], bm25: Any) -> Path:
+        """Write the metadata files, then rename the folder and flip CURRENT (atomic)."""
+        close_chroma(self._client)
+        with open(self.folder / "chunks.jsonl", "w", encoding="utf-8") as out:
+            for chunk in chunks:
+                out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+        bm25.save(self.folder)
+        _write_json(self.folder / "manifest.json", asdict(manifest))
+        _fsync_tree(self.folder)
+        final = self.index_dir / self.name
+        os.replace(self.folder, final)
+        _atomic_write(self.index_dir / "CURRENT", self.name + "\n")
+        _remove_old_generations(self.index_dir, keep=final.name)
+        return final
+
+    def abort(self) -> None:
+        """Throw the unfinished generation away."""
+        close_chroma(self._client)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def read_chunks(folder: Path) -> list[Chunk]:
+    """All chunks of a generation, in article order."""
+    chunks = []
+    try:
+        with open(folder / "chunks.jsonl", encoding="utf-8") as lines:
+            for line in lines:
+                data = json.loads(line)
+                data["heading_path"] = tuple(data["heading_path"])
+                chunks.append(Chunk(**data))
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexCorruptError(
+            f"The index in {folder.parent} is damaged ({exc.__class__.__name__}): "
+            "run `playbook ingest --rebuild`."
+        ) from exc
+    return chunks
+
+
+def _next_number(index_dir: Path) -> int:
+    numbers = [int(m.group(1)) for p in index_dir.iterdir() if (m := _GEN.match(p.name))]
+    return max(numbers, default=0) + 1
+
+
+def _remove_stale_temporaries(index_dir: Path) -> None:
+    """Leftovers of a crashed ingest (we hold the lock, so none is in use)."""
+    for path in index_dir.glob("gen-*.tmp-*"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_old_generations(index_dir: Path, keep: str) -> None:
+    """Keep the live generation and the one before it (a reader may still be on it)."""
+    gens = sorted(p.name for p in index_dir.iterdir() if _GEN.match(p.name))
+    for name in gens[:-2]:
+        if name != keep:
+            shutil.rmtree(index_dir / name, ignore_errors=True)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

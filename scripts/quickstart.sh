@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The two quick-start commands of the README:
+#   bash scripts/quickstart.sh chat   set up, index content/, start the chat page on 127.0.0.1:7860
+#   bash scripts/quickstart.sh test   set up, run ruff, mypy and the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False ANONYMIZED_TELEMETRY=False
+bash scripts/setup.sh
+case "${1:-}" in
+  chat)
+    .venv/bin/playbook ingest
+    if .venv/bin/python -c "import ui.app" 2>/dev/null; then
+      exec .venv/bin/playbook serve
+    fi
+    .venv/bin/playbook ask "How do I approach a tribal team?"
+    ;;
+  test)
+    echo "==> ruff"; .venv/bin/ruff check ingest rag ui evals tests benchmarks
+    echo "==> mypy"; .venv/bin/mypy
+    echo "==> pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider
+    ;;
+  *)
+    echo "usage: bash scripts/quickstart.sh chat|test" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,135 @@
+"""Chunker: unit cases on real articles and hypothesis properties on generated Markdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ingest.articles import parse_article
+from ingest.blocks import parse_blocks
+from ingest.chunker import chunk_article, slugify
+
+FIXTURES = Path(__file__).parent / "fixtures" / "playbook"
+
+
+def _article(name: str):  # noqa: ANN202
+    path = FIXTURES / name
+    return parse_article(path.read_bytes(), name)
+
+
+def test_tactics_list_stays_whole_with_its_lead_in(count_tokens) -> None:  # noqa: ANN001
+    chunks = chunk_article(_article("building-trust.md"), count_tokens)
+    holding = [c for c in chunks if "Assume positive intent" in c.text]
+    assert len(holding) == 1
+    tactics = holding[0].text
+    assert "here are some tactics" in tactics
+    for item in ("Assume positive intent", "Ask for an overview", "Get in the trenches",
+                 "Offer to take on some of the tasks", "commiserate with them"):
+        assert item in tactics
+
+
+def test_chunk_ids_headings_and_lines(count_tokens) -> None:  # noqa: ANN001
+    chunks = chunk_article(_article("code-reviews.md"), count_tokens, budget=60)
+    ids = [c.id for c in chunks]
+    assert len(ids) == len(set(ids))
+    assert ids[0] == "code-reviews#code-reviews-that-help#0"
+    giving = [c for c in chunks if c.anchor == "giving-feedback"]
+    assert giving and giving[0].heading_path == ("Code Reviews That Help", "Giving feedback")
+    table = [c for c in chunks if "| nit:" in c.text]
+    assert len(table) == 1 and "| must:" in table[0].text  # a table is never split
+    code = [c for c in chunks if "```python" in c.text]
+    assert len(code) == 1 and code[0].text.count("```") == 2  # nor is a code block
+    lines = (FIXTURES / "code-reviews.md").read_text().split("\n")
+    first = giving[0]
+    assert lines[first.start_line - 1].startswith("Comment on the code")
+    assert all(c.embed_text.startswith("Code Reviews That Help > ") for c in chunks)
+
+
+def test_lead_in_is_never_left_alone(count_tokens) -> None:  # noqa: ANN001
+    chunks = chunk_article(_article("code-reviews.md"), count_tokens, budget=30)
+    lead = [c for c in chunks if "Checklist before asking for review:" in c.text]
+    assert lead and "The build passes locally" in lead[0].text
+
+
+def test_overlap_goes_to_context_not_text(count_tokens) -> None:  # noqa: ANN001
+    chunks = chunk_article(_article("code-reviews.md"), count_tokens, budget=40, overlap=12)
+    later = [c for c in chunks if c.id.endswith("#1")]
+    assert later and all(c.context and c.context not in c.text for c in later)
+    assert all(count_tokens(c.context) <= 12 for c in chunks)
+
+
+def test_slugify_matches_github_anchors() -> None:
+    assert slugify("Before you open a pull request") == "before-you-open-a-pull-request"
+    assert slugify("CI/CD & `Testing`!") == "cicd--testing"
+
+
+def test_duplicate_headings_get_numbered_anchors(count_tokens) -> None:  # noqa: ANN001
+    raw = b"# A\n\n## Notes\n\none\n\n## Notes\n\ntwo\n"
+    chunks = chunk_article(parse_article(raw, "d.md"), count_tokens)
+    assert [c.anchor for c in chunks] == ["notes", "notes-1"]
+    assert len({c.id for c in chunks}) == 2
+
+
+# --- properties ----------------------------------------------------------------------------
+
+_word = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=9)
+
+
+def _sentence(words: list[str]) -> str:
+    return " ".join(words).capitalize() + "."
+
+
+_sentence_st = st.lists(_word, min_size=2, max_size=25).map(_sentence)
+_sentences = st.lists(_sentence_st, min_size=1, max_size=8)
+_paragraph = _sentences.map(" ".join)
+_item_text = st.lists(_word, min_size=1, max_size=40).map(" ".join)
+
+
+@st.composite
+def _markdown(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """A random article and the texts of its list items."""
+    parts, items = [], []
+    for _ in range(draw(st.integers(1, 10))):
+        kind = draw(st.sampled_from(["heading", "paragraph", "list", "code", "table"]))
+        if kind == "heading":
+            parts.append("#" * draw(st.integers(1, 3)) + " " + draw(_item_text))
+        elif kind == "paragraph":
+            parts.append(draw(_paragraph))
+        elif kind == "list":
+            texts = draw(st.lists(_item_text, min_size=1, max_size=8))
+            ordered = draw(st.booleans())
+            lines = [f"{i + 1}. {t}" if ordered else f"- {t}" for i, t in enumerate(texts)]
+            items.extend(lines)
+            if draw(st.booleans()):
+                parts.append(draw(_paragraph) + ":\n" + "\n".join(lines))
+            else:
+                parts.append("\n".join(lines))
+        elif kind == "code":
+            parts.append("```\n" + "\n".join(draw(st.lists(_item_text, max_size=6))) + "\n```")
+        else:
+            rows = draw(st.lists(_word, min_size=1, max_size=6))
+            parts.append("| a | b |\n|---|---|\n" + "\n".join(f"| {r} | x |" for r in rows))
+    return "\n\n".join(parts) + "\n", items
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=_markdown(), budget=st.integers(32, 200), overlap=st.integers(0, 24))
+def test_no_text_lost_or_duplicated(count_tokens, doc, budget, overlap) -> None:  # noqa: ANN001
+    body, items = doc
+    article = parse_article(body.encode(), "gen.md")
+    chunks = chunk_article(article, count_tokens, budget=budget, overlap=overlap)
+    content_lines = [
+        b.text for b in parse_blocks(article.body) if b.kind != "heading"
+    ]
+    assert " ".join(c.text for c in chunks).split() == " ".join(content_lines).split()
+    chunk_lines = [line for c in chunks for line in c.text.split("\n")]
+    for item in set(items):  # every list item lies whole inside one chunk, never cut
+        assert chunk_lines.count(item) == items.count(item)
+    for chunk in chunks:  # over budget only when the chunk is one unsplittable piece
+        if count_tokens(chunk.text) > budget:
+            assert "\n\n" not in chunk.text
+    assert len({c.id for c in chunks}) == len(chunks)
+    ranges = [(c.start_line, c.end_line) for c in chunks]
+    assert all(a[1] <= b[0] for a, b in zip(ranges, ranges[1:], strict=False))
