@@ -25,8 +25,12 @@ class Chunk:
 
     @property
     def heading(self) -> str:
-        """Heading path as shown to users; the title when the chunk sits above any heading."""
-        return " > ".join(self.heading_path) if self.heading_path else self.title
+        """Heading path as shown to users (without a top heading that repeats the title); the
+        title when the chunk sits above any heading."""
+        path = self.heading_path
+        if path and path[0] == self.title:
+            path = path[1:]
+        return " > ".join(path) if path else self.title
 
     @property
     def embed_text(self) -> str:

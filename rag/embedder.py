@@ -59,6 +59,8 @@ def count_tokens_factory(name: str):  # noqa: ANN201 - returns a plain callable
 def _load(name: str, runtime: str, batch_size: int) -> BaseEmbedding:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     try:
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
     except ImportError as exc:
