@@ -14,12 +14,13 @@ from pathlib import Path
 
 from ingest.articles import Article, find_markdown_files, read_article
 from ingest.chunker import chunk_article
+from rag.backend import Store, crash_point_for_tests, open_store
 from rag.bm25 import BM25
 from rag.chunk import Chunk
 from rag.embedder import count_tokens_factory, make_embedder
 from rag.errors import ContentError, PlaybookError
 from rag.settings import Settings
-from rag.store import GenerationWriter, Manifest, current_generation, ingest_lock, read_chunks
+from rag.store import Manifest
 
 Progress = Callable[[int, int], None]  # (done, total) chunks embedded
 
@@ -59,11 +60,11 @@ def run(
             first["path"],
             f"{first['error']} (--strict: {len(skipped)} bad file(s), index left untouched)",
         )
-    index_dir = settings.index_path
-    with ingest_lock(index_dir):
-        base = None if rebuild else _compatible_base(index_dir, settings)
-        old = Manifest.read(base) if base else None
-        report = _apply(settings, articles, skipped, base, old, progress)
+    store = open_store(settings)
+    with store.lock():
+        base = None if rebuild else _compatible_base(store, settings)
+        old = store.manifest(base) if base else None
+        report = _apply(settings, store, articles, skipped, base, old, progress)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -93,12 +94,13 @@ def load_articles(content_dir: Path) -> tuple[list[Article], list[dict[str, str]
     return articles, skipped
 
 
-def _compatible_base(index_dir: Path, settings: Settings) -> Path | None:
+def _compatible_base(store: Store, settings: Settings) -> str | None:
     """The live generation if it was built with the same model and chunking, else None."""
-    base = current_generation(index_dir)
+    base = store.current()
     if base is None:
         return None
-    old = Manifest.read(base)
+    old = store.manifest(base)
+    store.verify(base, old)  # a damaged live index is reported, not silently built upon
     same = (old.embed_model, old.chunk_tokens, old.chunk_overlap) == (
         settings.embed_model, settings.chunk_tokens, settings.chunk_overlap,
     )
@@ -106,8 +108,8 @@ def _compatible_base(index_dir: Path, settings: Settings) -> Path | None:
 
 
 def _apply(
-    settings: Settings, articles: list[Article], skipped: list[dict[str, str]],
-    base: Path | None, old: Manifest | None, progress: Progress | None,
+    settings: Settings, store: Store, articles: list[Article], skipped: list[dict[str, str]],
+    base: str | None, old: Manifest | None, progress: Progress | None,
 ) -> IngestReport:
     old_articles = old.articles if old else {}
     kept = _kept_for_skipped(old_articles, skipped, {a.id for a in articles})
@@ -125,7 +127,7 @@ def _apply(
     )
     if base is not None and old is not None and not changed and not removed:
         report.chunks = old.chunk_count
-        report.generation = base.name
+        report.generation = base
         return report
 
     count = count_tokens_factory(settings.embed_model)
@@ -133,27 +135,30 @@ def _apply(
         c for a in changed
         for c in chunk_article(a, count, settings.chunk_tokens, settings.chunk_overlap)
     ]
+    crash_point_for_tests("before-embed")
     vectors = embed_chunks(settings, new_chunks, progress)
     drop_articles = set(removed) | {a.id for a in changed}
     drop_ids = [cid for aid in drop_articles for cid in old_articles.get(aid, {}).get("chunks", [])]
 
-    writer = GenerationWriter(settings.index_path, base)
+    writer = store.writer(base)
     try:
         writer.remove(drop_ids)
         writer.add(new_chunks, vectors)
-        old_chunks = read_chunks(base) if base else []
+        crash_point_for_tests("after-embed")
+        old_chunks = store.chunks(base) if base else []
         chunks = [c for c in old_chunks if c.article_id not in drop_articles] + new_chunks
-        bm25 = BM25.load(base) if base else BM25.empty()
-        bm25 = bm25.updated(set(drop_ids), [c.id for c in new_chunks],
-                            [c.embed_text for c in new_chunks])
+        bm25 = None
+        if store.saves_bm25:
+            bm25 = store.bm25(base, old_chunks) if base else BM25.empty()
+            bm25 = bm25.updated(set(drop_ids), [c.id for c in new_chunks],
+                                [c.embed_text for c in new_chunks])
         manifest = _manifest(settings, articles, new_chunks, old_articles, kept)
-        final = writer.commit(manifest, chunks, bm25)
+        report.generation = writer.commit(manifest, chunks, bm25)
     except BaseException:
         writer.abort()
         raise
     report.chunks = len(chunks)
     report.embedded = len(new_chunks)
-    report.generation = final.name
     return report
 
 
@@ -170,6 +175,7 @@ def embed_chunks(
     vectors: list[list[float]] = []
     for start in range(0, len(texts), step):
         vectors.extend(model.get_text_embedding_batch(texts[start : start + step]))
+        crash_point_for_tests("mid-embed")
         if progress:
             progress(min(start + step, len(texts)), len(texts))
     result: list[list[float]] = [[] for _ in chunks]

@@ -1,30 +1,31 @@
 """Reading the live index generation: chunks, BM25 and the Chroma collection.
 
-`load_index(settings)` re-reads CURRENT on every call (one small file) and returns a cached reader
-for that generation, so a long-running server picks up a new ingest on its next question while
-questions already in flight finish on the generation they started with.
+`load_index(settings)` re-reads the pointer on every call (the CURRENT file, or one small record on
+a Chroma server) and returns a cached reader for that generation, so a long-running server (or
+several replicas on one Chroma server) picks up a new ingest on its next question while questions
+already in flight finish on the generation they started with.
 """
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
+from rag.backend import Store, open_store
 from rag.bm25 import BM25
 from rag.chunk import Chunk
-from rag.errors import IndexCorruptError
 from rag.settings import Settings
-from rag.store import Manifest, get_collection, open_chroma, read_chunks, require_generation
+from rag.store import Manifest
 
 
 class IndexReader:
     """One immutable generation, loaded for querying."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.manifest = Manifest.read(folder)
-        self.chunks: dict[str, Chunk] = {c.id: c for c in read_chunks(folder)}
+    def __init__(self, store: Store, generation: str) -> None:
+        self.store = store
+        self.generation = generation
+        self.manifest: Manifest = store.manifest(generation)
+        self.chunks: dict[str, Chunk] = {c.id: c for c in store.chunks(generation)}
         self.by_article: dict[str, list[Chunk]] = {}
         for chunk in self.chunks.values():
             self.by_article.setdefault(chunk.article_id, []).append(chunk)
@@ -35,27 +36,17 @@ class IndexReader:
         self._lock = threading.Lock()
 
     @property
-    def generation(self) -> str:
-        return self.folder.name
-
-    @property
     def bm25(self) -> BM25:
         with self._lock:
             if self._bm25 is None:
-                self._bm25 = BM25.load(self.folder)
+                self._bm25 = self.store.bm25(self.generation, list(self.chunks.values()))
             return self._bm25
 
     @property
     def collection(self) -> Any:
         with self._lock:
             if self._collection is None:
-                try:
-                    self._collection = get_collection(open_chroma(self.folder / "chroma"))
-                except Exception as exc:  # chromadb raises several types for a bad store
-                    raise IndexCorruptError(
-                        f"The vector store in {self.folder} cannot be opened ({exc}): "
-                        "run `playbook ingest --rebuild`."
-                    ) from exc
+                self._collection = self.store.collection(self.generation)
             return self._collection
 
     def dense(self, vector: list[float], k: int) -> list[tuple[str, float]]:
@@ -81,16 +72,19 @@ class IndexReader:
         return {i: float(s) for i, s in zip(got["ids"], sims, strict=True)}
 
 
-_cache: dict[Path, IndexReader] = {}
+_cache: dict[str, IndexReader] = {}
 _cache_lock = threading.Lock()
 
 
 def load_index(settings: Settings) -> IndexReader:
     """The reader for the live generation (raises IndexMissingError / IndexCorruptError)."""
-    folder = require_generation(settings.index_path)
+    store = open_store(settings)
+    generation = store.current()
+    if generation is None:
+        raise store.missing_error()
     with _cache_lock:
-        reader = _cache.get(settings.index_path)
-        if reader is None or reader.folder != folder:
-            reader = IndexReader(folder)
-            _cache[settings.index_path] = reader
+        reader = _cache.get(store.key)
+        if reader is None or reader.generation != generation:
+            reader = IndexReader(store, generation)
+            _cache[store.key] = reader
         return reader

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
         None, description="Chroma server URL (http://host:port); unset = embedded store."
     )
     chroma_token: SecretStr | None = Field(None, description="Auth token for the Chroma server.")
+    chroma_prefix: str = Field(
+        "playbook", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,40}$",
+        description="Name prefix of this playbook's collections on the Chroma server.",
+    )
 
     # Serving
     auth: SecretStr | None = Field(

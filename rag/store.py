@@ -11,7 +11,13 @@
 
 An ingest copies the live generation to `gen-N.tmp-PID`, applies its changes there, and only then
 renames it and flips CURRENT. A crash at any point leaves CURRENT on a complete generation, so
-readers never see a half-written index and chunks are never duplicated.
+readers never see a half-written index and chunks are never duplicated. The next ingest removes
+what a crashed one left behind (temporary folders, a renamed generation CURRENT never pointed to),
+and each swap keeps the generation before it for readers still in flight.
+
+`rag.backend.open_store(settings)` picks the backend: `EmbeddedStore` here, or
+`rag.store_server.ServerStore` (the same design on a Chroma server) when PLAYBOOK_CHROMA_URL is set.
+Ingest and the readers only talk to the `rag.backend.Store` protocol.
 """
 
 from __future__ import annotations
@@ -22,13 +28,18 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from rag.backend import crash_point_for_tests
 from rag.chunk import Chunk
 from rag.errors import IndexCorruptError, IndexMissingError, PlaybookError
+
+if TYPE_CHECKING:
+    from rag.backend import Writer
+    from rag.bm25 import BM25
 
 COLLECTION = "playbook_chunks"
 MANIFEST_VERSION = 1
@@ -52,16 +63,85 @@ class Manifest:
 
     @classmethod
     def read(cls, folder: Path) -> Manifest:
-        data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        return cls(**data)
+        try:
+            data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            return cls(**data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise _damaged(folder.parent, exc) from exc
+
+
+class EmbeddedStore:
+    """Generations as folders under the index dir (see the module docstring)."""
+
+    saves_bm25 = True
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        self.key = str(index_dir)
+
+    def current(self) -> str | None:
+        folder = current_generation(self.index_dir)
+        return folder.name if folder else None
+
+    def manifest(self, generation: str) -> Manifest:
+        return Manifest.read(self.index_dir / generation)
+
+    def verify(self, generation: str, manifest: Manifest) -> None:
+        """Raise IndexCorruptError unless every part of the generation is on disk."""
+        folder = self.index_dir / generation
+        for part in ("chroma/chroma.sqlite3", "chunks.jsonl", "bm25.npz", "bm25.json"):
+            if not (folder / part).is_file():
+                raise _damaged(self.index_dir, FileNotFoundError(part))
+
+    def chunks(self, generation: str) -> list[Chunk]:
+        return read_chunks(self.index_dir / generation)
+
+    def bm25(self, generation: str, chunks: list[Chunk]) -> BM25:
+        from rag.bm25 import BM25
+
+        try:
+            return BM25.load(self.index_dir / generation)
+        except (OSError, ValueError, KeyError) as exc:
+            raise _damaged(self.index_dir, exc) from exc
+
+    def collection(self, generation: str) -> Any:
+        folder = self.index_dir / generation
+        if not (folder / "chroma").is_dir():
+            raise _damaged(self.index_dir, FileNotFoundError("chroma"))
+        try:
+            return get_collection(open_chroma(folder / "chroma"))
+        except Exception as exc:  # chromadb raises several types for a bad store
+            raise _damaged(self.index_dir, exc) from exc
+
+    def lock(self) -> AbstractContextManager[None]:
+        return ingest_lock(self.index_dir)
+
+    def writer(self, base: str | None) -> Writer:
+        return GenerationWriter(self.index_dir, self.index_dir / base if base else None)
+
+    def missing_error(self) -> IndexMissingError:
+        return _missing(self.index_dir)
+
+
+def _damaged(where: Path | str, exc: BaseException) -> IndexCorruptError:
+    return IndexCorruptError(
+        f"The index in {where} is damaged ({exc.__class__.__name__}): "
+        "run `playbook ingest --rebuild`."
+    )
+
+
+def _missing(index_dir: Path) -> IndexMissingError:
+    return IndexMissingError(
+        f"No index found in {index_dir}: run `playbook ingest` first "
+        "(or point --index / PLAYBOOK_INDEX_DIR at an existing one)."
+    )
 
 
 def current_generation(index_dir: Path) -> Path | None:
     """The live generation folder, or None when nothing has been ingested yet."""
-    pointer = index_dir / "CURRENT"
-    if not pointer.exists():
+    name = _pointer(index_dir)
+    if name is None:
         return None
-    name = pointer.read_text(encoding="utf-8").strip()
     folder = index_dir / name
     if not _GEN.match(name) or not (folder / "manifest.json").exists():
         raise IndexCorruptError(
@@ -75,17 +155,27 @@ def require_generation(index_dir: Path) -> Path:
     """The live generation, or a one-sentence error telling the user to ingest."""
     folder = current_generation(index_dir)
     if folder is None:
-        raise IndexMissingError(
-            f"No index found in {index_dir}: run `playbook ingest` first "
-            "(or point --index / PLAYBOOK_INDEX_DIR at an existing one)."
-        )
+        raise _missing(index_dir)
     return folder
+
+
+def _pointer(index_dir: Path) -> str | None:
+    """The raw content of CURRENT (unchecked), None when absent."""
+    try:
+        return (index_dir / "CURRENT").read_text(encoding="utf-8", errors="replace").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _damaged(index_dir, exc) from exc
 
 
 @contextmanager
 def ingest_lock(index_dir: Path) -> Iterator[None]:
     """Only one ingest at a time per index dir; a second one fails fast with a clear message."""
-    index_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PlaybookError(f"The index path {index_dir} is not a usable folder.") from exc
     with open(index_dir / "LOCK", "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -131,7 +221,7 @@ class GenerationWriter:
 
     def __init__(self, index_dir: Path, base: Path | None) -> None:
         self.index_dir = index_dir
-        _remove_stale_temporaries(index_dir)
+        _remove_leftovers(index_dir)
         number = _next_number(index_dir)
         self.name = f"gen-{number:06d}"
         self.folder = index_dir / f"{self.name}.tmp-{os.getpid()}"
@@ -165,8 +255,9 @@ class GenerationWriter:
         for start in range(0, len(nodes), 2000):
             store.add(nodes[start : start + 2000])
 
-    def commit(self, manifest: Manifest, chunks: list[Chunk], bm25: Any) -> Path:
+    def commit(self, manifest: Manifest, chunks: list[Chunk], bm25: BM25 | None) -> str:
         """Write the metadata files, then rename the folder and flip CURRENT (atomic)."""
+        assert bm25 is not None, "the embedded store saves BM25 with each generation"
         close_chroma(self._client)
         with open(self.folder / "chunks.jsonl", "w", encoding="utf-8") as out:
             for chunk in chunks:
@@ -174,11 +265,12 @@ class GenerationWriter:
         bm25.save(self.folder)
         _write_json(self.folder / "manifest.json", asdict(manifest))
         _fsync_tree(self.folder)
-        final = self.index_dir / self.name
-        os.replace(self.folder, final)
+        previous = _pointer(self.index_dir)
+        os.replace(self.folder, self.index_dir / self.name)
+        crash_point_for_tests("mid-swap")
         _atomic_write(self.index_dir / "CURRENT", self.name + "\n")
-        _remove_old_generations(self.index_dir, keep=final.name)
-        return final
+        _remove_old_generations(self.index_dir, keep={self.name, previous or ""})
+        return self.name
 
     def abort(self) -> None:
         """Throw the unfinished generation away."""
@@ -196,10 +288,7 @@ def read_chunks(folder: Path) -> list[Chunk]:
                 data["heading_path"] = tuple(data["heading_path"])
                 chunks.append(Chunk(**data))
     except (OSError, ValueError, TypeError) as exc:
-        raise IndexCorruptError(
-            f"The index in {folder.parent} is damaged ({exc.__class__.__name__}): "
-            "run `playbook ingest --rebuild`."
-        ) from exc
+        raise _damaged(folder.parent, exc) from exc
     return chunks
 
 
@@ -208,18 +297,24 @@ def _next_number(index_dir: Path) -> int:
     return max(numbers, default=0) + 1
 
 
-def _remove_stale_temporaries(index_dir: Path) -> None:
-    """Leftovers of a crashed ingest (we hold the lock, so none is in use)."""
+def _remove_leftovers(index_dir: Path) -> None:
+    """Leftovers of a crashed ingest (we hold the lock, so none is in use): temporary folders
+    and generations renamed into place after the live one that CURRENT never pointed to."""
     for path in index_dir.glob("gen-*.tmp-*"):
         shutil.rmtree(path, ignore_errors=True)
+    live = _GEN.match(_pointer(index_dir) or "")
+    if live:
+        for path in index_dir.iterdir():
+            match = _GEN.match(path.name)
+            if match and int(match.group(1)) > int(live.group(1)):
+                shutil.rmtree(path, ignore_errors=True)
 
 
-def _remove_old_generations(index_dir: Path, keep: str) -> None:
+def _remove_old_generations(index_dir: Path, keep: set[str]) -> None:
     """Keep the live generation and the one before it (a reader may still be on it)."""
-    gens = sorted(p.name for p in index_dir.iterdir() if _GEN.match(p.name))
-    for name in gens[:-2]:
-        if name != keep:
-            shutil.rmtree(index_dir / name, ignore_errors=True)
+    for path in index_dir.iterdir():
+        if _GEN.match(path.name) and path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _write_json(path: Path, data: Any) -> None:

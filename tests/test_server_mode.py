@@ -1,0 +1,152 @@
+"""Store, ingest and ask against both backends: embedded Chroma and a real `chroma run` server.
+
+The server is started by the `chroma_server` fixture (conftest.py) on 127.0.0.1 and killed by pid.
+Each server-mode test uses its own collection prefix, so tests never see each other's index.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import run
+from rag.api import ask, retrieve_passages
+from rag.backend import open_store
+from rag.errors import IndexCorruptError, IndexMissingError, PlaybookError
+from rag.index import load_index
+from rag.settings import Settings
+
+pytestmark = pytest.mark.server
+QUESTION = "How do I approach a tribal team?"
+
+
+@pytest.fixture(params=["embedded", "server"])
+def mode_settings(request: pytest.FixtureRequest, tmp_path: Path, content: Path) -> Settings:
+    """Settings for one backend (the server one starts `chroma run` on first use)."""
+    values: dict = {"content_dir": content, "index_dir": tmp_path / "index"}
+    if request.param == "server":
+        values["chroma_url"] = request.getfixturevalue("chroma_server")
+        values["chroma_prefix"] = "t" + uuid.uuid4().hex[:10]
+    return Settings(**values)
+
+
+def _ids(settings: Settings) -> tuple[list[str], list[str]]:
+    """(vector ids, chunk ids) of the live generation: equal when nothing is lost or doubled."""
+    store = open_store(settings)
+    generation = store.current()
+    assert generation is not None
+    vectors = store.collection(generation).get(include=[])["ids"]
+    return sorted(vectors), sorted(c.id for c in store.chunks(generation))
+
+
+def test_ingest_is_incremental_and_exact(mode_settings: Settings, content: Path) -> None:
+    first = run(mode_settings)
+    assert (first.articles, first.added, first.chunks) == (3, 3, first.embedded)
+    vectors, chunks = _ids(mode_settings)
+    assert vectors == chunks and len(chunks) == first.chunks
+    top = retrieve_passages(QUESTION, mode_settings)[0]
+    assert top.first.article_id == "building-trust"
+
+    again = run(mode_settings)
+    assert (again.unchanged, again.embedded, again.generation) == (3, 0, first.generation)
+
+    (content / "new.md").write_text("# Retros\n\nHold one every sprint. Keep it blameless.\n")
+    path = content / "teams" / "onboarding.md"
+    path.write_text(path.read_text().replace("first week", "first three days"))
+    (content / "code-reviews.md").unlink()
+    report = run(mode_settings)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (1, 1, 1, 1)
+    vectors, chunks = _ids(mode_settings)
+    assert vectors == chunks and len(chunks) == report.chunks
+    assert not any(c.startswith("code-reviews#") for c in chunks)
+    passages = retrieve_passages("how soon should a new engineer ship", mode_settings)
+    assert "first three days" in passages[0].text
+
+
+def test_failed_ingest_leaves_old_index_and_next_run_is_exact(
+    mode_settings: Settings, content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = run(mode_settings)
+    before = _ids(mode_settings)
+    (content / "building-trust.md").write_text("# Replaced\n\nNothing about trust any more.\n")
+
+    def fail_after_embedding(name: str) -> None:
+        if name == "after-embed":
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr("ingest.pipeline.crash_point_for_tests", fail_after_embedding)
+    with pytest.raises(RuntimeError):
+        run(mode_settings)
+    monkeypatch.undo()
+    store = open_store(mode_settings)
+    assert store.current() == first.generation and _ids(mode_settings) == before
+    assert "tactics" in retrieve_passages(QUESTION, mode_settings)[0].text
+    report = run(mode_settings)
+    assert report.updated == 1
+    vectors, chunks = _ids(mode_settings)
+    assert vectors == chunks and len(chunks) == report.chunks
+
+
+def test_reader_follows_new_generation_while_old_one_still_answers(
+    mode_settings: Settings, content: Path
+) -> None:
+    run(mode_settings)
+    old = load_index(mode_settings)
+    assert load_index(mode_settings) is old  # cached while the pointer does not move
+    (content / "new.md").write_text("# Retros\n\nHold one every sprint. Keep it blameless.\n")
+    report = run(mode_settings)
+    new = load_index(mode_settings)
+    assert new.generation == report.generation != old.generation
+    assert any(c.startswith("new#") for c in new.chunks) and len(new.chunks) == report.chunks
+    assert new.bm25.search("blameless retros", 1)[0][0].startswith("new#")
+    vector = [0.0] * 383 + [1.0]
+    assert len(old.dense(vector, 3)) == 3  # the previous generation is kept for readers in flight
+
+
+def test_both_modes_give_the_same_answer(
+    tmp_path: Path, content: Path, chroma_server: str
+) -> None:
+    embedded = Settings(content_dir=content, index_dir=tmp_path / "a")
+    server = Settings(content_dir=content, index_dir=tmp_path / "b", chroma_url=chroma_server,
+                      chroma_prefix="t" + uuid.uuid4().hex[:10])
+    run(embedded)
+    run(server)
+    for question in (QUESTION, "What should a code review focus on?", "first week onboarding"):
+        one, two = ask(question, embedded).to_json(), ask(question, server).to_json()
+        assert one["answer"] == two["answer"]
+        assert [c["text"] for c in one["citations"]] == [c["text"] for c in two["citations"]]
+
+
+def test_server_messages_are_one_clear_sentence(tmp_path: Path, content: Path,
+                                                chroma_server: str) -> None:
+    settings = Settings(content_dir=content, index_dir=tmp_path / "i", chroma_url=chroma_server,
+                        chroma_prefix="t" + uuid.uuid4().hex[:10])
+    with pytest.raises(IndexMissingError, match="run `playbook ingest` first"):
+        retrieve_passages("anything", settings)
+    run(settings)
+    store = open_store(settings)
+    generation = store.current()
+    assert generation is not None
+    store.client.delete_collection(store.collection_name(generation))
+    with pytest.raises(IndexCorruptError, match=r"run `playbook ingest --rebuild`"):
+        retrieve_passages("anything", settings)
+    with pytest.raises(IndexCorruptError, match=r"--rebuild"):
+        run(settings)
+    report = run(settings, rebuild=True)
+    assert report.added == 3 and retrieve_passages(QUESTION, settings)[0].text
+    vectors, chunks = _ids(settings)
+    assert vectors == chunks and len(chunks) == report.chunks
+
+    down = settings.model_copy(update={"chroma_url": f"http://127.0.0.1:{_closed_port()}"})
+    with pytest.raises(PlaybookError, match="Cannot use the Chroma server"):
+        retrieve_passages("anything", down)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
