@@ -41,6 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     p.add_argument("-k", type=int, help="passages to retrieve (default 5)")
     p.add_argument("--llm", choices=["extractive", "local", "openai"], help="answerer to use")
+
+    p = sub.add_parser("serve", help="open the chat page (Gradio) on http://127.0.0.1:7860")
+    _common(p)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1; others need PLAYBOOK_AUTH)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+
+    p = sub.add_parser("feedback", help="feedback given on the chat page")
+    fsub = p.add_subparsers(dest="feedback_command", required=True)
+    p = fsub.add_parser("export", help="write feedback as JSONL (candidate eval cases)")
+    _common(p)
+    p.add_argument("--out", type=Path, help="output file (default: standard output)")
     return parser
 
 
@@ -105,7 +117,27 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask}
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.app import serve
+
+    serve(settings_from(args), host=args.host, port=args.port)
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from rag.feedback import FeedbackStore
+
+    store = FeedbackStore(settings_from(args).index_path)
+    if args.out is None:
+        count = store.export(sys.stdout)
+    else:
+        with args.out.open("w", encoding="utf-8") as out:
+            count = store.export(out)
+    print(f"Exported {count} feedback rows from {store.path}.", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "serve": cmd_serve, "feedback": cmd_feedback}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

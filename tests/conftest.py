@@ -92,3 +92,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+# One `playbook serve` shared by the browser tests and the gradio_client tests.
+from uiserver import ui_server  # noqa: E402, F401

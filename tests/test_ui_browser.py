@@ -1,0 +1,243 @@
+"""The chat page in a real headless Chromium (Debian's package) against a real `playbook serve`.
+
+Screenshots go to tests/artifacts/ui/. The submit-to-first-text time is printed (a figure, not an
+assertion); run with `-s` to see it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).parent / "artifacts" / "ui"
+DOCS = Path(__file__).parent.parent / "docs" / "screenshots"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run"]
+QUESTION = "How do I approach a tribal team?"
+
+
+def ensure_chromium() -> None:
+    """Install Debian's chromium when it is missing (about a minute; needs root)."""
+    if CHROMIUM.exists():
+        return
+    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+        subprocess.run(cmd, check=True, capture_output=True, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    ensure_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def chat(browser: Any, ui_server: Any) -> Iterator[Any]:
+    """One page for the whole conversation; records every request the page makes."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1360, "height": 1100})
+    page = context.new_page()
+    page.requests = []  # type: ignore[attr-defined]
+    page.dialogs = []  # type: ignore[attr-defined]
+    page.on("request", lambda r: page.requests.append(r.url))  # type: ignore[attr-defined]
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
+    page.goto(ui_server.url)
+    page.wait_for_selector("#pb-question textarea", timeout=60_000)
+    yield page
+    context.close()
+
+
+def ask(page: Any, question: str) -> tuple[Any, float]:
+    """Type and send a question; returns the new answer's locator and seconds to first text."""
+    before = page.locator("#pb-chat .pb-answer, #pb-chat .pb-error").count()
+    page.fill("#pb-question textarea", question)
+    started = time.perf_counter()
+    page.click("#pb-ask")
+    answers = page.locator("#pb-chat .pb-answer, #pb-chat .pb-error")
+    page.wait_for_function(
+        "n => { const a = document.querySelectorAll('#pb-chat .pb-answer, #pb-chat .pb-error');"
+        " return a.length > n && a[a.length - 1].innerText.trim().length > 0; }",
+        arg=before, timeout=120_000,
+    )
+    first_text = time.perf_counter() - started
+    print(f"\n[{question}] submit -> first visible text: {first_text * 1000:.0f} ms")
+    page.wait_for_selector("#pb-chat .pb-streaming", state="detached", timeout=120_000)
+    return answers.last, first_text
+
+
+def shot(page: Any, name: str, docs: bool = False) -> None:
+    path = SHOTS / name
+    page.screenshot(path=str(path), full_page=True)
+    if docs:
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, DOCS / name)
+
+
+def scroll_chat_to(page: Any, selector: str) -> None:
+    """Scroll the chat's own scroll box so the last match of `selector` sits near its top."""
+    page.wait_for_timeout(500)  # let the Chatbot's autoscroll settle first
+    page.evaluate(
+        "sel => { const all = document.querySelectorAll('#pb-chat ' + sel);"
+        " const a = all[all.length - 1]; let box = a.parentElement;"
+        " while (box && box.scrollHeight <= box.clientHeight + 2) box = box.parentElement;"
+        " if (box) box.scrollTop += a.getBoundingClientRect().top"
+        "   - box.getBoundingClientRect().top - 70; }", selector,
+    )
+
+
+def test_answer_streams_with_highlighted_sources(chat: Any) -> None:
+    answer, _ = ask(chat, QUESTION)
+    assert "[1]" in answer.inner_text()
+    sources = chat.locator("#pb-chat .pb-sources").first
+    assert sources.locator(".pb-source").count() >= 1
+    first = sources.locator(".pb-source").first
+    assert "Building Trust" in first.locator("summary").inner_text()
+    assert first.locator(".pb-passage mark").count() >= 1  # cited sentences highlighted
+    assert first.locator("a.pb-open").get_attribute("href").startswith("article?src=")
+    scroll_chat_to(chat, ".pb-answer")
+    shot(chat, "chat-answer.png", docs=True)
+
+
+def test_open_source_at_heading(chat: Any) -> None:
+    links = chat.locator("#pb-chat a.pb-open[href*='anchor=']")
+    if links.count() == 0:  # make sure a passage under a heading is on the page
+        ask(chat, "What should a new engineer do on the first day?")
+    card = chat.locator("#pb-chat .pb-source").filter(
+        has=chat.locator("a.pb-open[href*='anchor=']")).first
+    if card.get_attribute("open") is None:
+        card.locator("summary").click()
+    link = card.locator("a.pb-open")
+    href = link.get_attribute("href")
+    anchor = href.split("#", 1)[1]
+    with chat.context.expect_page() as opened:
+        link.click()
+    article = opened.value
+    article.wait_for_selector(".pb-article", timeout=60_000)
+    target = article.locator(f"[id='{anchor}']")
+    assert target.count() == 1
+    assert "pb-target" in (target.get_attribute("class") or "")
+    article.wait_for_function(
+        "id => { const r = document.getElementById(id).getBoundingClientRect();"
+        " return r.top >= 0 && r.top < window.innerHeight; }", arg=anchor, timeout=10_000,
+    )
+    article.screenshot(path=str(SHOTS / "article.png"))
+    article.close()
+
+
+def test_followup_uses_history_and_shows_query(chat: Any) -> None:
+    answer, _ = ask(chat, "What if they keep shutting me out?")
+    query = chat.locator("#pb-chat .pb-query").last
+    assert query.is_visible()
+    assert "Searched for" in query.inner_text()
+    assert answer.inner_text().strip()
+    shot(chat, "chat-followup.png")
+
+
+def test_feedback_lands_in_sqlite(chat: Any, ui_server: Any) -> None:
+    ask(chat, QUESTION)
+    chat.locator("#pb-chat button[aria-label='Like']").last.click()
+    chat.locator("#pb-wrong label").first.click()
+    chat.fill("#pb-comment textarea", "clear and well sourced")
+    chat.click("#pb-send-feedback")
+    chat.wait_for_function(
+        "() => document.querySelector('#pb-feedback-status').innerText.includes('saved')",
+        timeout=30_000,
+    )
+    db = ui_server.index / "feedback.sqlite3"
+    deadline = time.monotonic() + 20
+    row = None
+    while time.monotonic() < deadline and row is None:
+        with sqlite3.connect(db) as conn:
+            row = conn.execute(
+                "SELECT question, answer, citations, rating, comment, wrong_citations, created"
+                " FROM feedback WHERE comment = 'clear and well sourced'"
+            ).fetchone()
+        time.sleep(0.3)
+    assert row is not None
+    question, answer, citations, rating, comment, wrong, created = row
+    assert question == QUESTION and "[1]" in answer and rating == 1
+    assert json.loads(wrong) == [1] and json.loads(citations)[0]["n"] == 1 and created
+
+
+def test_hostile_markup_shows_as_text(chat: Any) -> None:
+    ask(chat, "How should untrusted markup pasted into an article be handled?")
+    sources = chat.locator("#pb-chat .pb-source").filter(has_text="Pasting untrusted markup")
+    assert sources.count() >= 1
+    text = sources.first.text_content()
+    assert "<script>window.__xss = 1</script>" in text
+    assert '<img src=x onerror="window.__xss = 2">' in text
+    assert chat.evaluate("() => window.__xss") is None
+    assert chat.locator("#pb-chat script, #pb-chat img[src='x']").count() == 0
+    assert chat.dialogs == []
+    href = sources.first.locator("a.pb-open").get_attribute("href")
+    article = chat.context.new_page()
+    article.goto(chat.url.split("?")[0].rstrip("/") + "/" + href)
+    article.wait_for_selector(".pb-article", timeout=60_000)
+    assert "<script>window.__xss = 1</script>" in article.inner_text(".pb-article")
+    assert article.evaluate("() => window.__xss") is None
+    article.close()
+    shot(chat, "chat-xss.png")
+
+
+def test_article_page_refuses_paths_outside_content(chat: Any, ui_server: Any) -> None:
+    page = chat.context.new_page()
+    for src in ("../../../../etc/passwd", "%2Fetc%2Fpasswd", "..%2Fserve.log"):
+        page.goto(f"{ui_server.url}article?src={src}")
+        page.wait_for_selector("#pb-article .pb-error", timeout=60_000)
+        assert "There is no article" in page.inner_text("#pb-article")
+        assert "root:" not in page.content()
+    page.close()
+
+
+def test_off_topic_shows_not_covered_state(chat: Any) -> None:
+    answer, _ = ask(chat, "What is the boiling point of tungsten in kelvin?")
+    refused = chat.locator("#pb-chat .pb-refused").last
+    refused.wait_for(timeout=10_000)
+    assert "Not covered by the playbook" in refused.inner_text()
+    assert refused.locator(".pb-nearest li a").count() >= 1
+    scroll_chat_to(chat, ".pb-refused")
+    shot(chat, "chat-not-covered.png", docs=True)
+
+
+def test_page_needs_no_network(chat: Any) -> None:
+    outside = [u for u in chat.requests if not u.startswith(("http://127.0.0.1", "data:",
+                                                             "blob:"))]
+    assert outside == []
+
+
+def test_reingest_keeps_answering(chat: Any, ui_server: Any) -> None:
+    (ui_server.content / "retros.md").write_text(
+        "---\nid: retros\ntitle: Running Retrospectives\n---\n\n# Running retrospectives\n\n"
+        "Hold a retrospective every two weeks and rotate who facilitates it.\n",
+        encoding="utf-8",
+    )
+    chat.click("#pb-reingest")
+    chat.wait_for_function(
+        "() => document.querySelector('#pb-reingest-status').innerText.includes('Re-ingest')",
+        timeout=30_000,
+    )
+    answer, _ = ask(chat, QUESTION)  # answered while (or right after) the rebuild runs
+    assert "[1]" in answer.inner_text()
+    chat.wait_for_function(
+        "() => document.querySelector('#pb-reingest-status').innerText.includes('Re-ingested')",
+        timeout=300_000,
+    )
+    assert "Articles5" in chat.inner_text("#pb-index-status").replace("\n", "").replace(" ", "")
+    ask(chat, "How often should we hold a retrospective?")
+    new = chat.locator("#pb-chat .pb-source").filter(has_text="Running Retrospectives")
+    assert new.count() >= 1

@@ -1,0 +1,120 @@
+"""A real `playbook serve` for the UI tests: a tmp copy of the fixture playbook plus an article full
+of hostile markup, ingested by the real CLI, served on a free 127.0.0.1 port, killed by pid.
+
+Imported by tests/conftest.py so the browser tests and the gradio_client tests share one server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parent.parent
+
+XSS_ARTICLE = """---
+id: untrusted-markup
+title: Pasting untrusted markup
+---
+
+# Handling untrusted markup
+
+Markup pasted into an article, such as <script>window.__xss = 1</script>, must show as text.
+An image tag <img src=x onerror="window.__xss = 2"> must not run either.
+"""
+
+
+@dataclass
+class Served:
+    """The running server: its URL, folders and log."""
+
+    url: str
+    content: Path
+    index: Path
+    log: Path
+    pid: int
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The test environment without PLAYBOOK_* settings from the developer's shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYBOOK_")}
+    env.update(HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
+               ANONYMIZED_TELEMETRY="False", PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def playbook(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> (
+    subprocess.CompletedProcess[str]
+):
+    """Run the real CLI in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args], cwd=ROOT, env=env or clean_env(),
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def wait_for(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 240) -> None:
+    """Until the page answers and warm-up is done (or the server died)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"playbook serve exited early:\n{log.read_text()}")
+        text = log.read_text(errors="replace")
+        if "Ready:" in text or "Warm-up skipped" in text:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+        time.sleep(0.5)
+    raise RuntimeError(f"playbook serve not ready after {timeout}s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def ui_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """Ingest a tmp playbook and serve it; yields Served; kills the server by pid."""
+    base = tmp_path_factory.mktemp("ui")
+    content, index = base / "content", base / "index"
+    shutil.copytree(FIXTURES / "playbook", content)
+    (content / "untrusted-markup.md").write_text(XSS_ARTICLE, encoding="utf-8")
+    done = playbook("ingest", "--content", str(content), "--index", str(index), "--json")
+    assert done.returncode == 0, done.stderr
+    port = free_port()
+    log = base / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rag.cli", "serve", "--content", str(content),
+             "--index", str(index), "--port", str(port)],
+            cwd=ROOT, env=clean_env(), stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for(url, proc, log)
+        yield Served(url, content, index, log, proc.pid)
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)

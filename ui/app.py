@@ -1,0 +1,267 @@
+"""The Gradio chat page: `build_app(settings)` and `serve(settings, host, port)`.
+
+Only presentation: answers come from `rag.ask`, rebuilds from `ingest.run`; the page adds
+streaming, sources, feedback and an article view. The API endpoint `ask` returns the same JSON as
+`playbook ask --json`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+from collections.abc import Iterator
+from html import escape
+from typing import Any, get_args
+
+import gradio as gr
+
+from rag.errors import PlaybookError
+from rag.feedback import FeedbackStore
+from rag.settings import AnswererName, Settings
+from ui import chat as chatmod
+from ui.article import article_html
+from ui.reingest import ReingestJob
+from ui.status import available_answerers, example_questions, index_status_html
+from ui.style import CSS
+
+HEADER = (
+    '<div id="pb-header"><h1>Playbook Q&amp;A</h1><p>Ask the team playbook. Every claim in an '
+    "answer cites [n] the passage it comes from; the passages are shown under the answer.</p></div>"
+)
+PLACEHOLDER = "Ask a question about the playbook, e.g. one of the examples below."
+
+
+def _api_ask(settings: Settings) -> Any:
+
+    def ask(question: str, k: int = 0, llm: str = "",
+            history: list[list[str]] | None = None) -> dict[str, Any]:
+        """Answer a question from the playbook: the JSON of `playbook ask --json`."""
+        from rag.api import ask as rag_ask
+
+        if llm and llm not in get_args(AnswererName):
+            raise gr.Error(f"Unknown answerer '{llm}': choose extractive, local or openai.")
+        pairs = [(str(t[0]), str(t[1])) for t in (history or []) if len(t) >= 2]
+        run = chatmod.session_settings(settings, llm or None, max(0, min(int(k or 0), 50)))
+        try:
+            return rag_ask(question, run, history=pairs).to_json()
+        except PlaybookError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    return ask
+
+
+def _feedback_target(record: chatmod.Record) -> str:
+    if not record:
+        return '<div id="pb-feedback-target" class="pb-muted">Ask a question first.</div>'
+    question = escape(str(record["answer"].get("question", "")))
+    return f'<div id="pb-feedback-target">On the answer to: <q>{question}</q></div>'
+
+
+def _panel(records: list[chatmod.Record], index: int | None) -> tuple[Any, ...]:
+    """Feedback panel values for the answer at `index` (latest when None)."""
+
+    index, record = chatmod.pick_record(records, index)
+    return (
+        index,
+        _feedback_target(record),
+        gr.CheckboxGroup(choices=chatmod.citation_choices(record), value=[]),
+        gr.Textbox(value=""),
+        "",
+    )
+
+
+def _feedback_section(store: FeedbackStore, chatbot: Any, records: Any) -> Any:
+    """Thumbs on each answer (the Chatbot's like buttons) plus a panel for comment and wrong
+    sources; returns the function that points the panel at the latest answer."""
+
+    with gr.Accordion("Feedback on an answer", open=True, elem_id="pb-feedback"):
+        target = gr.HTML(_feedback_target(None))
+        with gr.Row():
+            up = gr.Button("Helpful", size="sm", elem_id="pb-up")
+            down = gr.Button("Not helpful", size="sm", elem_id="pb-down")
+        wrong = gr.CheckboxGroup(label="This source is wrong", choices=[], elem_id="pb-wrong")
+        comment = gr.Textbox(label="Comment (optional)", lines=2, elem_id="pb-comment")
+        send = gr.Button("Send feedback", variant="secondary", elem_id="pb-send-feedback")
+        status = gr.Markdown(elem_id="pb-feedback-status")
+    selected = gr.State(None)
+    panel = [selected, target, wrong, comment, status]
+
+    def save(records: list[chatmod.Record], index: int | None, **fields: Any) -> str:
+        index, record = chatmod.pick_record(records, index)
+        if record is None:
+            return "Ask a question first."
+        store.record(record["id"], record["answer"], **fields)
+        return "Thanks — feedback saved."
+
+    def on_like(records: list[chatmod.Record], data: gr.LikeData) -> tuple[Any, ...]:
+        idx = data.index if isinstance(data.index, int) else data.index[0]
+        rating = 1 if data.liked is True else -1 if data.liked is False else 0
+        values = _panel(records, idx // 2)
+        return (*values[:-1], save(records, idx // 2, rating=rating))
+
+    chatbot.like(on_like, [records], panel)
+    up.click(lambda r, i: save(r, i, rating=1), [records, selected], status)
+    down.click(lambda r, i: save(r, i, rating=-1), [records, selected], status)
+    send.click(
+        lambda r, i, w, c: save(r, i, wrong=[int(x) for x in w or []], comment=c or ""),
+        [records, selected, wrong, comment], status,
+    )
+    return lambda records: _panel(records, None), panel
+
+
+def _side_panel(settings: Settings, job: ReingestJob) -> tuple[Any, Any]:
+
+    gr.Markdown("### Index")
+    status = gr.HTML(index_status_html(settings), elem_id="pb-index-status")
+    refresh = gr.Button("Refresh", size="sm")
+    gr.Markdown("### Answering")
+    llm = gr.Radio(available_answerers(settings), value=settings.llm, label="Answerer",
+                   elem_id="pb-llm")
+    k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages retrieved (k)",
+                  elem_id="pb-k")
+    gr.Markdown("### Content")
+    button = gr.Button("Re-ingest content", elem_id="pb-reingest")
+    message = gr.Markdown(elem_id="pb-reingest-status")
+
+    def reingest() -> Iterator[tuple[str, str]]:
+        if not job.start():
+            yield "A re-ingest is already running.", index_status_html(settings)
+        while job.state.running:
+            yield job.status_text(), index_status_html(settings)
+            time.sleep(0.5)
+        yield job.status_text(), index_status_html(settings)
+
+    button.click(reingest, None, [message, status], concurrency_limit=None)
+    refresh.click(lambda: index_status_html(settings), None, status)
+    return llm, k
+
+
+def build_app(settings: Settings) -> Any:
+    """The Blocks app for these settings (not launched)."""
+
+    store = FeedbackStore(settings.index_path)
+    job = ReingestJob(settings)
+    with gr.Blocks(title="Playbook Q&A") as demo:
+        gr.Navbar(visible=False)
+        records = gr.State([])
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=480):
+                gr.HTML(HEADER)
+                chatbot = gr.Chatbot(
+                    elem_id="pb-chat", height=680, sanitize_html=True, allow_tags=False,
+                    render_markdown=False, latex_delimiters=[], buttons=["copy"],
+                    feedback_options=("Like", "Dislike"), placeholder=PLACEHOLDER,
+                    show_label=False,
+                )
+                with gr.Row():
+                    box = gr.Textbox(placeholder="Ask the playbook…", show_label=False,
+                                     scale=8, elem_id="pb-question", autofocus=True)
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="pb-ask")
+                examples = example_questions(settings)
+                if examples:
+                    gr.Examples([[q] for q in examples], inputs=[box], label="Try asking")
+                latest, panel = _feedback_section(store, chatbot, records)
+            with gr.Column(scale=1, min_width=260, elem_id="pb-side"):
+                llm, k = _side_panel(settings, job)
+
+        def respond(message: str, history: Any, recs: Any, name: str, kk: float) -> Any:
+            yield from chatmod.respond(message, history, recs, settings, name, kk)
+
+        for trigger in (box.submit, send.click):
+            trigger(
+                respond, [box, chatbot, records, llm, k], [box, chatbot, records],
+                concurrency_limit=8, api_visibility="private",
+            ).then(latest, [records], panel, api_visibility="private")
+        gr.api(_api_ask(settings), api_name="ask", concurrency_limit=8)
+    _article_page(demo, settings)
+    return demo
+
+
+def _article_page(demo: Any, settings: Settings) -> None:
+    """`/article?src=<path>&anchor=<heading>`: the whole article, scrolled to the heading."""
+
+    with demo.route("Article", "/article", show_in_navbar=False):
+        gr.Navbar(main_page_name="← Back to the chat")
+        view = gr.HTML(elem_id="pb-article")
+
+        def load(request: gr.Request) -> str:
+            params = dict(request.query_params) if request else {}
+            return article_html(settings, params.get("src", ""), params.get("anchor", ""))
+
+        scroll = (
+            "() => { const a = new URLSearchParams(location.search).get('anchor');"
+            " const el = a && document.getElementById(a); if (el) el.scrollIntoView(); }"
+        )
+        demo.load(load, None, view, api_visibility="private").then(
+            None, None, None, js=scroll
+        )
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.1, ::1, localhost."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_auth(settings: Settings) -> tuple[str, str] | None:
+    """PLAYBOOK_AUTH as (user, password), or None; PlaybookError if malformed."""
+    if settings.auth is None:
+        return None
+    user, sep, password = settings.auth.get_secret_value().partition(":")
+    if not sep or not user or not password:
+        raise PlaybookError("PLAYBOOK_AUTH must look like user:password.")
+    return user, password
+
+
+def warm_up(settings: Settings) -> threading.Thread:
+    """Load the index and the embedding model in the background so the first answer is quick."""
+
+    def run() -> None:
+        from rag.api import retrieve_passages
+
+        started = time.perf_counter()
+        try:
+            retrieve_passages("playbook", settings)
+        except Exception as exc:  # no index yet, or a broken one: the page says so when asked
+            print(f"Warm-up skipped: {exc}", flush=True)
+            return
+        print(f"Ready: index and embedding model loaded in {time.perf_counter() - started:.1f}s",
+              flush=True)
+
+    thread = threading.Thread(target=run, name="warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def serve(
+    settings: Settings, host: str = "127.0.0.1", port: int = 7860, *, block: bool = True
+) -> Any:
+    """Start the chat page; refuses a non-loopback host without PLAYBOOK_AUTH.
+
+    With block=False it returns the running Blocks (call `.close()` to stop it).
+    """
+    auth = parse_auth(settings)
+    if not is_loopback(host) and auth is None:
+        raise PlaybookError(
+            f"Refusing to serve on {host} without a password: set PLAYBOOK_AUTH=user:password "
+            "or serve on 127.0.0.1."
+        )
+
+    warm_up(settings)
+    demo = build_app(settings)
+    theme = gr.themes.Soft(
+        primary_hue="indigo", font=["system-ui", "sans-serif"],
+        font_mono=["ui-monospace", "monospace"],
+    )
+    print(f"Playbook Q&A: http://{host}:{port}  (Ctrl-C to stop)", flush=True)
+    demo.queue(default_concurrency_limit=4).launch(
+        server_name=host, server_port=port, auth=auth, share=False, ssr_mode=False,
+        show_error=False, quiet=True, theme=theme, css=CSS, footer_links=["api"],
+        prevent_thread_lock=not block,
+    )
+    return demo

@@ -1,0 +1,68 @@
+"""The whole-article view behind each source's "open the article at this heading" link.
+
+Only Markdown files inside the content dir are ever read (no `..`, no absolute paths, no
+symlinks leading out). Raw HTML in an article is shown as text: markdown-it runs with html off,
+and headings get the same GitHub-style anchors the chunker gives passages.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from rag.errors import PlaybookError
+from rag.settings import Settings
+
+
+def resolve_source(settings: Settings, source: str) -> Path:
+    """The file for an article path relative to the content dir, or PlaybookError."""
+    root = settings.content_path
+    wrong = PlaybookError(f"There is no article '{source}' in the playbook.")
+    if not source or "\x00" in source or source.startswith(("/", "\\")) or ".." in Path(
+        source
+    ).parts:
+        raise wrong
+    path = (root / source).resolve()
+    if path.suffix.lower() != ".md" or not path.is_file() or not path.is_relative_to(root):
+        raise wrong
+    return path
+
+
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    from ingest.chunker import slugify
+
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+    seen: dict[str, int] = {}
+
+    def heading_open(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+        inline = tokens[idx + 1]
+        slug = slugify(inline.content) or "section"
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        tokens[idx].attrSet("id", f"{slug}-{n}" if n else slug)
+        return str(renderer.renderToken(tokens, idx, options, env))
+
+    md.add_render_rule("heading_open", heading_open)
+    return md
+
+
+def article_html(settings: Settings, source: str, anchor: str = "") -> str:
+    """The article rendered as safe HTML, with the target heading marked."""
+    from ingest.articles import read_article
+
+    try:
+        article = read_article(resolve_source(settings, source), settings.content_path)
+    except PlaybookError as exc:
+        return f'<div class="pb-error">{escape(str(exc))}</div>'
+    body = _markdown().render(article.body)
+    if anchor:
+        target = f'id="{escape(anchor)}"'
+        body = body.replace(target, f'{target} class="pb-target"', 1)
+    title = "" if body.startswith("<h1") else f"<h1>{escape(article.title)}</h1>"
+    return (
+        f'<article class="pb-article"><div class="pb-article-source">{escape(article.source)}'
+        f"</div>{title}{body}</article>"
+    )
