@@ -92,6 +92,13 @@ class EmbeddedStore:
         for part in ("chroma/chroma.sqlite3", "chunks.jsonl", "bm25.npz", "bm25.json"):
             if not (folder / part).is_file():
                 raise _damaged(self.index_dir, FileNotFoundError(part))
+        with open(folder / "chroma" / "chroma.sqlite3", "rb") as db:
+            if db.read(16) != b"SQLite format 3\x00":
+                raise _damaged(self.index_dir, ValueError("chroma.sqlite3 is not a database"))
+        with open(folder / "chunks.jsonl", "rb") as lines:
+            count = sum(1 for line in lines if line.endswith(b"\n"))
+        if count != manifest.chunk_count:
+            raise _damaged(self.index_dir, ValueError("chunks.jsonl is incomplete"))
 
     def chunks(self, generation: str) -> list[Chunk]:
         return read_chunks(self.index_dir / generation)
@@ -117,7 +124,12 @@ class EmbeddedStore:
         return ingest_lock(self.index_dir)
 
     def writer(self, base: str | None) -> Writer:
-        return GenerationWriter(self.index_dir, self.index_dir / base if base else None)
+        try:
+            return GenerationWriter(self.index_dir, self.index_dir / base if base else None)
+        except Exception as exc:  # the live generation's vector store cannot be copied/opened
+            if base is None:
+                raise
+            raise _damaged(self.index_dir, exc) from exc
 
     def missing_error(self) -> IndexMissingError:
         return _missing(self.index_dir)
@@ -145,7 +157,7 @@ def current_generation(index_dir: Path) -> Path | None:
     folder = index_dir / name
     if not _GEN.match(name) or not (folder / "manifest.json").exists():
         raise IndexCorruptError(
-            f"The index in {index_dir} is damaged (CURRENT points to '{name}'): "
+            f"The index in {index_dir} is damaged (CURRENT points to {name[:40]!r}): "
             "run `playbook ingest --rebuild`."
         )
     return folder
@@ -165,6 +177,8 @@ def _pointer(index_dir: Path) -> str | None:
         return (index_dir / "CURRENT").read_text(encoding="utf-8", errors="replace").strip()
     except FileNotFoundError:
         return None
+    except NotADirectoryError as exc:
+        raise IndexMissingError(f"The index path {index_dir} is a file, not a folder.") from exc
     except OSError as exc:
         raise _damaged(index_dir, exc) from exc
 

@@ -1,0 +1,156 @@
+"""Crash safety: a real `playbook ingest` process is killed with SIGKILL at several points, and
+damaged or missing index folders give one clear sentence that `ingest --rebuild` cures.
+
+The kill points use the test-only hook rag.backend.crash_point_for_tests (environment variable
+PLAYBOOK_TEST_CRASH_AT), which sends SIGKILL to the ingest process itself: the same as `kill -9`
+arriving at exactly that step, without timing races.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import run
+from rag.api import retrieve_passages
+from rag.backend import CRASH_POINTS, open_store
+from rag.errors import IndexCorruptError, IndexMissingError
+from rag.settings import Settings
+
+ROOT = Path(__file__).parent.parent
+OLD_TEXT = "first week"
+NEW_TEXT = "first three days"
+QUESTION = "how soon should a new engineer ship"
+
+
+def playbook(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PLAYBOOK_")}
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, cwd=ROOT,
+        env={**clean, **(env or {})}, timeout=300,
+    )
+
+
+def _exact(settings: Settings) -> list[str]:
+    """Chunk ids of the live generation, checked equal to its vector ids (no dupes, no loss)."""
+    store = open_store(settings)
+    generation = store.current()
+    assert generation is not None
+    chunks = sorted(c.id for c in store.chunks(generation))
+    assert sorted(store.collection(generation).get(include=[])["ids"]) == chunks
+    assert len(set(chunks)) == len(chunks)
+    return chunks
+
+
+def _change(content: Path) -> None:
+    path = content / "teams" / "onboarding.md"
+    path.write_text(path.read_text().replace(OLD_TEXT, NEW_TEXT))
+    sections = "".join(f"## Step {n}\n\nRetro step {n}: keep it blameless.\n\n" for n in range(4))
+    (content / "new.md").write_text("# Retros\n\nHold one every sprint.\n\n" + sections)
+
+
+def _crash_then_recover(settings: Settings, content: Path, point: str, env: dict) -> None:
+    first = run(settings)
+    before = _exact(settings)
+    _change(content)
+    killed = playbook(
+        "ingest", "--content", str(content), "--index", str(settings.index_path), "--json",
+        env={**env, "PLAYBOOK_TEST_CRASH_AT": point, "PLAYBOOK_EMBED_BATCH_SIZE": "1"},
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    store = open_store(settings)
+    assert store.current() == first.generation  # the old index is still the live one ...
+    assert _exact(settings) == before
+    assert OLD_TEXT in retrieve_passages(QUESTION, settings)[0].text  # ... and still answers
+    report = run(settings)  # the next ingest completes, exactly
+    assert (report.added, report.updated, report.unchanged, report.removed) == (1, 1, 2, 0)
+    chunks = _exact(settings)
+    assert len(chunks) == report.chunks and any(c.startswith("new#") for c in chunks)
+    assert NEW_TEXT in retrieve_passages(QUESTION, settings)[0].text
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_kill_9_embedded(settings: Settings, content: Path, point: str) -> None:
+    _crash_then_recover(settings, content, point, {})
+    index = settings.index_path
+    leftovers = [p.name for p in index.iterdir() if p.name.startswith("gen-")]
+    assert len(leftovers) == 2 and not list(index.glob("*.tmp-*"))  # live + previous only
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("point", ["after-embed", "mid-swap"])
+def test_kill_9_server(tmp_path: Path, content: Path, chroma_server: str, point: str) -> None:
+    prefix = "t" + uuid.uuid4().hex[:10]
+    settings = Settings(content_dir=content, index_dir=tmp_path / "index",
+                        chroma_url=chroma_server, chroma_prefix=prefix)
+    env = {"PLAYBOOK_CHROMA_URL": chroma_server, "PLAYBOOK_CHROMA_PREFIX": prefix}
+    _crash_then_recover(settings, content, point, env)
+    assert len(open_store(settings).generations()) == 2  # the crashed one was cleaned up
+
+
+def _damage(index: Path, how: str) -> None:
+    gen = index / (index / "CURRENT").read_text().strip()
+    if how == "pointer-garbage":
+        (index / "CURRENT").write_text("\x00\x01 not a generation\n")
+    elif how == "generation-deleted":
+        shutil.rmtree(gen)
+    elif how == "manifest-truncated":
+        (gen / "manifest.json").write_text('{"embed_model": "all-Mi')
+    elif how == "chunks-truncated":
+        text = (gen / "chunks.jsonl").read_text()
+        (gen / "chunks.jsonl").write_text(text[: len(text) // 2])
+    elif how == "bm25-deleted":
+        (gen / "bm25.npz").unlink()
+    elif how == "vectors-deleted":
+        shutil.rmtree(gen / "chroma")
+    elif how == "vectors-garbage":
+        (gen / "chroma" / "chroma.sqlite3").write_bytes(os.urandom(4096))
+
+
+DAMAGES = ["pointer-garbage", "generation-deleted", "manifest-truncated", "chunks-truncated",
+           "bm25-deleted", "vectors-deleted", "vectors-garbage"]
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+def test_damaged_index_is_one_sentence_and_rebuild_recovers(settings: Settings, how: str) -> None:
+    run(settings)
+    _damage(settings.index_path, how)
+    with pytest.raises(IndexCorruptError, match=r"damaged .*run `playbook ingest --rebuild`\.$"):
+        retrieve_passages(QUESTION, settings)
+    with pytest.raises(IndexCorruptError, match="--rebuild"):
+        run(settings)  # a plain ingest does not build on a damaged index
+    report = run(settings, rebuild=True)
+    assert report.added == 3 and len(_exact(settings)) == report.chunks
+    assert OLD_TEXT in retrieve_passages(QUESTION, settings)[0].text
+
+
+def test_cli_on_damaged_and_missing_index(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    content = str(ROOT / "tests" / "fixtures" / "playbook")
+    assert playbook("ingest", "--content", content, "--index", str(index)).returncode == 0
+    _damage(index, "generation-deleted")
+    for args in (["ask", QUESTION], ["ingest", "--content", content]):
+        done = playbook(*args, "--index", str(index))
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert done.stderr.count("\n") == 1 and "playbook ingest --rebuild" in done.stderr
+    rebuilt = playbook("ingest", "--content", content, "--index", str(index), "--rebuild", "--json")
+    assert rebuilt.returncode == 0 and json.loads(rebuilt.stdout)["added"] == 3
+    asked = playbook("ask", QUESTION, "--index", str(index), "--json")
+    assert asked.returncode == 0 and json.loads(asked.stdout)["citations"]
+
+    (tmp_path / "a-file").write_text("not a folder")
+    done = playbook("ask", QUESTION, "--index", str(tmp_path / "a-file"))
+    assert done.returncode == 1 and "is a file, not a folder" in done.stderr
+
+
+def test_missing_index_dir_is_one_sentence(settings: Settings) -> None:
+    with pytest.raises(IndexMissingError, match="run `playbook ingest` first"):
+        retrieve_passages(QUESTION, settings)
