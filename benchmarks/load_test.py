@@ -1,0 +1,361 @@
+"""Load test of the served chat page: concurrent gradio_client sessions against real
+`playbook serve` replicas sharing one real Chroma server, with a re-ingest during the load.
+
+    .venv/bin/python -m benchmarks.load_test                  # 20 sessions x 10 questions
+    .venv/bin/python -m benchmarks.load_test --sessions 5 --questions 3 --replicas 1
+
+What it does, all on 127.0.0.1, every process started here and killed by pid:
+1. starts `chroma run` on a tmp dir and ingests a tmp copy of the content with `playbook ingest`;
+2. starts `--replicas` `playbook serve` processes on that Chroma server;
+3. asks every question once, one at a time, on each replica: the single-user answers (the
+   replicas must agree exactly);
+4. runs `--sessions` concurrent sessions (one gradio_client each, spread over the replicas), each
+   asking `--questions` questions, while `playbook ingest --rebuild` builds and swaps in a new
+   generation; sessions keep asking until the swap has happened, so requests straddle it;
+5. prints errors, answers differing from the single-user ones, p50/p95/max latency and the
+   throughput, as text and as one JSON line. A partial index would show up as a differing answer.
+The answerer is the default (extractive, deterministic). Figures measured on a shared machine
+are noisy: say so when quoting them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONTENT = ROOT / "tests" / "fixtures" / "playbook"
+QUESTIONS = [
+    "How do I approach a tribal team?",
+    "What should a code review focus on?",
+    "How soon should a new engineer ship something?",
+    "How do I build trust with a team that does not trust me?",
+    "Who reviews a pull request?",
+    "What happens in the first week of onboarding?",
+    "Should I commiserate with a frustrated team?",
+    "How big should a pull request be?",
+    "What does a new hire need on day one?",
+    "Why does leadership transparency matter?",
+]
+STABLE = ("question", "answer", "refused", "answerer", "citations", "query", "sentences")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def env_for(chroma_url: str | None, **extra: str) -> dict[str, str]:
+    """A clean environment (no PLAYBOOK_* from the shell) pointing at the Chroma server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYBOOK_")}
+    env.update(HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
+               ANONYMIZED_TELEMETRY="False", PYTHONUNBUFFERED="1", **extra)
+    if chroma_url:
+        env["PLAYBOOK_CHROMA_URL"] = chroma_url
+    return env
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM by pid, SIGKILL if it does not exit."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+
+
+def start_chroma(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A real `chroma run` on a free port; returns (process, URL) once its heartbeat answers."""
+    port = free_port()
+    log = open(folder / "chroma.log", "wb")  # noqa: SIM115 - lives as long as the server
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(folder / "db"),
+         "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    _wait(lambda: _get(f"{url}/api/v2/heartbeat"), proc, folder / "chroma.log", 60)
+    return proc, url
+
+
+def ingest(content: Path, index: Path, env: dict[str, str], *extra: str) -> dict[str, Any]:
+    """`playbook ingest --json` in a subprocess; returns its report."""
+    done = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ingest", "--content", str(content),
+         "--index", str(index), "--json", *extra],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"playbook ingest failed: {done.stderr}")
+    return dict(json.loads(done.stdout))
+
+
+def start_serve(
+    content: Path, index: Path, env: dict[str, str], log: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A real `playbook serve` on a free port; returns (process, URL) once warmed up."""
+    port = free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rag.cli", "serve", "--content", str(content),
+             "--index", str(index), "--port", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+
+    def ready() -> bool:
+        return "Ready:" in log.read_text(errors="replace") and _get(url)
+
+    _wait(ready, proc, log, 300)
+    return proc, url
+
+
+def _get(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _wait(
+    check: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path, limit: float
+) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"pid {proc.pid} exited early:\n{log.read_text(errors='replace')}")
+        if check():
+            return
+        time.sleep(0.3)
+    raise RuntimeError(f"not ready after {limit}s:\n{log.read_text(errors='replace')}")
+
+
+def stable(answer: dict[str, Any]) -> str:
+    """The parts of an answer that must not change between users, replicas or generations."""
+    return json.dumps({k: answer.get(k) for k in STABLE}, sort_keys=True, ensure_ascii=False)
+
+
+def single_user_answers(url: str, questions: list[str]) -> dict[str, str]:
+    """Each question asked once, one at a time."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False, download_files=False)
+    return {q: stable(client.predict(q, api_name="/ask")) for q in questions}
+
+
+@dataclass
+class LoadResult:
+    """Per-request outcomes of a load run."""
+
+    latencies: list[float] = field(default_factory=list)
+    spans: list[tuple[float, float]] = field(default_factory=list)  # (start, end) monotonic
+    errors: list[str] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def run_load(
+    urls: list[str], expected: dict[str, str], sessions: int, per_session: int,
+    keep_going: Callable[[], bool] = lambda: False, max_seconds: float = 900,
+) -> LoadResult:
+    """`sessions` concurrent gradio_client sessions (round-robin over `urls`), each asking
+    `per_session` questions, then more while `keep_going()` is true (bounded by max_seconds)."""
+    from gradio_client import Client
+
+    result = LoadResult()
+    lock = threading.Lock()
+    questions = list(expected)
+    started = time.monotonic()
+
+    def session(number: int) -> None:
+        rng = random.Random(number)
+        try:
+            client = Client(urls[number % len(urls)], verbose=False, download_files=False)
+        except Exception as exc:  # a failed connection is an error of the run, not a crash
+            with lock:
+                result.errors.append(f"session {number}: connect: {exc!r}")
+            return
+        asked = 0
+        while asked < per_session or (keep_going() and time.monotonic() - started < max_seconds):
+            question = rng.choice(questions)
+            begin = time.monotonic()
+            try:
+                got = stable(client.predict(question, api_name="/ask"))
+                error = None
+            except Exception as exc:
+                got, error = "", f"session {number}: {question!r}: {exc!r}"
+            end = time.monotonic()
+            with lock:
+                result.latencies.append(end - begin)
+                result.spans.append((begin, end))
+                if error:
+                    result.errors.append(error)
+                elif got != expected[question]:
+                    result.mismatches.append(f"session {number}: {question!r}")
+            asked += 1
+
+    threads = [threading.Thread(target=session, args=(n,)) for n in range(sessions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+class SwapWatcher:
+    """Polls the index pointer in the background; records when the live generation changes."""
+
+    def __init__(self, settings: Any) -> None:
+        from rag.backend import open_store
+
+        self.store = open_store(settings)
+        self.first = self.store.current()
+        self.swapped_at: float | None = None
+        self.last = self.first
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.05):
+            self.last = self.store.current()
+            if self.last != self.first and self.swapped_at is None:
+                self.swapped_at = time.monotonic()
+
+    def keep_going(self) -> bool:
+        """True until one second after the swap (so requests straddle it)."""
+        return self.swapped_at is None or time.monotonic() - self.swapped_at < 1.0
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def in_flight_at(result: LoadResult, moment: float | None) -> int:
+    """How many requests were running at `moment`."""
+    if moment is None:
+        return 0
+    return sum(1 for begin, end in result.spans if begin <= moment <= end)
+
+
+def report(result: LoadResult, extra: dict[str, Any]) -> dict[str, Any]:
+    """The figures as one dict (printed as text and JSON by main)."""
+    return {
+        "requests": len(result.latencies), "errors": len(result.errors),
+        "mismatches": len(result.mismatches),
+        "p50_ms": round(result.percentile(50) * 1000, 1),
+        "p95_ms": round(result.percentile(95) * 1000, 1),
+        "max_ms": round(max(result.latencies, default=0) * 1000, 1),
+        "throughput_rps": round(len(result.latencies) / result.seconds, 2) if result.seconds else 0,
+        "seconds": round(result.seconds, 1), **extra,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the whole scenario and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--questions", type=int, default=10, help="questions per session")
+    parser.add_argument("--replicas", type=int, default=2, help="`playbook serve` processes")
+    parser.add_argument("--content", type=Path, default=DEFAULT_CONTENT)
+    parser.add_argument("--no-reingest", action="store_true", help="skip the re-ingest")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    figures = scenario(args.content, args.sessions, args.questions, args.replicas,
+                       reingest=not args.no_reingest)
+    print(f"{figures['requests']} requests from {args.sessions} sessions on {args.replicas} "
+          f"replica(s): {figures['errors']} errors, {figures['mismatches']} answers differing "
+          f"from single-user; p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms, "
+          f"max {figures['max_ms']} ms, {figures['throughput_rps']} req/s; "
+          f"replicas agree: {figures['replicas_agree']}; re-ingest swapped "
+          f"{figures['generations']} with {figures['in_flight_at_swap']} requests in flight.")
+    print(json.dumps(figures))
+    return 0 if figures["errors"] == figures["mismatches"] == 0 and figures["replicas_agree"] else 1
+
+
+def scenario(
+    content: Path, sessions: int, questions: int, replicas: int, reingest: bool = True,
+    chroma_url: str | None = None,
+) -> dict[str, Any]:
+    """Steps 1-5 of the module docstring; returns the figures. Starts and stops everything."""
+    from rag.settings import Settings
+
+    base = Path(tempfile.mkdtemp(prefix="playbook-load-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        if chroma_url is None:
+            chroma, chroma_url = start_chroma(base)
+            procs.append(chroma)
+        prefix = f"load{os.getpid()}"
+        env = env_for(chroma_url, PLAYBOOK_CHROMA_PREFIX=prefix)
+        shutil.copytree(content, base / "content")
+        ingest(base / "content", base / "index", env)
+        urls = []
+        for n in range(replicas):
+            proc, url = start_serve(base / "content", base / "index", env, base / f"serve{n}.log")
+            procs.append(proc)
+            urls.append(url)
+        expected = single_user_answers(urls[0], QUESTIONS)
+        agree = all(single_user_answers(u, QUESTIONS) == expected for u in urls[1:])
+        settings = Settings(index_dir=base / "index", chroma_url=chroma_url, chroma_prefix=prefix)
+        watcher = SwapWatcher(settings)
+        failures: list[BaseException] = []
+
+        def rebuild() -> None:
+            try:
+                ingest(base / "content", base / "index", env, "--rebuild")
+            except BaseException as exc:  # reported after the load
+                failures.append(exc)
+
+        job = threading.Thread(target=rebuild)
+        if reingest:
+            job.start()
+
+        def keep_going() -> bool:
+            return reingest and not failures and watcher.keep_going()
+
+        result = run_load(urls, expected, sessions, questions, keep_going=keep_going)
+        if reingest:
+            job.join()
+        watcher.close()
+        if failures:
+            raise failures[0]
+        return report(result, {
+            "sessions": sessions, "questions_per_session": questions, "replicas": replicas,
+            "replicas_agree": agree, "generations": f"{watcher.first}->{watcher.last}",
+            "in_flight_at_swap": in_flight_at(result, watcher.swapped_at),
+            "error_samples": result.errors[:3], "mismatch_samples": result.mismatches[:3],
+        })
+    finally:
+        for proc in reversed(procs):
+            stop(proc)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
