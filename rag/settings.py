@@ -29,7 +29,18 @@ class Settings(BaseSettings):
         description="Embedding model: 'all-MiniLM-L6-v2' (bundled, offline) or a local model path.",
     )
     embed_runtime: Literal["torch", "onnx"] = Field(
-        "torch", description="Runtime for the embedding model: 'torch' or 'onnx'."
+        "onnx",
+        description="Runtime for the embedding model: 'onnx' (ONNX Runtime on a graph exported "
+        "once from the local weights; same vectors, fast start) or 'torch' "
+        "(sentence-transformers).",
+    )
+    embed_int8: bool = Field(
+        False, description="With the onnx runtime, use the int8-quantised graph (faster, "
+        "slightly different vectors: re-ingest with --rebuild after changing it).",
+    )
+    model_cache_dir: Path = Field(
+        Path("~/.cache/playbook-qa"),
+        description="Folder for derived model files (the ONNX export of the embedding model).",
     )
     embed_batch_size: int = Field(64, ge=1, description="Texts per embedding batch.")
     chunk_tokens: int = Field(
@@ -48,6 +59,12 @@ class Settings(BaseSettings):
         "hybrid", description="Retriever: hybrid (dense + BM25 fused), dense or bm25."
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    bm25_weight: float = Field(
+        1.0, ge=0.0, description="Weight of the BM25 ranking in the fusion (dense ranking = 1)."
+    )
+    candidates: int = Field(
+        30, ge=1, le=1000, description="Chunks each retriever proposes before fusion."
+    )
     max_question_chars: int = Field(
         2000, ge=10, description="Longer questions are truncated to this many characters."
     )
@@ -65,6 +82,30 @@ class Settings(BaseSettings):
     openai_model: str = Field("llama3.2", description="Model name on the OpenAI-compatible server.")
     openai_api_key: SecretStr | None = Field(None, description="API key, if the server needs one.")
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM call is abandoned.")
+    llm_connect_timeout: float = Field(
+        5.0, gt=0, description="Seconds to wait for the OpenAI-compatible server to accept."
+    )
+    llm_context_chars: int = Field(
+        1400, ge=200,
+        description="Characters of passage text put in the LLM prompt (most relevant sentences "
+        "first; small keeps time to first token low).",
+    )
+    llm_passages: int = Field(3, ge=1, description="Passages shown to the LLM (the top ones).")
+    extractive_units: int = Field(
+        4, ge=1, le=10, description="Most sentences / list items in an extractive answer."
+    )
+    refusal_threshold: float | None = Field(
+        None, description="Refuse when the best passage's relevance is below this "
+        "(default: the value chosen on dev data, see rag/refusal.py).",
+    )
+    support_threshold: float | None = Field(
+        None, description="Support score a cited sentence needs to be verified "
+        "(default: the value chosen on dev data, see rag/citations.py).",
+    )
+    min_verified: float = Field(
+        0.5, ge=0, le=1, description="Fall back to the extractive answer when fewer than this "
+        "fraction of a generated answer's sentences are verified.",
+    )
 
     # Scale-out
     chroma_url: str | None = Field(

@@ -1,0 +1,101 @@
+"""The ONNX runtime gives the torch model's vectors; the query path never imports torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.embedder import make_embedder
+from rag.settings import Settings
+
+ROOT = Path(__file__).parent.parent
+TEXTS = [
+    "How do I approach a tribal team?",
+    "Rotate secrets regularly and never commit them to the repository.",
+    "Ünïcödé, emoji 🚀 and CJK 漢字 survive tokenisation.",
+    "word " * 600,  # longer than the model's 256-token limit: both runtimes truncate the same way
+    "",
+]
+
+
+def _matrix(embedder: object, texts: list[str]) -> np.ndarray:
+    return np.asarray(embedder.get_text_embedding_batch(texts), dtype=np.float32)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def runtimes() -> dict[str, object]:
+    torch = make_embedder(Settings(embed_runtime="torch"))
+    onnx = make_embedder(Settings(embed_runtime="onnx"))
+    int8 = make_embedder(Settings(embed_runtime="onnx", embed_int8=True))
+    return {"torch": torch, "onnx": onnx, "int8": int8}
+
+
+def test_onnx_is_used_and_matches_torch(runtimes: dict[str, object]) -> None:
+    assert type(runtimes["onnx"]).__name__ == "OnnxEmbedder"
+    assert type(runtimes["torch"]).__name__ == "HuggingFaceEmbedding"
+    torch, onnx = _matrix(runtimes["torch"], TEXTS), _matrix(runtimes["onnx"], TEXTS)
+    assert onnx.shape == torch.shape == (len(TEXTS), 384)
+    np.testing.assert_allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-4)
+    assert float((onnx * torch).sum(axis=1).min()) > 0.9999
+    assert float(np.abs(onnx - torch).max()) < 1e-3
+
+
+def test_query_embedding_matches_torch(runtimes: dict[str, object]) -> None:
+    question = "What should a code review check first?"
+    a = np.asarray(runtimes["onnx"].get_query_embedding(question))  # type: ignore[attr-defined]
+    b = np.asarray(runtimes["torch"].get_query_embedding(question))  # type: ignore[attr-defined]
+    assert float(np.abs(a - b).max()) < 1e-3
+
+
+def test_batch_order_and_batching_do_not_change_vectors(runtimes: dict[str, object]) -> None:
+    onnx = runtimes["onnx"]
+    together = onnx.encode(TEXTS, batch_size=2)  # type: ignore[attr-defined]
+    alone = np.vstack([onnx.encode([t]) for t in TEXTS])  # type: ignore[attr-defined]
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    assert onnx.encode([]).shape[0] == 0  # type: ignore[attr-defined]
+
+
+def test_int8_stays_close_to_fp32(runtimes: dict[str, object]) -> None:
+    fp32, int8 = _matrix(runtimes["onnx"], TEXTS[:4]), _matrix(runtimes["int8"], TEXTS[:4])
+    cosines = (fp32 * int8).sum(axis=1)
+    assert float(cosines.min()) > 0.95
+    assert float(np.abs(fp32 - int8).max()) > 1e-6  # it really is a different (quantised) graph
+
+
+def test_export_is_cached(tmp_path: Path) -> None:
+    from rag.embedder import model_path
+    from rag.embedder_onnx import cached_model
+
+    settings = Settings()
+    first = cached_model(model_path(settings.embed_model), settings.model_cache_dir)
+    stamp = first.stat().st_mtime_ns
+    again = cached_model(model_path(settings.embed_model), settings.model_cache_dir)
+    assert again == first and again.stat().st_mtime_ns == stamp
+
+
+def test_query_path_does_not_import_torch(settings: Settings) -> None:
+    """`playbook ask` embeds its question with ONNX Runtime: no torch, no sentence-transformers."""
+    from ingest.pipeline import run
+
+    run(settings)
+    code = (
+        "import json, sys\n"
+        "from rag.api import ask\n"
+        "from rag.settings import Settings\n"
+        f"s = Settings(content_dir={str(settings.content_dir)!r}, "
+        f"index_dir={str(settings.index_dir)!r})\n"
+        "a = ask('How do I build trust with a new team?', s)\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'torch', 'sentence_transformers', 'transformers', 'llama_index'})\n"
+        "print(json.dumps({'heavy': heavy, 'citations': len(a.citations)}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["heavy"] == []
+    assert result["citations"] >= 1
