@@ -107,6 +107,9 @@ def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str, int
         where = f" on line {mark.line + 2}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "syntax error"
         raise ContentError(source, f"has invalid YAML front matter{where} ({problem})") from exc
+    except (ValueError, RecursionError, OverflowError) as exc:  # e.g. "date: 2024-02-30", [[[[...
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ContentError(source, f"has invalid YAML front matter ({reason[:80]})") from exc
     if not isinstance(meta, dict):
         raise ContentError(source, "front matter must be a mapping of keys to values")
     rest = text[close.end() :]

@@ -22,6 +22,8 @@ Turn = tuple[str, str]  # (user question, assistant answer)
 def clean_question(question: str, settings: Settings) -> str:
     """Strip control characters and surrounding space; truncate very long questions."""
     text = _CONTROL.sub(" ", question or "").strip()
+    # Lone surrogates (possible through JSON "\ud800") break tokenizers: make them "?".
+    text = text.encode("utf-8", "replace").decode("utf-8")
     text = re.sub(r"\s+", " ", text)
     if not text:
         raise QuestionError("The question is empty: type a question about the playbook.")
