@@ -109,7 +109,7 @@ def test_answer_streams_with_highlighted_sources(chat: Any) -> None:
     assert "Building Trust" in first.locator("summary").inner_text()
     assert first.locator(".pb-passage mark").count() >= 1  # cited sentences highlighted
     assert first.locator("a.pb-open").get_attribute("href").startswith("article?src=")
-    scroll_chat_to(chat, ".pb-answer")
+    scroll_chat_to(chat, ".pb-user")
     shot(chat, "chat-answer.png", docs=True)
 
 
@@ -202,6 +202,28 @@ def test_article_page_refuses_paths_outside_content(chat: Any, ui_server: Any) -
         assert "There is no article" in page.inner_text("#pb-article")
         assert "root:" not in page.content()
     page.close()
+
+
+@pytest.mark.llm
+def test_local_answerer_streams_tokens(chat: Any) -> None:
+    """With llama.cpp (SmolLM2) the draft appears token by token before the checked answer."""
+    local = chat.locator("#pb-llm label").filter(has_text="local")
+    assert local.count() == 1, "the local answerer should be offered when llama.cpp is installed"
+    local.click()
+    try:
+        chat.evaluate(  # remember whether partial text was ever on screen
+            "() => { window.__pbStreamed = false; new MutationObserver(() => {"
+            " const s = document.querySelector('#pb-chat .pb-streaming');"
+            " if (s && s.innerText.trim()) window.__pbStreamed = true; })"
+            ".observe(document.body, {subtree: true, childList: true, characterData: true}); }"
+        )
+        answer, first_text = ask(chat, QUESTION)
+        print(f"[local] submit -> first visible text: {first_text * 1000:.0f} ms")
+        assert chat.evaluate("() => window.__pbStreamed"), (
+            f"no partial text was shown before the final answer: {answer.inner_text()[:200]}"
+        )
+    finally:
+        chat.locator("#pb-llm label").filter(has_text="extractive").click()
 
 
 def test_off_topic_shows_not_covered_state(chat: Any) -> None:

@@ -147,3 +147,10 @@ def test_chat_helpers() -> None:
     assert pick_record([rec, None], 0) == (0, rec)
     assert pick_record([], None) == (None, None)
     assert citation_choices(rec)[0] == ("[1] Title 1 › Part", 1)
+
+
+def test_answer_bullets_become_a_list_and_stay_escaped() -> None:
+    html = answer_html(answer(answer="Intro:\n- first <b>bold</b> [1]\n2. second [2]\nEnd."))
+    first = '<ul class="pb-list"><li>first &lt;b&gt;bold&lt;/b&gt; <sup class="pb-cite">[1]</sup>'
+    assert first in html
+    assert "<li>second" in html and "End." in html and "<b>" not in html

@@ -143,7 +143,6 @@ def build_app(settings: Settings) -> Any:
     store = FeedbackStore(settings.index_path)
     job = ReingestJob(settings)
     with gr.Blocks(title="Playbook Q&A") as demo:
-        gr.Navbar(visible=False)
         records = gr.State([])
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=480):
@@ -182,7 +181,6 @@ def _article_page(demo: Any, settings: Settings) -> None:
     """`/article?src=<path>&anchor=<heading>`: the whole article, scrolled to the heading."""
 
     with demo.route("Article", "/article", show_in_navbar=False):
-        gr.Navbar(main_page_name="← Back to the chat")
         view = gr.HTML(elem_id="pb-article")
 
         def load(request: gr.Request) -> str:

@@ -63,6 +63,6 @@ def article_html(settings: Settings, source: str, anchor: str = "") -> str:
         body = body.replace(target, f'{target} class="pb-target"', 1)
     title = "" if body.startswith("<h1") else f"<h1>{escape(article.title)}</h1>"
     return (
-        f'<article class="pb-article"><div class="pb-article-source">{escape(article.source)}'
-        f"</div>{title}{body}</article>"
+        f'<article class="pb-article"><a class="pb-back" href="./">← Back to the chat</a>'
+        f'<div class="pb-article-source">{escape(article.source)}</div>{title}{body}</article>'
     )

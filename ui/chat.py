@@ -12,12 +12,18 @@ import queue
 import threading
 import uuid
 from collections.abc import Iterator
-from html import escape
 from typing import Any
 
 from rag.errors import PlaybookError
 from rag.settings import Settings
-from ui.render import PENDING, answer_html, error_html, streaming_html, where_parts
+from ui.render import (
+    PENDING,
+    answer_html,
+    error_html,
+    question_html,
+    streaming_html,
+    where_parts,
+)
 
 log = logging.getLogger("playbook.ui")
 
@@ -96,7 +102,7 @@ def respond(
         yield "", chat, records
         return
     followup = bool(history_of(records))
-    chat.append({"role": "user", "content": escape(message.strip())})
+    chat.append({"role": "user", "content": question_html(message.strip())})
     chat.append({"role": "assistant", "content": PENDING})
     yield "", chat, records
     run_settings = session_settings(settings, llm, k)

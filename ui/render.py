@@ -51,10 +51,33 @@ def highlight(text: str, spans: list[Any]) -> str:
     return "".join(out)
 
 
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+
+
 def answer_text_html(text: str) -> str:
-    """The answer text, escaped, with [n] markers styled as citation badges."""
-    body = escape(text or "").replace("\n", "<br>")
+    """The answer text, escaped, with [n] markers styled as citation badges.
+
+    Lines starting with "- ", "* " or "1. " become a list; nothing else is interpreted.
+    """
+    out: list[str] = []
+    items: list[str] = []
+    for line in (text or "").split("\n"):
+        if _BULLET.match(line):
+            items.append(f"<li>{escape(_BULLET.sub('', line, count=1))}</li>")
+            continue
+        if items:
+            out.append(f'<ul class="pb-list">{"".join(items)}</ul>')
+            items = []
+        out.append(escape(line) + "<br>")
+    if items:
+        out.append(f'<ul class="pb-list">{"".join(items)}</ul>')
+    body = "".join(out).removesuffix("<br>")
     return _MARKER.sub(r'<sup class="pb-cite">[\1]</sup>', body)
+
+
+def question_html(question: str) -> str:
+    """The user's message, escaped."""
+    return f'<div class="pb-user">{escape(question)}</div>'
 
 
 def streaming_html(partial: str) -> str:

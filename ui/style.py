@@ -1,9 +1,12 @@
 """Page styling: a calm reading layout, marked citations, clear source cards (no web fonts)."""
 
 CSS = """
+.nav-holder { display: none !important; }  /* the article page links back itself */
 #pb-header h1 { font-size: 1.5rem; margin: 0 0 .1rem 0; }
 #pb-header p { margin: 0; color: var(--body-text-color-subdued); }
 .pb-answer { line-height: 1.55; }
+.pb-list { margin: .2rem 0 .2rem 1.2rem; padding: 0; }
+.pb-list li { margin: .15rem 0; }
 .pb-streaming::after { content: "▍"; opacity: .5; }
 .pb-pending { color: var(--body-text-color-subdued); font-style: italic; }
 .pb-cite { color: var(--color-accent); font-weight: 600; font-size: .75em; margin-left: 1px; }
@@ -36,6 +39,7 @@ CSS = """
 .pb-status dd { margin: 0; font-weight: 600; }
 #pb-feedback-target { font-size: .9em; }
 .pb-article { max-width: 760px; margin: 0 auto; line-height: 1.6; }
+.pb-back { font-size: .9em; }
 .pb-article-source { font-size: .8em; color: var(--body-text-color-subdued); }
 .pb-target { background: #fef3c7; border-radius: 4px; padding: 0 .3rem; scroll-margin-top: 2rem; }
 """
