@@ -73,18 +73,33 @@ class IndexReader:
 
 
 _cache: dict[str, IndexReader] = {}
+_loading: dict[str, str] = {}  # index key -> generation a thread is loading
 _cache_lock = threading.Lock()
 
 
 def load_index(settings: Settings) -> IndexReader:
-    """The reader for the live generation (raises IndexMissingError / IndexCorruptError)."""
+    """The reader for the live generation (raises IndexMissingError / IndexCorruptError).
+
+    While one thread loads a new generation (on a server: fetching its chunks and building BM25,
+    seconds at 100k chunks), other questions keep being answered from the previous one.
+    """
     store = open_store(settings)
     generation = store.current()
     if generation is None:
         raise store.missing_error()
     with _cache_lock:
         reader = _cache.get(store.key)
-        if reader is None or reader.generation != generation:
-            reader = IndexReader(store, generation)
-            _cache[store.key] = reader
-        return reader
+        if reader is not None and (
+            reader.generation == generation or _loading.get(store.key) == generation
+        ):
+            return reader
+        _loading[store.key] = generation
+    try:
+        reader = IndexReader(store, generation)
+        reader.bm25  # noqa: B018 - build it now, not under the first question's lock
+    finally:
+        with _cache_lock:
+            _loading.pop(store.key, None)
+    with _cache_lock:
+        _cache[store.key] = reader
+    return reader

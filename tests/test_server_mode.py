@@ -150,3 +150,71 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class _TokenProxy:
+    """A real HTTP reverse proxy in front of `chroma run` that requires `Bearer <token>`, as a
+    team would put in front of a shared server (chroma run itself checks no token)."""
+
+    def __init__(self, upstream: str, token: str) -> None:
+        import http.server
+        import threading
+        import urllib.error
+        import urllib.request
+
+        proxy = self
+        self.seen: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                proxy.seen.append(self.headers.get("Authorization", ""))
+                if self.headers.get("Authorization") != f"Bearer {token}":
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                request = urllib.request.Request(
+                    upstream + self.path, data=self.rfile.read(length) if length else None,
+                    method=self.command,
+                    headers={"Content-Type": self.headers.get("Content-Type", "application/json")},
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=60) as response:
+                        status, body = response.status, response.read()
+                except urllib.error.HTTPError as exc:
+                    status, body = exc.code, exc.read()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _forward
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_token_is_sent_on_every_request(tmp_path: Path, content: Path,
+                                        chroma_server: str) -> None:
+    proxy = _TokenProxy(chroma_server, "s3cret")
+    try:
+        values = {"content_dir": content, "index_dir": tmp_path / "i", "chroma_url": proxy.url,
+                  "chroma_prefix": "t" + uuid.uuid4().hex[:10]}
+        with_token = Settings(**values, chroma_token="s3cret")
+        run(with_token)
+        assert retrieve_passages(QUESTION, with_token)[0].first.article_id == "building-trust"
+        assert proxy.seen and set(proxy.seen) == {"Bearer s3cret"}
+        with pytest.raises(PlaybookError, match="Cannot use the Chroma server"):
+            retrieve_passages(QUESTION, Settings(**values, chroma_token="wrong"))
+    finally:
+        proxy.close()
