@@ -54,6 +54,8 @@ class Sentence:
     text: str
     citations: list[int]
     verified: bool
+    dropped: bool = False  # generated but not shown: no retrieved passage supports it
+    reattributed: bool = False  # its citation was moved to the passage that supports it
 
 
 @dataclass

@@ -46,15 +46,37 @@ def ask(
     question: str, settings: Settings, history: Sequence[Turn] = (),
     on_token: TokenCallback | None = None,
 ) -> Answer:
-    """Answer a question from the playbook, citing the passages every claim comes from."""
+    """Answer a question from the playbook, citing the passages every claim comes from.
+
+    Follow-ups are rewritten into a standalone query first (returned as `Answer.query`); the
+    question is refused when the passages are not relevant enough; `on_token` receives the text
+    as it is produced (for LLM answerers the unverified draft: the returned Answer supersedes it).
+    """
+    from rag.followup import standalone_query
+    from rag.refusal import decide, injection, refusal_answer, without_injection
+
     started = time.perf_counter()
     text = clean_question(question, settings)
-    passages = retrieve_passages(text, settings)
+    query = standalone_query(text, history, settings) if history else text
+    search = without_injection(query) or query
+    passages = retrieve_passages(search, settings)
+    decision = decide(query, passages, settings)
     retrieved = time.perf_counter()
-    answer = get_answerer(settings.llm).answer(text, passages, settings, on_token)
+    if decision.refuse:
+        answer = refusal_answer(text, passages, settings.llm)
+        if on_token is not None:
+            on_token(answer.answer)
+    else:
+        guarded = injection(text)  # answer only from the playbook: quote it, no model
+        answerer = get_answerer("extractive" if guarded else settings.llm)
+        answer = answerer.answer(search, passages, settings, on_token)
+        answer.question = text
+        if guarded:
+            answer.notice = "Instructions inside the question were ignored; quoting the playbook."
     done = time.perf_counter()
-    answer.query = answer.query or text
+    answer.query = query
     answer.timings_ms = {
+        **{k: v for k, v in answer.timings_ms.items() if k == "first_token"},
         "retrieve": (retrieved - started) * 1000,
         "generate": (done - retrieved) * 1000,
         "total": (done - started) * 1000,

@@ -29,4 +29,8 @@ def get_answerer(name: str) -> Answerer:
 
     if name == "extractive":
         return ExtractiveAnswerer()
+    if name in ("local", "openai"):
+        from rag.answerers.generative import GenerativeAnswerer
+
+        return GenerativeAnswerer(name)
     raise ValueError(f"Unknown answerer '{name}': choose extractive, local or openai.")

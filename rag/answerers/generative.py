@@ -1,0 +1,156 @@
+"""The `local` and `openai` answerers: an LLM writes the answer, then every sentence is verified.
+
+The prompt numbers the passages as quoted data (most relevant sentences first, within
+`llm_context_chars` so the time to first token stays low) and asks for [n] after each sentence.
+The draft streams to `on_token` as it is generated; the returned Answer is the checked text:
+numbers matching no passage removed, unsupported sentences re-attributed or dropped, and the
+extractive answer instead when too little survives or the model fails.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import resources
+
+from rag.answer import Answer, Citation, Sentence
+from rag.answerers import TokenCallback
+from rag.answerers.extractive import Candidate, extractive_answer, score_candidates
+from rag.citations import SUPPORT_THRESHOLD, Checked, verify
+from rag.errors import LLMError
+from rag.llm import Message, make_llm
+from rag.retrieve import Passage
+from rag.settings import Settings
+from rag.text import content_terms
+
+NOT_COVERED = "does not cover"
+
+
+@lru_cache(maxsize=8)
+def prompt(name: str) -> str:
+    """A prompt template from rag/prompts (package data)."""
+    return resources.files("rag").joinpath("prompts", f"{name}.txt").read_text(encoding="utf-8")
+
+
+def passage_block(
+    question: str, passages: Sequence[Passage], settings: Settings
+) -> str:
+    """The numbered passages for the prompt: each one's most relevant sentences, within budget."""
+    shown = list(passages[: settings.llm_passages])
+    scored = sorted(score_candidates(question, shown, settings), key=lambda c: -c.score)
+    picked: dict[int, list[Candidate]] = {}
+    used = 0
+    for cand in scored:
+        cost = len(cand.block_text if cand.unit.list_item else cand.unit.text) + 1
+        if used + cost > settings.llm_context_chars and picked:
+            continue
+        picked.setdefault(cand.index, []).append(cand)
+        used += cost
+    blocks = []
+    for i, passage in enumerate(shown):
+        chosen = sorted(picked.get(i, []), key=lambda c: c.unit.start)
+        if chosen:
+            lines = [f"- {c.block_text}" if c.unit.list_item else c.unit.text for c in chosen]
+            blocks.append(f"[{i + 1}] {passage.first.heading}:\n" + "\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def build_messages(question: str, passages: Sequence[Passage], settings: Settings) -> list[Message]:
+    """System rules plus the user message holding the delimited passages and the question."""
+    user = prompt("answer").format(
+        passages=passage_block(question, passages, settings), question=question
+    )
+    return [{"role": "system", "content": prompt("system").strip()},
+            {"role": "user", "content": user}]
+
+
+class GenerativeAnswerer:
+    """Answers with a language model (`local` llama.cpp or an `openai`-compatible server)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def answer(
+        self, question: str, passages: list[Passage], settings: Settings,
+        on_token: TokenCallback | None = None,
+    ) -> Answer:
+        """Generate, stream, verify; fall back to the extractive answer with a notice."""
+        started = time.perf_counter()
+        draft: list[str] = []
+        first_token: float | None = None
+        try:
+            model = make_llm(settings)
+            for piece in model.stream(build_messages(question, passages, settings),
+                                      settings.llm_max_tokens):
+                first_token = first_token or time.perf_counter()
+                draft.append(piece)
+                if on_token is not None:
+                    on_token(piece)
+        except LLMError as exc:
+            answer = fallback(question, passages, settings, self.name, f"{exc}")
+        else:
+            answer = checked_answer(question, "".join(draft), passages, settings, self.name)
+        done = time.perf_counter()
+        answer.timings_ms = {"generate": (done - started) * 1000}
+        if first_token is not None:
+            answer.timings_ms["first_token"] = (first_token - started) * 1000
+        return answer
+
+
+def fallback(
+    question: str, passages: Sequence[Passage], settings: Settings, name: str, reason: str
+) -> Answer:
+    """The extractive answer, with a notice saying why the generated one is not shown."""
+    answer = extractive_answer(question, passages, settings, name=f"{name}>extractive")
+    answer.notice = f"{reason.rstrip('.')}; showing the extractive answer instead."
+    return answer
+
+
+def checked_answer(
+    question: str, draft: str, passages: Sequence[Passage], settings: Settings, name: str
+) -> Answer:
+    """The draft after citation verification, or the extractive fallback if too little holds."""
+    from rag.embedder import make_embedder
+
+    if NOT_COVERED in draft.lower() and len(content_terms(draft)) < 8:
+        return fallback(question, passages, settings, name,
+                        "The model found no answer in the passages")
+    threshold = settings.support_threshold or SUPPORT_THRESHOLD
+    checked = verify(draft, [p.text for p in passages], make_embedder(settings), threshold)
+    claims = [c for c in checked if content_terms(c.text)]
+    kept = [c for c in claims if c.verified]
+    if not kept or len(kept) < settings.min_verified * len(claims):
+        return fallback(question, passages, settings, name,
+                        f"Only {len(kept)} of {len(claims)} generated sentences are supported "
+                        "by the passages")
+    citations = [Citation.from_passage(i + 1, p) for i, p in enumerate(passages)]
+    for c in kept:
+        for n, span in c.spans.items():
+            if span not in citations[n - 1].spans:
+                citations[n - 1].spans.append(span)
+    answer = Answer(question, compose_checked(kept), False, name, citations, {},
+                    sentences=[_sentence(c) for c in checked])
+    dropped = len(claims) - len(kept)
+    invalid = sum(len(c.invalid) for c in checked)
+    if dropped or invalid:
+        answer.notice = (f"Removed {dropped} unsupported sentence(s) and {invalid} citation "
+                         "number(s) matching no passage.")
+    return answer
+
+
+def _sentence(c: Checked) -> Sentence:
+    return Sentence(c.text, c.citations, c.verified, dropped=not c.verified,
+                    reattributed=c.reattributed)
+
+
+def compose_checked(kept: list[Checked]) -> str:
+    """Verified sentences with their numbers; list items on their own lines."""
+    lines: list[str] = []
+    for c in kept:
+        piece = c.text.rstrip() + " " + "".join(f"[{n}]" for n in c.citations)
+        if c.list_item or not lines or lines[-1].startswith("- "):
+            lines.append(f"- {piece}" if c.list_item else piece)
+        else:
+            lines[-1] += " " + piece
+    return "\n".join(lines)

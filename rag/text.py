@@ -1,0 +1,137 @@
+"""Small pure text helpers shared by the answerers, the citation checker and refusal.
+
+Splitting Markdown passages into citable units (sentences and list items) with their character
+spans, and a light tokenizer for lexical overlap. No heavy imports here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing don down during each even few for
+    from further get gets got had has have having he her here hers him his how i if in into is it
+    its itself just let me might more most much must my no nor not now of off often on once one only
+    or other our ours out over own per please same shall she should so some such than that the their
+    them then there these they this those through to too under until up upon us use used using very
+    was we were what when where which while who whom why will with would yet you your yours
+    tell explain describe give mean means thing things way ways really actually lot lots
+    """.split()
+)
+
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=\S)")
+_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|incl|no|fig|mr|mrs|dr)\.)$", re.I)
+_CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+_MARKUP = re.compile(r"[*_`>#]+|\[([^\]]*)\]\([^)]*\)")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A sentence or list item of a passage: its text and character span in the passage."""
+
+    text: str
+    start: int
+    end: int
+    list_item: bool  # the first sentence of a list item
+    block: int  # index of the paragraph / list item the unit belongs to
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens."""
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def stem(word: str) -> str:
+    """A crude suffix stripper: enough to match 'teams'/'team', 'tribally'/'tribal'."""
+    for suffix in ("ingly", "edly", "ally", "ing", "ed", "ly", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def content_terms(text: str) -> set[str]:
+    """Stemmed words that carry meaning (no stopwords, no one-letter tokens)."""
+    return {stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1}
+
+
+def overlap(claim: str, passage: str) -> float:
+    """Fraction of the claim's content terms that occur in the passage (0 when it has none)."""
+    terms = content_terms(claim)
+    if not terms:
+        return 0.0
+    return len(terms & content_terms(passage)) / len(terms)
+
+
+def strip_citations(text: str) -> str:
+    """Text without [n] markers."""
+    return _CITATION.sub("", text).strip()
+
+
+def plain(text: str) -> str:
+    """Markdown emphasis, code ticks and link syntax removed (link text kept)."""
+    return _MARKUP.sub(lambda m: m.group(1) or "", text).strip()
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of a paragraph (abbreviation-aware, no empty spans)."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        if _ABBREVIATION.search(text[start : match.start()]):
+            continue
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return [(a, b) for a, b in (_trim(text, a, b) for a, b in spans) if b > a]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def units(text: str) -> list[Unit]:
+    """Sentences and list items of a Markdown passage, in reading order, with spans.
+
+    Headings, code blocks and table rows are not citable units and are skipped.
+    """
+    found: list[Unit] = []
+    for number, (start, end, item) in enumerate(_blocks(text)):
+        segment = text[start:end]
+        for i, (a, b) in enumerate(split_sentences(segment)):
+            clean = re.sub(r"\s+", " ", segment[a:b])
+            found.append(Unit(clean, start + a, start + b, item and i == 0, number))
+    return found
+
+
+def _blocks(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end, is_list_item) of paragraphs and list items; a list marker is excluded."""
+    blocks: list[tuple[int, int, bool]] = []
+    current: list[int] | None = None  # [start, end, is_item]
+    in_code = False
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        begin, offset = offset, offset + len(line)
+        end = begin + len(line.rstrip())
+        fence = stripped.startswith(("```", "~~~"))
+        in_code = in_code != fence
+        skip = fence or in_code or not stripped or stripped.startswith(("#", "|"))
+        if skip or set(stripped) <= set("-=*_"):
+            current = None
+            continue
+        item = _LIST_ITEM.match(line)
+        if item or current is None:
+            current = [begin + (item.end() if item else len(line) - len(line.lstrip())), end,
+                       int(bool(item))]
+            blocks.append((0, 0, False))
+        current[1] = end
+        blocks[-1] = (current[0], current[1], bool(current[2]))
+    return blocks

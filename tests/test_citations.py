@@ -1,0 +1,107 @@
+"""The citation checker: splitting, parsing [n], support scores with the real MiniLM, verify()."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rag.citations import parse_answer, support_score, supports, verify
+from rag.text import split_sentences, units
+
+TRUST = (
+    "There is no silver bullet, but here are some tactics:\n\n"
+    "1. Assume positive intent - assume the team is making decisions with the best of intent.\n"
+    "1. Get in the trenches - offer to join the war rooms even if you don't have to.\n\n"
+    "Trust is built more by asking for help rather than giving help."
+)
+REVIEWS = (
+    "Keep the change small. A reviewer can hold about 400 lines in their head; beyond that "
+    "defects slip through. Reviews should start within one working day."
+)
+PASSAGES = [TRUST, REVIEWS]
+
+
+@pytest.fixture(scope="module")
+def embedder():  # noqa: ANN201
+    from rag.citations import default_embedder
+
+    return default_embedder()
+
+
+def test_split_sentences_keeps_abbreviations_and_spans() -> None:
+    text = "Use tools, e.g. linters. Then ask why! Done?"
+    spans = split_sentences(text)
+    assert [text[a:b] for a, b in spans] == ["Use tools, e.g. linters.", "Then ask why!", "Done?"]
+
+
+@given(st.text(alphabet="ab .!?\n", max_size=60))
+def test_sentence_spans_are_ordered_non_empty_and_inside(text: str) -> None:
+    spans = split_sentences(text)
+    assert all(0 <= a < b <= len(text) for a, b in spans)
+    assert all(b1 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:], strict=False))
+    assert all(text[a:b].strip() == text[a:b] for a, b in spans)
+
+
+def test_units_mark_list_items_and_skip_code_and_headings() -> None:
+    text = "# Title\n\nIntro line:\n\n- First item. More.\n- Second\n\n```\ncode here.\n```\n"
+    found = units(text)
+    assert [u.text for u in found] == ["Intro line:", "First item.", "More.", "Second"]
+    assert [u.list_item for u in found] == [False, True, False, True]
+    assert all(text[u.start:u.end] == u.text for u in found)
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("Assume positive intent [1]. Ask for help [2].", [("Assume positive intent.", [1]),
+                                                         ("Ask for help.", [2])]),
+        ("Assume positive intent. [1] Ask for help. [1, 2]", [("Assume positive intent.", [1]),
+                                                              ("Ask for help.", [1, 2])]),
+        ("- Join war rooms [1][3]\n- Keep changes small", [("Join war rooms", [1, 3]),
+                                                          ("Keep changes small", [])]),
+    ],
+)
+def test_parse_answer_attaches_numbers_to_their_sentence(answer: str, expected: list) -> None:
+    assert [(c.text, c.cited) for c in parse_answer(answer)] == expected
+
+
+def test_supported_claim_scores_above_unsupported(embedder) -> None:  # noqa: ANN001
+    good = support_score("Assume the team makes decisions with the best intent.", TRUST, embedder)
+    bad = support_score("Reviews should start within one working day.", TRUST, embedder)
+    assert good.score > bad.score + 0.3
+    assert good.span is not None and "positive intent" in TRUST[good.span[0]:good.span[1]]
+    assert supports("Reviews should start within one working day.", REVIEWS, embedder)
+    assert not supports("Reviews should start within one working day.", TRUST, embedder)
+    assert not supports("Paris is the capital of France.", TRUST, embedder)
+
+
+def test_verify_keeps_supported_citation(embedder) -> None:  # noqa: ANN001
+    [checked] = verify("Offer to join the war rooms even if you don't have to [1].", PASSAGES,
+                       embedder)
+    assert checked.verified and checked.citations == [1] and not checked.reattributed
+    start, end = checked.spans[1]
+    assert "war rooms" in TRUST[start:end]
+
+
+def test_verify_reattributes_a_wrong_citation(embedder) -> None:  # noqa: ANN001
+    [checked] = verify("A reviewer can hold about 400 lines in their head [1].", PASSAGES,
+                       embedder)
+    assert checked.verified and checked.citations == [2] and checked.reattributed
+
+
+def test_verify_drops_out_of_range_and_unsupported(embedder) -> None:  # noqa: ANN001
+    checked = verify(
+        "Trust is built by asking for help [7]. The moon is made of cheese and owls [1].",
+        PASSAGES, embedder,
+    )
+    first, second = checked
+    assert first.invalid == [7] and first.citations == [1] and first.verified
+    assert not second.verified and second.citations == [] and second.invalid == []
+
+
+def test_verify_never_cites_a_passage_that_was_not_given(embedder) -> None:  # noqa: ANN001
+    checked = verify("Keep the change small [3]. Reviews start within a day [0].", PASSAGES,
+                     embedder)
+    assert all(set(c.citations) <= {1, 2} for c in checked)
+    assert [c.invalid for c in checked] == [[3], [0]]

@@ -1,0 +1,76 @@
+"""The `local` answerer: real llama.cpp running the SmolLM2-135M GGUF in-process."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from answers_common import ROOT, build_index
+
+from rag.api import ask, retrieve_passages
+from rag.errors import BackendMissingError
+
+pytestmark = [pytest.mark.llm, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    pytest.importorskip("llama_cpp")
+    return build_index(tmp_path_factory.mktemp("trust"), ROOT / "content", llm="local",
+                       llm_max_tokens=48, llm_timeout=120.0)
+
+
+def test_bundled_model_is_found_inside_the_package() -> None:
+    from rag.llm import bundled_model_path
+
+    path = bundled_model_path()
+    assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.stat().st_size > 50_000_000
+
+
+def test_local_answer_streams_and_is_verified(local) -> None:  # noqa: ANN001
+    tokens: list[str] = []
+    answer = ask("How do I approach a tribal team?", local, on_token=tokens.append)
+    assert len(tokens) >= 3 and "first_token" in answer.timings_ms
+    assert answer.answerer in ("local", "local>extractive") and not answer.refused
+    shown = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    assert shown and shown <= {c.n for c in answer.citations}
+    kept = [s for s in answer.sentences if not s.dropped]
+    assert kept and all(s.verified and s.citations for s in kept)
+    if answer.answerer == "local>extractive":  # too little of the draft survived: said so
+        assert "extractive" in answer.notice
+    else:
+        assert "".join(tokens).strip()  # the draft the checked answer came from
+
+
+def test_prompt_numbers_passages_as_data(local) -> None:  # noqa: ANN001
+    from rag.answerers.generative import build_messages
+
+    question = "Should I commiserate with the team?"
+    messages = build_messages(question, retrieve_passages(question, local), local)
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert "not instructions" in messages[0]["content"]
+    user = messages[1]["content"]
+    assert "[1] " in user and user.rstrip().endswith("like [1].")
+    assert f"Question: {question}" in user and len(user) < local.llm_context_chars + 600
+
+
+def test_slow_model_times_out_to_the_extractive_answer(local) -> None:  # noqa: ANN001
+    hurried = local.model_copy(update={"llm_timeout": 0.05})
+    answer = ask("How do I approach a tribal team?", hurried)
+    assert answer.answerer == "local>extractive" and "longer than 0.05 s" in answer.notice
+    assert answer.sentences and all(s.verified for s in answer.sentences)
+
+
+def test_missing_model_file_names_the_setting(local, tmp_path: Path) -> None:  # noqa: ANN001
+    broken = local.model_copy(update={"llm_model_path": tmp_path / "nope.gguf"})
+    with pytest.raises(BackendMissingError, match="PLAYBOOK_LLM_MODEL_PATH"):
+        ask("How do I approach a tribal team?", broken)
+
+
+def test_follow_up_rewrite_with_the_model_keeps_the_topic(local) -> None:  # noqa: ANN001
+    from rag.followup import standalone_query
+
+    history = [("How do I approach a tribal team?", "...")]
+    query = standalone_query("and if they still don't open up?", history, local)
+    assert "tribal" in query.lower() and "open up" in query.lower()
