@@ -140,11 +140,16 @@ def test_open_source_at_heading(chat: Any) -> None:
 
 
 def test_followup_uses_history_and_shows_query(chat: Any) -> None:
-    answer, _ = ask(chat, "What if they keep shutting me out?")
+    followup = "What if they keep shutting me out?"
+    before = chat.locator("#pb-chat .pb-query").count()
+    answer, _ = ask(chat, followup)
+    assert chat.locator("#pb-chat .pb-query").count() == before + 1
     query = chat.locator("#pb-chat .pb-query").last
     assert query.is_visible()
-    assert "Searched for" in query.inner_text()
+    searched = query.inner_text().removeprefix("Searched for:").strip().strip("“”\"")
+    assert searched and searched != followup  # made standalone from the conversation
     assert answer.inner_text().strip()
+    scroll_chat_to(chat, ".pb-query")
     shot(chat, "chat-followup.png")
 
 
@@ -175,12 +180,12 @@ def test_feedback_lands_in_sqlite(chat: Any, ui_server: Any) -> None:
 
 
 def test_hostile_markup_shows_as_text(chat: Any) -> None:
-    ask(chat, "How should untrusted markup pasted into an article be handled?")
-    sources = chat.locator("#pb-chat .pb-source").filter(has_text="Pasting untrusted markup")
+    ask(chat, "How should I write an incident report?")
+    sources = chat.locator("#pb-chat .pb-source").filter(has_text="Writing Incident Reports")
     assert sources.count() >= 1
     text = sources.first.text_content()
     assert "<script>window.__xss = 1</script>" in text
-    assert '<img src=x onerror="window.__xss = 2">' in text
+    assert '<img src=x onerror="window.__xss = 2">' in text.replace("\n", " ")
     assert chat.evaluate("() => window.__xss") is None
     assert chat.locator("#pb-chat script, #pb-chat img[src='x']").count() == 0
     assert chat.dialogs == []

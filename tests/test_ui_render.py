@@ -56,7 +56,7 @@ def test_hostile_text_is_escaped_everywhere() -> None:
         citations=[cite(1, text=HOSTILE, title=HOSTILE, heading=HOSTILE, spans=[[0, 20]],
                         source='x".md', anchor='"><script>')],
     )
-    for html in (answer_html(hostile, followup=True), answer_html({**hostile, "refused": True}),
+    for html in (answer_html(hostile), answer_html({**hostile, "refused": True}),
                  streaming_html(HOSTILE)):
         assert "<script" not in html and "<img" not in html and 'onerror="' not in html
         assert "&lt;script&gt;" in html
@@ -92,8 +92,8 @@ def test_refused_state_lists_nearest_articles_once() -> None:
 
 def test_followup_shows_the_searched_query() -> None:
     assert "Searched for" not in answer_html(answer())
-    assert "Searched for: <q>q?</q>" in answer_html(answer(), followup=True)
-    assert "rewritten query" in answer_html(answer(query="rewritten query"))
+    html = answer_html(answer(query="rewritten <query>"))
+    assert "Searched for: <q>rewritten &lt;query&gt;</q>" in html
 
 
 def test_article_href_quotes_and_anchors() -> None:

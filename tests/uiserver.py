@@ -22,15 +22,18 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
 
+# A realistic article that happens to quote hostile markup: it must show as text, run nothing.
 XSS_ARTICLE = """---
-id: untrusted-markup
-title: Pasting untrusted markup
+id: incident-reports
+title: Writing Incident Reports
 ---
 
-# Handling untrusted markup
+# Writing incident reports
 
-Markup pasted into an article, such as <script>window.__xss = 1</script>, must show as text.
-An image tag <img src=x onerror="window.__xss = 2"> must not run either.
+Write the incident report within two days, while memories are fresh, and keep it blameless.
+Quote error messages exactly as they appeared, even when they contain markup such as
+<script>window.__xss = 1</script> or <img src=x onerror="window.__xss = 2">, so readers see
+what the customer saw.
 """
 
 
@@ -96,7 +99,7 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     base = tmp_path_factory.mktemp("ui")
     content, index = base / "content", base / "index"
     shutil.copytree(FIXTURES / "playbook", content)
-    (content / "untrusted-markup.md").write_text(XSS_ARTICLE, encoding="utf-8")
+    (content / "incident-reports.md").write_text(XSS_ARTICLE, encoding="utf-8")
     done = playbook("ingest", "--content", str(content), "--index", str(index), "--json")
     assert done.returncode == 0, done.stderr
     port = free_port()

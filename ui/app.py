@@ -148,8 +148,8 @@ def build_app(settings: Settings) -> Any:
             with gr.Column(scale=3, min_width=480):
                 gr.HTML(HEADER)
                 chatbot = gr.Chatbot(
-                    elem_id="pb-chat", height=680, sanitize_html=True, allow_tags=False,
-                    render_markdown=False, latex_delimiters=[], buttons=["copy"],
+                    elem_id="pb-chat", height="68vh", min_height=420, sanitize_html=True,
+                    allow_tags=False, render_markdown=False, latex_delimiters=[], buttons=["copy"],
                     feedback_options=("Like", "Dislike"), placeholder=PLACEHOLDER,
                     show_label=False,
                 )
@@ -217,19 +217,19 @@ def parse_auth(settings: Settings) -> tuple[str, str] | None:
 
 
 def warm_up(settings: Settings) -> threading.Thread:
-    """Load the index and the embedding model in the background so the first answer is quick."""
+    """Answer one question in the background so the first real one is quick."""
 
     def run() -> None:
-        from rag.api import retrieve_passages
+        from rag.api import ask
 
         started = time.perf_counter()
-        try:
-            retrieve_passages("playbook", settings)
+        try:  # a whole question: also loads the answerer and its per-index calibration
+            ask("How does the playbook help a team?", settings)
         except Exception as exc:  # no index yet, or a broken one: the page says so when asked
             print(f"Warm-up skipped: {exc}", flush=True)
             return
-        print(f"Ready: index and embedding model loaded in {time.perf_counter() - started:.1f}s",
-              flush=True)
+        seconds = time.perf_counter() - started
+        print(f"Ready: index, embedding model and answerer loaded in {seconds:.1f}s", flush=True)
 
     thread = threading.Thread(target=run, name="warm-up", daemon=True)
     thread.start()

@@ -101,7 +101,6 @@ def respond(
     if not (message or "").strip():
         yield "", chat, records
         return
-    followup = bool(history_of(records))
     chat.append({"role": "user", "content": question_html(message.strip())})
     chat.append({"role": "assistant", "content": PENDING})
     yield "", chat, records
@@ -110,7 +109,7 @@ def respond(
         if kind == "partial":
             chat[-1] = {"role": "assistant", "content": streaming_html(value)}
         elif kind == "done":
-            chat[-1] = {"role": "assistant", "content": answer_html(value, followup=followup)}
+            chat[-1] = {"role": "assistant", "content": answer_html(value)}
             records.append({"id": uuid.uuid4().hex, "answer": value})
         else:
             chat[-1] = {"role": "assistant", "content": error_html(value)}

@@ -164,18 +164,19 @@ def nearest_articles_html(answer: dict[str, Any]) -> str:
     )
 
 
-def _query_html(answer: dict[str, Any], followup: bool) -> str:
+def _query_html(answer: dict[str, Any]) -> str:
+    """The searched query, when it differs from the question (a follow-up made standalone)."""
     query, question = str(answer.get("query", "")), str(answer.get("question", ""))
-    if not query or (query == question and not followup):
+    if not query or query.strip() == question.strip():
         return ""
     return f'<div class="pb-query">Searched for: <q>{escape(query)}</q></div>'
 
 
-def answer_html(answer: dict[str, Any], *, followup: bool = False) -> str:
+def answer_html(answer: dict[str, Any]) -> str:
     """The full chat message for a finished answer (an `Answer.to_json()` dict)."""
     notice = str(answer.get("notice", "") or "")
     notice_html = f'<div class="pb-notice">{escape(notice)}</div>' if notice else ""
-    head = _query_html(answer, followup)
+    head = _query_html(answer)
     if answer.get("refused"):
         return (
             f'<div class="pb-refused">{head}<div class="pb-refused-title">'
