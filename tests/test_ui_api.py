@@ -96,3 +96,12 @@ def test_bad_auth_setting_raises(tmp_path: Path) -> None:
         parse_auth(Settings(auth=":x"))  # type: ignore[arg-type]
     assert parse_auth(Settings(auth="u:p:q")) == ("u", "p:q")  # type: ignore[arg-type]
     assert parse_auth(Settings()) is None
+
+
+@pytest.mark.slow
+def test_only_ask_is_in_the_api(ui_server: Any) -> None:
+    from gradio_client import Client
+
+    info = Client(ui_server.url, verbose=False).view_api(print_info=False, return_format="dict")
+    assert list(info["named_endpoints"]) == ["/ask"]
+    assert info["unnamed_endpoints"] == {}

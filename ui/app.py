@@ -100,12 +100,13 @@ def _feedback_section(store: FeedbackStore, chatbot: Any, records: Any) -> Any:
         values = _panel(records, idx // 2)
         return (*values[:-1], save(records, idx // 2, rating=rating))
 
-    chatbot.like(on_like, [records], panel)
-    up.click(lambda r, i: save(r, i, rating=1), [records, selected], status)
-    down.click(lambda r, i: save(r, i, rating=-1), [records, selected], status)
+    private: dict[str, Any] = {"api_visibility": "private"}  # page plumbing, not API
+    chatbot.like(on_like, [records], panel, **private)
+    up.click(lambda r, i: save(r, i, rating=1), [records, selected], status, **private)
+    down.click(lambda r, i: save(r, i, rating=-1), [records, selected], status, **private)
     send.click(
         lambda r, i, w, c: save(r, i, wrong=[int(x) for x in w or []], comment=c or ""),
-        [records, selected, wrong, comment], status,
+        [records, selected, wrong, comment], status, **private,
     )
     return lambda records: _panel(records, None), panel
 
@@ -132,8 +133,9 @@ def _side_panel(settings: Settings, job: ReingestJob) -> tuple[Any, Any]:
             time.sleep(0.5)
         yield job.status_text(), index_status_html(settings)
 
-    button.click(reingest, None, [message, status], concurrency_limit=None)
-    refresh.click(lambda: index_status_html(settings), None, status)
+    button.click(reingest, None, [message, status], concurrency_limit=None,
+                 api_visibility="private")
+    refresh.click(lambda: index_status_html(settings), None, status, api_visibility="private")
     return llm, k
 
 
@@ -192,7 +194,7 @@ def _article_page(demo: Any, settings: Settings) -> None:
             " const el = a && document.getElementById(a); if (el) el.scrollIntoView(); }"
         )
         demo.load(load, None, view, api_visibility="private").then(
-            None, None, None, js=scroll
+            None, None, None, js=scroll, api_visibility="private"
         )
 
 
