@@ -38,9 +38,34 @@ def stem(word: str) -> str:
     return word
 
 
-def tokenize(text: str) -> list[str]:
-    """Lowercased word stems without stop words."""
-    return [stem(t) for t in _TOKEN.findall(text.lower()) if t not in STOP_WORDS]
+_DERIVED = (("ational", "ate"), ("ization", "ize"), ("ation", "ate"), ("fulness", "ful"),
+            ("iveness", "ive"), ("ousness", "ous"), ("ness", ""), ("ment", ""), ("ly", ""))
+
+
+def stem_plus(word: str) -> str:
+    """`stem`, then common derivational endings and a final e or doubled consonant, so that
+    assume / assumed / assuming, rotate / rotation and run / running share one term."""
+    word = stem(word)
+    for suffix, repl in _DERIVED:
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            word = word[: -len(suffix)] + repl
+            break
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    if len(word) > 4 and word[-1] == word[-2] and word[-1] not in "aeioulsz":
+        word = word[:-1]
+    return word
+
+
+STEMMERS = ("light", "plus", "none")
+DEFAULT_STEMMER = "light"
+_STEM = {"light": stem, "plus": stem_plus, "none": lambda w: w}
+
+
+def tokenize(text: str, stemmer: str = DEFAULT_STEMMER) -> list[str]:
+    """Lowercased word stems without stop words (`stemmer`: light, plus or none)."""
+    fn = _STEM[stemmer]
+    return [fn(t) for t in _TOKEN.findall(text.lower()) if t not in STOP_WORDS]
 
 
 class BM25:
@@ -48,11 +73,12 @@ class BM25:
 
     def __init__(
         self, ids: Sequence[str], counts: sparse.csr_matrix, vocab: dict[str, int],
-        k1: float = 1.2, b: float = 0.75,
+        k1: float = 1.2, b: float = 0.75, stemmer: str = DEFAULT_STEMMER,
     ) -> None:
         self.ids = list(ids)
         self.vocab = vocab
         self.k1, self.b = k1, b
+        self.stemmer = stemmer
         self.counts = counts.tocsr()
         self._csc = self.counts.tocsc()
         self._doc_len = np.asarray(self.counts.sum(axis=1)).ravel().astype(np.float32)
@@ -62,20 +88,22 @@ class BM25:
         self._idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
 
     @classmethod
-    def build(cls, ids: Sequence[str], texts: Iterable[str]) -> BM25:
+    def build(cls, ids: Sequence[str], texts: Iterable[str],
+              stemmer: str = DEFAULT_STEMMER) -> BM25:
         """Index texts from scratch."""
-        return cls.empty().updated(set(), ids, texts)
+        return cls.empty(stemmer).updated(set(), ids, texts)
 
     @classmethod
-    def empty(cls) -> BM25:
-        return cls([], sparse.csr_matrix((0, 0), dtype=np.float32), {})
+    def empty(cls, stemmer: str = DEFAULT_STEMMER) -> BM25:
+        """An index with no documents."""
+        return cls([], sparse.csr_matrix((0, 0), dtype=np.float32), {}, stemmer=stemmer)
 
     def updated(self, remove: set[str], ids: Sequence[str], texts: Iterable[str]) -> BM25:
         """A new index without the `remove` ids and with the given documents appended."""
         vocab = dict(self.vocab)
         rows, cols, vals = [], [], []
         for row, text in enumerate(texts):
-            for term, tf in Counter(tokenize(text)).items():
+            for term, tf in Counter(tokenize(text, self.stemmer)).items():
                 rows.append(row)
                 cols.append(vocab.setdefault(term, len(vocab)))
                 vals.append(tf)
@@ -86,11 +114,12 @@ class BM25:
         old = self.counts[keep] if keep else sparse.csr_matrix((0, self.counts.shape[1]))
         old = sparse.csr_matrix(old, shape=(len(keep), len(vocab)))
         kept_ids = [self.ids[i] for i in keep]
-        return BM25([*kept_ids, *ids], sparse.vstack([old, added]).tocsr(), vocab, self.k1, self.b)
+        return BM25([*kept_ids, *ids], sparse.vstack([old, added]).tocsr(), vocab, self.k1, self.b,
+                    self.stemmer)
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """The k best (id, score) pairs; documents sharing no term with the query are left out."""
-        terms = [self.vocab[t] for t in set(tokenize(query)) if t in self.vocab]
+        terms = [self.vocab[t] for t in set(tokenize(query, self.stemmer)) if t in self.vocab]
         if not terms or not self.ids:
             return []
         scores = np.zeros(len(self.ids), dtype=np.float32)
@@ -107,11 +136,19 @@ class BM25:
         """Write the index into `folder` (two files)."""
         sparse.save_npz(folder / "bm25.npz", self.counts)
         terms = sorted(self.vocab, key=self.vocab.__getitem__)
-        (folder / "bm25.json").write_text(json.dumps({"ids": self.ids, "terms": terms}))
+        meta = {"ids": self.ids, "terms": terms, "stemmer": self.stemmer}
+        (folder / "bm25.json").write_text(json.dumps(meta))
 
     @classmethod
     def load(cls, folder: Path) -> BM25:
-        """Read an index written by `save`."""
+        """Read an index written by `save`. One counted with another stemmer than the default is
+        re-counted from the generation's chunks.jsonl, so indexes built before a change work."""
         meta = json.loads((folder / "bm25.json").read_text())
+        stemmer = meta.get("stemmer", "light")
+        if stemmer != DEFAULT_STEMMER and (folder / "chunks.jsonl").is_file():
+            from rag.store import read_chunks
+
+            texts = {c.id: c.embed_text for c in read_chunks(folder)}
+            return cls.build(meta["ids"], [texts[i] for i in meta["ids"]])
         vocab = {t: i for i, t in enumerate(meta["terms"])}
-        return cls(meta["ids"], sparse.load_npz(folder / "bm25.npz"), vocab)
+        return cls(meta["ids"], sparse.load_npz(folder / "bm25.npz"), vocab, stemmer=stemmer)

@@ -53,6 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = fsub.add_parser("export", help="write feedback as JSONL (candidate eval cases)")
     _common(p)
     p.add_argument("--out", type=Path, help="output file (default: standard output)")
+
+    p = sub.add_parser("eval", help="run the evaluation suites; write results and a report")
+    _common(p)
+    p.add_argument("--suite", default="all",
+                   help="playbook, cwe-dev, cwe-test, or a group: all (default), gate, cwe")
+    p.add_argument("--out", type=Path, help="results folder (default: evals/results/)")
+    p.add_argument("--llm", action="append", choices=["extractive", "local", "openai"],
+                   help="answerer(s) to run (repeatable; default: every available one)")
+    p.add_argument("--beir", type=Path, metavar="DIR",
+                   help="run a BEIR dataset folder (corpus.jsonl, queries.jsonl) instead")
+    p.add_argument("--qrels", type=Path, metavar="FILE", help="qrels TSV for --beir")
+    p.add_argument("--corpora", type=Path, help="folder holding cwe-playbook/ (default: "
+                   "../shared/corpora beside the project)")
+    p.add_argument("--cache", type=Path, help="index cache (default: .playbook-eval/)")
     return parser
 
 
@@ -137,7 +151,14 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "serve": cmd_serve, "feedback": cmd_feedback}
+def cmd_eval(args: argparse.Namespace) -> int:
+    from evals.cli import run_command
+
+    return run_command(args, settings_from(args))
+
+
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "serve": cmd_serve, "feedback": cmd_feedback,
+            "eval": cmd_eval}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

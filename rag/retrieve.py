@@ -13,7 +13,7 @@ from rag.chunk import Chunk
 from rag.index import IndexReader
 from rag.settings import Settings
 
-CANDIDATES = 30  # per retriever, before fusion
+CANDIDATES = 30  # per retriever, before fusion (default of settings.candidates)
 
 
 @dataclass
@@ -38,27 +38,33 @@ class Passage:
         return [c.id for c in self.chunks]
 
 
-def rrf(rankings: dict[str, list[str]], k: int) -> dict[str, float]:
-    """Reciprocal rank fusion: sum over rankings of 1 / (k + rank)."""
+def rrf(
+    rankings: dict[str, list[str]], k: int, weights: dict[str, float] | None = None
+) -> dict[str, float]:
+    """Reciprocal rank fusion: sum over rankings of weight / (k + rank) (weights default 1)."""
     fused: dict[str, float] = {}
-    for ranking in rankings.values():
+    for name, ranking in rankings.items():
+        weight = (weights or {}).get(name, 1.0)
         for rank, doc_id in enumerate(ranking, start=1):
-            fused[doc_id] = fused.get(doc_id, 0.0) + 1.0 / (k + rank)
+            fused[doc_id] = fused.get(doc_id, 0.0) + weight / (k + rank)
     return fused
 
 
 def search(
     reader: IndexReader, query: str, vector: list[float] | None, settings: Settings,
-    mode: str | None = None, depth: int = CANDIDATES,
+    mode: str | None = None, depth: int | None = None,
 ) -> list[tuple[str, float, dict[str, int]]]:
-    """Ranked chunk ids with fused scores and per-retriever ranks (no merging, no limits)."""
+    """Ranked chunk ids with fused scores and per-retriever ranks (no merging, no limits).
+
+    `depth` = chunks each retriever proposes (default `settings.candidates`)."""
     mode = mode or settings.retrieval
+    depth = depth or settings.candidates
     rankings: dict[str, list[str]] = {}
     if mode in ("dense", "hybrid") and vector is not None:
         rankings["dense"] = [cid for cid, _ in reader.dense(vector, depth)]
     if mode in ("bm25", "hybrid"):
         rankings["bm25"] = [cid for cid, _ in reader.bm25.search(query, depth)]
-    fused = rrf(rankings, settings.rrf_k)
+    fused = rrf(rankings, settings.rrf_k, {"bm25": settings.bm25_weight})
     ranks = {
         cid: {name: r.index(cid) + 1 for name, r in rankings.items() if cid in r} for cid in fused
     }

@@ -18,6 +18,8 @@ case "${1:-}" in
     echo "==> ruff"; .venv/bin/ruff check ingest rag ui evals tests benchmarks
     echo "==> mypy"; .venv/bin/mypy
     echo "==> pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider
+    echo "==> eval gate (playbook + cwe-dev, extractive; thresholds in evals/thresholds.toml)"
+    .venv/bin/python -m evals.gate
     ;;
   *)
     echo "usage: bash scripts/quickstart.sh chat|test" >&2

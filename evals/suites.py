@@ -1,0 +1,127 @@
+"""Question sets and the corpora they run over; cached indexes built with the project's ingest.
+
+A suite = a JSONL dataset (see evals/datasets/README.md), optionally one split of it, and the
+content folder it asks about. Each corpus gets its own index under the cache folder
+(`.playbook-eval/<corpus>/index`), built by `ingest.run`, so re-runs only re-embed what changed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.errors import PlaybookError
+from rag.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASETS = Path(__file__).resolve().parent / "datasets"
+DEFAULT_CORPORA = ROOT.parent / "shared" / "corpora"
+DEFAULT_CACHE = ROOT / ".playbook-eval"
+
+
+@dataclass(frozen=True)
+class Question:
+    """One evaluation question with its gold data."""
+
+    id: str
+    question: str
+    kind: str
+    refuse: bool
+    relevant: frozenset[str]  # article ids or source paths, matched against `Suite.key`
+    quotes: tuple[str, ...] = ()
+    key_points: tuple[str, ...] = ()
+    split: str = ""
+    topic: str = ""
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A dataset (or one split of it) over one content folder."""
+
+    name: str
+    dataset: Path
+    content_dir: Path
+    corpus: str  # cache folder name; suites over the same content share one index
+    key: str  # Chunk attribute the gold ids are matched against: "article_id" or "source"
+    split: str | None = None
+    questions: list[Question] = field(default_factory=list, compare=False, repr=False)
+
+
+def load_questions(path: Path, split: str | None = None) -> list[Question]:
+    """Read a dataset file; `split` keeps only that split. Raises PlaybookError on bad lines."""
+    questions: list[Question] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            gold = row["gold"]
+            question = Question(
+                id=row["id"], question=row["question"], kind=row["kind"],
+                refuse=bool(gold.get("refuse", False)),
+                relevant=frozenset(gold.get("articles", []) + gold.get("sources", [])),
+                quotes=tuple(gold.get("quotes", [])), key_points=tuple(row.get("key_points", [])),
+                split=row.get("split", ""), topic=row.get("topic", ""),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            reason = f"{path.name} line {number} is not a valid question ({exc})."
+            raise PlaybookError(reason) from exc
+        if split is None or question.split == split:
+            questions.append(question)
+    return questions
+
+
+def suites(corpora: Path = DEFAULT_CORPORA) -> dict[str, Suite]:
+    """Every known suite, by name."""
+    cwe = corpora / "cwe-playbook" / "docs"
+    cwe_file = DATASETS / "cwe-playbook.jsonl"
+    return {
+        "playbook": Suite("playbook", DATASETS / "playbook.jsonl", ROOT / "content",
+                          "playbook", "article_id"),
+        "cwe-dev": Suite("cwe-dev", cwe_file, cwe, "cwe-playbook", "source", "dev"),
+        "cwe-test": Suite("cwe-test", cwe_file, cwe, "cwe-playbook", "source", "test"),
+    }
+
+
+GROUPS = {
+    "all": ["playbook", "cwe-dev", "cwe-test"],
+    "gate": ["playbook", "cwe-dev"],
+    "cwe": ["cwe-dev", "cwe-test"],
+}
+
+
+def resolve(name: str, corpora: Path = DEFAULT_CORPORA) -> list[Suite]:
+    """Suites for a name: a single suite or a group (all, gate, cwe)."""
+    known = suites(corpora)
+    names = GROUPS.get(name, [name])
+    missing = [n for n in names if n not in known]
+    if missing:
+        choices = ", ".join([*known, *GROUPS])
+        raise PlaybookError(f"Unknown suite '{name}': choose one of {choices}.")
+    return [known[n] for n in names]
+
+
+def with_questions(suite: Suite) -> Suite:
+    """The suite with its questions loaded."""
+    if not suite.content_dir.is_dir():
+        raise PlaybookError(
+            f"Suite '{suite.name}' needs the content folder {suite.content_dir}, which is missing."
+        )
+    questions = load_questions(suite.dataset, suite.split)
+    return Suite(suite.name, suite.dataset, suite.content_dir, suite.corpus, suite.key,
+                 suite.split, questions)
+
+
+def suite_settings(suite: Suite, base: Settings, cache: Path = DEFAULT_CACHE) -> Settings:
+    """Settings pointing at the suite's content and its cached index (other knobs from base)."""
+    return base.model_copy(
+        update={"content_dir": suite.content_dir, "index_dir": cache / suite.corpus / "index"}
+    )
+
+
+def build_index(settings: Settings) -> dict[str, object]:
+    """Bring the cached index up to date with ingest.run; returns the ingest report."""
+    from ingest.pipeline import run
+
+    return run(settings).to_json()
