@@ -3,8 +3,8 @@ last), with collections in place of folders. Used when PLAYBOOK_CHROMA_URL is se
 
     <prefix>-meta          small bookkeeping collection
       record CURRENT       metadata {generation, previous}: the pointer, upserted last
-      record manifest:gen-000007   document = the generation's manifest (zlib + base64 JSON)
-    <prefix>-gen-000007    one complete, immutable generation: per chunk its embedding, its
+      record manifest:gen-000007-3fa9c2   document = the generation's manifest (zlib+base64 JSON)
+    <prefix>-gen-000007-3fa9c2   one complete, immutable generation: per chunk its embedding, its
                            metadata (article_id, source, position) and, as document, the chunk
                            itself (the line chunks.jsonl holds in embedded mode)
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import secrets
 import threading
 import zlib
 from contextlib import AbstractContextManager
@@ -96,7 +97,7 @@ class ServerStore:
         self.key = f"{self.url}#{self.prefix}"
         self.index_dir = settings.index_path  # holds only the ingest lock
         self.client = connect(self.url, token)
-        self._gen = re.compile(rf"^{re.escape(self.prefix)}-(gen-\d{{6}})$")
+        self._gen = re.compile(rf"^{re.escape(self.prefix)}-(gen-\d{{6}}-[0-9a-f]{{6}})$")
 
     def collection_name(self, generation: str) -> str:
         return f"{self.prefix}-{generation}"
@@ -211,9 +212,11 @@ class ServerWriter:
         self.store = store
         pointer = store.pointer()
         store.drop(keep={pointer.get("generation", ""), pointer.get("previous", "")})
-        numbers = [int(g[4:]) for g in store.generations()]
-        numbers += [int(g[4:]) for g in pointer.values() if g.startswith("gen-")]
-        self.name = f"gen-{max(numbers, default=0) + 1:06d}"
+        numbers = [int(g[4:10]) for g in store.generations()]
+        numbers += [int(g[4:10]) for g in pointer.values() if g.startswith("gen-")]
+        # A random suffix: names never repeat, even on a reset server, so nothing cached by
+        # generation name (readers, refusal calibration) can be mistaken for a new generation.
+        self.name = f"gen-{max(numbers, default=0) + 1:06d}-{secrets.token_hex(3)}"
         self._collection = store.client.create_collection(
             store.collection_name(self.name), embedding_function=None,
             metadata={"hnsw:space": "cosine"},
