@@ -6,6 +6,7 @@ Each server-mode test uses its own collection prefix, so tests never see each ot
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
@@ -218,3 +219,47 @@ def test_token_is_sent_on_every_request(tmp_path: Path, content: Path,
             retrieve_passages(QUESTION, Settings(**values, chroma_token="wrong"))
     finally:
         proxy.close()
+
+
+def test_server_down_is_one_sentence_and_restart_recovers(tmp_path: Path, content: Path) -> None:
+    """A replica outlives a Chroma restart: clear error while it is down, answers once it is up."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = _closed_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(tmp_path / "db"),
+               "--host", "127.0.0.1", "--port", str(port)]
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2).read()
+                return proc
+            except OSError:
+                time.sleep(0.2)
+        os.kill(proc.pid, signal.SIGKILL)
+        raise RuntimeError("chroma run did not start")
+
+    def stop(proc: subprocess.Popen[bytes]) -> None:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+    settings = Settings(content_dir=content, index_dir=tmp_path / "i", chroma_url=url,
+                        chroma_prefix="restart")
+    proc = start()
+    try:
+        run(settings)
+        assert retrieve_passages(QUESTION, settings)[0].first.article_id == "building-trust"
+        stop(proc)
+        with pytest.raises(PlaybookError, match="Cannot use the Chroma server"):
+            retrieve_passages(QUESTION, settings)
+        proc = start()
+        assert retrieve_passages(QUESTION, settings)[0].first.article_id == "building-trust"
+    finally:
+        if proc.poll() is None:
+            stop(proc)
