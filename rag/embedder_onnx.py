@@ -111,6 +111,9 @@ class OnnxEmbedder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or 0  # 0 = one per core
         options.log_severity_level = 3
+        # Idle worker threads sleep instead of spinning: on a shared laptop (or CI) spinning
+        # burns the cores other work needs and measured slower here under load.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(graph), options, providers=["CPUExecutionProvider"]
         )
