@@ -153,9 +153,10 @@ def supports(
 
 def parse_answer(text: str) -> list[Claim]:
     """Sentences and list items of an answer with their [n] numbers (markers after a full stop
-    belong to the sentence before them)."""
+    belong to the sentence before them; every line is split on its own)."""
     claims: list[Claim] = []
-    for unit in units(text):
+    lines = (line for line in text.splitlines() if line.strip())  # a model's lines are units
+    for unit in (u for line in lines for u in units(line)):
         body = unit.text
         lead = _LEADING_MARKERS.match(body)
         if lead and claims:

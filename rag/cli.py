@@ -115,19 +115,27 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.api import ask
+    from rag.render import print_answer, same_text, stream_printer
 
     settings = settings_from(args, top_k=args.k, llm=args.llm)
-    stream = not args.json and settings.llm != "extractive"
-    on_token = (lambda t: print(t, end="", flush=True)) if stream else None
-    answer = ask(args.question, settings, on_token=on_token)
-    if stream:
-        print()
+    # A model's draft streams to a terminal as it is generated; the checked answer follows
+    # unless it is the same text. Piped output gets the checked answer only.
+    stream = not args.json and settings.llm != "extractive" and sys.stdout.isatty()
+    draft: list[str] = []
+    printer = stream_printer()
+
+    def on_token(piece: str) -> None:
+        draft.append(piece)
+        printer(piece)
+
+    answer = ask(args.question, settings, on_token=on_token if stream else None)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return 0
-    from rag.render import print_answer
-
-    print_answer(answer, show_text=not stream)
+    unchanged = stream and same_text("".join(draft), answer.answer)
+    if stream:
+        print("\n" if unchanged else "\n\nChecked answer:")
+    print_answer(answer, show_text=not unchanged)
     return 0
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from collections.abc import Callable
+from typing import Any
 
 from rag.answer import Answer
 
@@ -28,12 +30,56 @@ def format_answer(answer: Answer, show_text: bool = True, width: int = 100) -> s
     return "\n".join(lines)
 
 
+def rich_answer(answer: Answer, show_text: bool = True) -> Any:
+    """A rich Text: notice, answer with coloured [n], sources with cited sentences in bold."""
+    from rich.text import Text
+
+    out = Text()
+    if answer.notice:
+        out.append(f"note: {answer.notice}\n", style="yellow")
+    if show_text:
+        body = Text(answer.answer, style="bold" if not answer.refused else "")
+        body.highlight_regex(r"\[\d+\]", "cyan")
+        out.append_text(body)
+        out.append("\n")
+    if answer.query and answer.query != answer.question:
+        out.append(f"(searched for: {answer.query})\n", style="dim")
+    if answer.citations:
+        out.append("\nSources:\n", style="bold")
+    for c in answer.citations:
+        out.append(f"[{c.n}] ", style="cyan")
+        out.append(f"{c.title} — {c.heading}", style="bold")
+        out.append(f"  (score {c.score:.2f})  {c.url}\n", style="dim")
+        passage = Text(c.text, style="dim")
+        for start, end in c.spans:
+            passage.stylize("not dim bold", start, end)
+        passage.pad_left(6)
+        out.append_text(passage)
+        out.append("\n")
+    return out
+
+
 def print_answer(answer: Answer, show_text: bool = True) -> None:
     """Print to stdout; colours only on a terminal. Text is never interpreted as markup."""
-    text = format_answer(answer, show_text)
     if sys.stdout.isatty():
         from rich.console import Console
 
-        Console().print(text, markup=False, highlight=False)
+        Console().print(rich_answer(answer, show_text), markup=False, highlight=False)
     else:
-        print(text)
+        print(format_answer(answer, show_text))
+
+
+def stream_printer() -> Callable[[str], None]:
+    """An on_token callback printing the draft as it is generated (dimmed on a terminal)."""
+    dim = sys.stdout.isatty()
+
+    def emit(piece: str) -> None:
+        sys.stdout.write(f"\x1b[2m{piece}\x1b[0m" if dim else piece)
+        sys.stdout.flush()
+
+    return emit
+
+
+def same_text(draft: str, answer: str) -> bool:
+    """True when the checked answer is the streamed draft (whitespace aside)."""
+    return " ".join(draft.split()) == " ".join(answer.split())

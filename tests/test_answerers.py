@@ -85,3 +85,49 @@ def test_no_passages_no_units(trust) -> None:  # noqa: ANN001
     passages = retrieve_passages("trust", trust)
     assert extractive_answer("trust", [], trust).answer == ""
     assert extractive_answer("trust", passages, trust).sentences
+
+
+def test_terminal_rendering_bolds_the_cited_sentences(trust) -> None:  # noqa: ANN001
+    from rich.console import Console
+
+    from rag.render import format_answer, rich_answer
+
+    answer = ask("Should I commiserate with the team?", trust)
+    console = Console(force_terminal=True, width=100, record=True)
+    console.print(rich_answer(answer))
+    styled = console.export_text(styles=True, clear=False)
+    start, end = answer.citations[0].spans[0]
+    assert "\x1b[" in styled and "Sources:" in styled
+    assert answer.citations[0].text[start:end][:30] in console.export_text()
+    plain = format_answer(answer)
+    assert "\x1b[" not in plain and plain.startswith(answer.answer.splitlines()[0])
+
+
+def test_generated_draft_is_checked_before_it_is_shown(trust) -> None:  # noqa: ANN001
+    from rag.answerers.generative import checked_answer
+
+    question = "How do I approach a tribal team?"
+    passages = retrieve_passages(question, trust)
+    draft = ("Building Trust:\nAssume positive intent: the team is making decisions with the best "
+             "of intent [1]. Ask for an overview of how the system works and listen intently "
+             "[4]. The moon is made of green cheese and owls run the world [1].")
+    answer = checked_answer(question, draft, passages, trust, "local")
+    assert answer.answerer == "local" and not answer.refused
+    assert "Building Trust:" not in answer.answer and "moon" not in answer.answer
+    assert numbers(answer.answer) == {1}  # [4] matched no passage: re-attributed to [1]
+    dropped = [s for s in answer.sentences if s.dropped]
+    assert len(dropped) == 1 and "moon" in dropped[0].text and not dropped[0].verified
+    assert any(s.reattributed for s in answer.sentences)
+    assert "Removed 1 unsupported sentence(s) and 1 citation number(s)" in answer.notice
+    assert answer.citations[0].spans
+
+
+def test_garbage_draft_falls_back_to_the_extractive_answer(trust) -> None:  # noqa: ANN001
+    from rag.answerers.generative import checked_answer
+
+    question = "How do I approach a tribal team?"
+    passages = retrieve_passages(question, trust)
+    answer = checked_answer(question, "zxq zxq zxq lorem ipsum [9] [9] [9]", passages, trust,
+                            "openai")
+    assert answer.answerer == "openai>extractive" and "0 of 1" in answer.notice
+    assert answer.sentences and all(s.verified for s in answer.sentences)

@@ -118,6 +118,7 @@ def checked_answer(
                         "The model found no answer in the passages")
     threshold = settings.support_threshold or SUPPORT_THRESHOLD
     checked = verify(draft, [p.text for p in passages], make_embedder(settings), threshold)
+    checked = [c for c in checked if not _label(c.text)]
     claims = [c for c in checked if content_terms(c.text)]
     kept = [c for c in claims if c.verified]
     if not kept or len(kept) < settings.min_verified * len(claims):
@@ -137,6 +138,11 @@ def checked_answer(
         answer.notice = (f"Removed {dropped} unsupported sentence(s) and {invalid} citation "
                          "number(s) matching no passage.")
     return answer
+
+
+def _label(text: str) -> bool:
+    """A heading-like fragment ("Building Trust:") that a small model copies from the prompt."""
+    return text.rstrip().endswith(":") and len(text.split()) <= 6
 
 
 def _sentence(c: Checked) -> Sentence:
