@@ -72,7 +72,7 @@ def bench_local(settings: Any, qs: list[str], runs: int) -> dict[str, Any]:
     started = time.perf_counter()
     model.load()  # type: ignore[attr-defined]
     load_s = time.perf_counter() - started
-    ttft, speed, prompt_chars = [], [], []
+    ttft, speed, prompt_tokens = [], [], []
     for i in range(runs + 1):
         q = qs[i % len(qs)]
         started = time.perf_counter()
@@ -87,10 +87,11 @@ def bench_local(settings: Any, qs: list[str], runs: int) -> dict[str, Any]:
         ttft.append((first - started) * 1000)
         if count > 1:
             speed.append((count - 1) / max(done - first, 1e-9))
-        prompt_chars.append(len(messages[0]["content"]) + len(messages[1]["content"]))
+        text = messages[0]["content"] + "\n" + messages[1]["content"]
+        prompt_tokens.append(len(model.load().tokenize(text.encode())))  # type: ignore[attr-defined]
     return {"load_s": round(load_s, 2), "ttft_ms": summary(ttft),
             "tokens_per_s": {"median": round(statistics.median(speed), 1)} if speed else {},
-            "prompt_chars_median": statistics.median(prompt_chars),
+            "prompt_tokens_median": statistics.median(prompt_tokens),
             "threads": local.llm_threads}
 
 

@@ -45,7 +45,7 @@ _INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b[^.?!]{0,40}\b(instructions?|rules|prompts?|"
     r"guidelines|above|previous|prior)\b|system\s+(prompt|override|message)|"
     r"\byou are (now|no longer)\b|\bjailbreak|\bdeveloper mode\b|\bpretend (to be|you are)\b|"
-    r"\b(reveal|print|show|repeat|output)\b[^.?!]{0,30}\b(prompt|instructions)\b",
+    r"\b(reveal|print|show|repeat|output)\b[^.?!]{0,30}\b(prompt|instructions|text above)\b",
     re.I,
 )
 _CREATIVE = re.compile(

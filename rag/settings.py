@@ -86,7 +86,7 @@ class Settings(BaseSettings):
         5.0, gt=0, description="Seconds to wait for the OpenAI-compatible server to accept."
     )
     llm_context_chars: int = Field(
-        1400, ge=200,
+        1000, ge=200,
         description="Characters of passage text put in the LLM prompt (most relevant sentences "
         "first; small keeps time to first token low).",
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.citations import parse_answer, support_score, supports, verify
@@ -105,3 +105,16 @@ def test_verify_never_cites_a_passage_that_was_not_given(embedder) -> None:  # n
                      embedder)
     assert all(set(c.citations) <= {1, 2} for c in checked)
     assert [c.invalid for c in checked] == [[3], [0]]
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["Keep the change small", "Trust is built by asking",
+                                           "Owls rule the moon", "Join the war rooms"]),
+                          st.lists(st.integers(-2, 9), max_size=3)), min_size=1, max_size=4))
+def test_checked_citations_are_always_retrieved_passages(embedder, parts) -> None:  # noqa: ANN001
+    text = " ".join(f"{s}{''.join(f'[{n}]' for n in ns)}." for s, ns in parts)
+    for checked in verify(text, PASSAGES, embedder):
+        assert set(checked.citations) <= {1, 2}
+        assert checked.verified == bool(checked.citations)
+        assert all(n not in (1, 2) for n in checked.invalid)
