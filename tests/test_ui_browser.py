@@ -1,12 +1,14 @@
 """The chat page in a real headless Chromium (Debian's package) against a real `playbook serve`.
 
-Screenshots go to tests/artifacts/ui/. The submit-to-first-text time is printed (a figure, not an
-assertion); run with `-s` to see it.
+Screenshots go to tests/artifacts/ui/ (and, with UPDATE_DOC_SCREENSHOTS=1, the two shown in the
+README to docs/screenshots/). The submit-to-first-text time of every question is printed
+(run with `-s`) and appended to tests/artifacts/ui/timings.txt: a figure, not an assertion.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -75,7 +77,10 @@ def ask(page: Any, question: str) -> tuple[Any, float]:
         arg=before, timeout=120_000,
     )
     first_text = time.perf_counter() - started
-    print(f"\n[{question}] submit -> first visible text: {first_text * 1000:.0f} ms")
+    line = f"[{question}] submit -> first visible text: {first_text * 1000:.0f} ms"
+    print("\n" + line)
+    with (SHOTS / "timings.txt").open("a", encoding="utf-8") as log:  # kept with the screenshots
+        log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
     page.wait_for_selector("#pb-chat .pb-streaming", state="detached", timeout=120_000)
     return answers.last, first_text
 
@@ -83,7 +88,7 @@ def ask(page: Any, question: str) -> tuple[Any, float]:
 def shot(page: Any, name: str, docs: bool = False) -> None:
     path = SHOTS / name
     page.screenshot(path=str(path), full_page=True)
-    if docs:
+    if docs and os.environ.get("UPDATE_DOC_SCREENSHOTS") == "1":  # refresh the README's images
         DOCS.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, DOCS / name)
 
@@ -268,3 +273,18 @@ def test_reingest_keeps_answering(chat: Any, ui_server: Any) -> None:
     ask(chat, "How often should we hold a retrospective?")
     new = chat.locator("#pb-chat .pb-source").filter(has_text="Running Retrospectives")
     assert new.count() >= 1
+
+
+def test_clearing_the_chat_forgets_its_answers(chat: Any) -> None:
+    chat.locator("#pb-chat button[aria-label='Clear']").click()
+    chat.wait_for_function(
+        "() => document.querySelector('#pb-feedback-target').innerText.includes('Ask a question')",
+        timeout=30_000,
+    )
+    ask(chat, "What should a new engineer do on the first day?")
+    chat.locator("#pb-chat button[aria-label='Like']").last.click()
+    chat.wait_for_function(
+        "() => document.querySelector('#pb-feedback-status').innerText.includes('saved')",
+        timeout=30_000,
+    )
+    assert "new engineer" in chat.inner_text("#pb-feedback-target")

@@ -174,6 +174,10 @@ def build_app(settings: Settings) -> Any:
                 respond, [box, chatbot, records, llm, k], [box, chatbot, records],
                 concurrency_limit=8, api_visibility="private",
             ).then(latest, [records], panel, api_visibility="private")
+        # The trash button empties the chat: forget its answers too (records follow messages).
+        chatbot.clear(lambda: [], None, records, api_visibility="private").then(
+            latest, [records], panel, api_visibility="private"
+        )
         gr.api(_api_ask(settings), api_name="ask", concurrency_limit=8)
     _article_page(demo, settings)
     return demo
