@@ -105,3 +105,15 @@ def test_only_ask_is_in_the_api(ui_server: Any) -> None:
     info = Client(ui_server.url, verbose=False).view_api(print_info=False, return_format="dict")
     assert list(info["named_endpoints"]) == ["/ask"]
     assert info["unnamed_endpoints"] == {}
+
+
+def test_port_in_use_is_one_sentence(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = playbook("serve", "--port", str(port), "--index", str(tmp_path), timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"127.0.0.1:{port}" in done.stderr and "--port" in done.stderr

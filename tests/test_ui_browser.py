@@ -34,7 +34,12 @@ def ensure_chromium() -> None:
     if CHROMIUM.exists():
         return
     for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-        subprocess.run(cmd, check=True, capture_output=True, timeout=900)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"The browser tests need Debian's chromium at {CHROMIUM}; `{' '.join(cmd)}` "
+                f"failed (run it as root):\n{done.stderr[-2000:]}"
+            )
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ streaming, sources, feedback and an article view. The API endpoint `ask` returns
 from __future__ import annotations
 
 import ipaddress
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -242,6 +243,19 @@ def warm_up(settings: Settings) -> threading.Thread:
     return thread
 
 
+def _check_port(host: str, port: int) -> None:
+    """A clear sentence instead of Gradio's traceback when the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise PlaybookError(
+                f"Cannot listen on {host}:{port} ({exc.strerror}): pick another --port."
+            ) from exc
+
+
 def serve(
     settings: Settings, host: str = "127.0.0.1", port: int = 7860, *, block: bool = True
 ) -> Any:
@@ -255,7 +269,7 @@ def serve(
             f"Refusing to serve on {host} without a password: set PLAYBOOK_AUTH=user:password "
             "or serve on 127.0.0.1."
         )
-
+    _check_port(host, port)
     warm_up(settings)
     demo = build_app(settings)
     theme = gr.themes.Soft(
