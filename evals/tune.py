@@ -46,25 +46,29 @@ def _score(runs: list[tuple[list[str], metrics.Relevant]], doc_of: dict[str, str
 
 
 def grid(queries: list[tuple[str, list[float], metrics.Relevant]], chunks: dict[str, Any],
-         key: str, reader: Any) -> list[tuple[dict[str, Any], dict[str, float]]]:
+         key: str, reader: Any, space: dict[str, Sequence[Any]] | None = None
+         ) -> list[tuple[dict[str, Any], dict[str, float]]]:
     """Every configuration's scores on the given (query, vector, relevant) triples."""
+    space = {"stemmer": STEMMERS, "k1": K1S, "b": BS, "depth": DEPTHS, "rrf_k": RRF_KS,
+             "bm25_weight": WEIGHTS} | (space or {})
     from rag import bm25 as bm25_module
 
     doc_of = {cid: getattr(c, key) for cid, c in chunks.items()}
-    depth_max = max(DEPTHS)
+    depth_max = max(space["depth"])
     dense = [[cid for cid, _ in reader.dense(v, depth_max)] for _, v, _ in queries]
     ids, texts = list(chunks), [c.embed_text for c in chunks.values()]
     results = []
-    for stemmer in STEMMERS:
+    for stemmer in space["stemmer"]:
         counted = bm25_module.BM25.build(ids, texts, stemmer)
-        for k1, b in itertools.product(K1S, BS):
+        for k1, b in itertools.product(space["k1"], space["b"]):
             index = bm25_module.BM25(counted.ids, counted.counts, counted.vocab, k1, b, stemmer)
             sparse = [[cid for cid, _ in index.search(q, depth_max)] for q, _, _ in queries]
             base = {"stemmer": stemmer, "k1": k1, "b": b}
             rel = [r for _, _, r in queries]
             results.append((base | {"mode": "bm25"},
                             _score(list(zip(sparse, rel, strict=True)), doc_of)))
-            for depth, k, w in itertools.product(DEPTHS, RRF_KS, WEIGHTS):
+            for depth, k, w in itertools.product(space["depth"], space["rrf_k"],
+                                                 space["bm25_weight"]):
                 fused = [fuse(d[:depth], s[:depth], k, w) for d, s in zip(dense, sparse,
                                                                           strict=True)]
                 results.append((base | {"mode": "hybrid", "depth": depth, "rrf_k": k,
@@ -116,7 +120,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--beir", type=Path)
     parser.add_argument("--qrels", type=Path)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--stemmer", nargs="+", choices=STEMMERS)
+    parser.add_argument("--k1", nargs="+", type=float)
+    parser.add_argument("--b", nargs="+", type=float)
+    parser.add_argument("--depth", nargs="+", type=int)
+    parser.add_argument("--rrf-k", nargs="+", type=int)
+    parser.add_argument("--bm25-weight", nargs="+", type=float)
     args = parser.parse_args(argv)
+    space = {k: v for k, v in vars(args).items()
+             if k in ("stemmer", "k1", "b", "depth", "rrf_k", "bm25_weight") and v}
     from rag.settings import Settings
 
     settings = Settings.model_validate({})
@@ -124,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         queries, key, reader = _beir_queries(args.beir, args.qrels, settings)
     else:
         queries, key, reader = _suite_queries(args.suite, settings)
-    results = grid(queries, reader.chunks, key, reader)
+    results = grid(queries, reader.chunks, key, reader, space)
     print(f"{len(queries)} queries, {len(results)} configurations")
     for config, scores in results[: args.top] + [r for r in results if r[0]["mode"] == "dense"]:
         print(f"nDCG@10 {scores['ndcg@10']:.4f}  MRR@10 {scores['mrr@10']:.4f}  "
@@ -132,14 +144,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for mode in ("bm25", "hybrid"):
         best = next(r for r in results if r[0]["mode"] == mode)
         print(f"best {mode}: {_fmt(best[1])} {best[0]}")
-    for stemmer in STEMMERS:
+    for stemmer in space.get("stemmer", STEMMERS):
         best = next(r for r in results if r[0].get("stemmer") == stemmer)
         print(f"best with stemmer {stemmer}: {_fmt(best[1])} {best[0]}")
     current = {"stemmer": "light", "k1": 1.2, "b": 0.75, "depth": 30, "rrf_k": 60,
                "bm25_weight": 1.0}
     for config, scores in results:
         if all(config.get(k) == v for k, v in current.items()):
-            print(f"original defaults: {_fmt(scores)} {config}")
+            print(f"pre-tuning defaults: {_fmt(scores)} {config}")
     return 0
 
 
