@@ -143,3 +143,22 @@ def _plots(results: Mapping[str, Any], out: Path) -> list[Path]:
     from evals import plots
 
     return plots.draw_all(results, out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m evals.report DIR`: re-render DIR/report.md from DIR/results.json and any
+    DIR/beir-*.json (no re-run)."""
+    import json
+    import sys
+
+    folder = Path((argv if argv is not None else sys.argv[1:])[0])
+    results = json.loads((folder / "results.json").read_text())
+    runs = [json.loads(p.read_text()) for p in sorted(folder.glob("beir-*.json"))]
+    if runs:
+        results["beir"] = runs
+    print(write_report(results, folder))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
