@@ -272,6 +272,8 @@ def main(argv: list[str] | None = None) -> None:
     first = runtimes[0]
     full_s = median(result["full"]["runtimes"][first]["seconds"])
     result["reingest"] = {"runtime": first, **reingests(content, work, first, args.cache, full_s)}
+    if not args.no_update:  # record what we have: the steps below take as long again
+        emit(f"ingest-{label.split()[0]}", result, rows_for(label, result), True)
     if label.startswith("cwe"):
         result["ndcg"] = {r: dev_ndcg(content, work, r, args.cache) for r in runtimes}
     result["cli"] = {"runtime": first, **cli_ingest(content, work, first, args.cache)}

@@ -49,11 +49,10 @@ class Row:
 def command_line() -> str:
     """How this script was invoked, for the table's 'command' column."""
     script = Path(sys.argv[0]).resolve()
-    try:
-        script = script.relative_to(ROOT)
-    except ValueError:
-        pass
-    return "python " + " ".join(shlex.quote(a) for a in [str(script), *sys.argv[1:]])
+    args = " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if script.parent == ROOT / "benchmarks":
+        return f"python -m benchmarks.{script.stem} {args}".strip()
+    return f"python {script} {args}".strip()
 
 
 def conditions() -> dict[str, Any]:
