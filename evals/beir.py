@@ -121,7 +121,9 @@ def run_beir(
         "name": name, "split": qrels_path.stem, "qrels": str(qrels_path),
         "queries": len(judged), "documents": documents, "chunks": report.chunks,
         "metrics": summary,
-        "config": {"rrf_k": settings.rrf_k, "depth": DEPTH, "chunk_tokens": settings.chunk_tokens},
+        "config": {"rrf_k": settings.rrf_k, "bm25_weight": settings.bm25_weight, "depth": DEPTH,
+                   "chunk_tokens": settings.chunk_tokens, "bm25_stemmer": reader.bm25.stemmer,
+                   "embed_runtime": settings.embed_runtime},
     }
 
 

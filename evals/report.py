@@ -40,6 +40,8 @@ def write_report(results: Mapping[str, Any], out: Path, plots: bool = True) -> P
     """Write report.md (and the PNGs when `plots`) into `out`."""
     images = _plots(results, out) if plots else []
     parts = [_header(results)]
+    if results.get("notes"):
+        parts.append("Notes:\n\n" + "\n".join(f"- {n}" for n in results["notes"]))
     for name, suite in results.get("suites", {}).items():
         parts.append(_suite_section(name, suite))
     if results.get("beir"):
