@@ -58,7 +58,6 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """A real `chroma run` on 127.0.0.1 (from the venv), started once, killed by pid. Yields URL."""
-    import signal
     import subprocess
     import sys
     import time
@@ -85,12 +84,9 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
                 time.sleep(0.2)
         yield url
     finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+        from uiserver import stop_process
+
+        stop_process(proc, timeout=10)
         log.close()
 
 

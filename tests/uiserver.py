@@ -75,6 +75,18 @@ def playbook(*args: str, env: dict[str, str] | None = None, timeout: float = 300
     )
 
 
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """Stop a server the tests started: SIGTERM by pid, SIGKILL if it does not exit in time."""
+    if proc.poll() is not None:
+        return
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=timeout)
+
+
 def wait_for(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 240) -> None:
     """Until the page answers and warm-up is done (or the server died)."""
     deadline = time.monotonic() + timeout
@@ -115,9 +127,4 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
         wait_for(url, proc, log)
         yield Served(url, content, index, log, proc.pid)
     finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=15)
+        stop_process(proc)
