@@ -11,6 +11,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from ingest.articles import Article, find_markdown_files, read_article
 from ingest.chunker import chunk_article
@@ -164,25 +167,35 @@ def _apply(
 
 def embed_chunks(
     settings: Settings, chunks: list[Chunk], progress: Progress | None = None
-) -> list[list[float]]:
-    """Embed chunk texts in batches, longest first (less padding), reporting progress."""
+) -> np.ndarray:
+    """Embed chunk texts in batches, longest first (less padding), reporting progress.
+
+    Returns one float32 row per chunk (1.5 KB each for MiniLM, not a list of Python floats)."""
     if not chunks:
-        return []
+        return np.zeros((0, 0), dtype=np.float32)
     model = make_embedder(settings)
     order = sorted(range(len(chunks)), key=lambda i: -len(chunks[i].embed_text))
-    texts = [chunks[i].embed_text for i in order]
     step = settings.embed_batch_size * 4
-    vectors: list[list[float]] = []
-    for start in range(0, len(texts), step):
-        vectors.extend(model.get_text_embedding_batch(texts[start : start + step]))
-        if start + step < len(texts):
+    result: np.ndarray | None = None
+    for start in range(0, len(order), step):
+        rows = order[start : start + step]
+        block = _encode(model, [chunks[i].embed_text for i in rows])
+        if result is None:
+            result = np.empty((len(chunks), block.shape[1]), dtype=np.float32)
+        result[rows] = block
+        if start + step < len(order):
             crash_point_for_tests("mid-embed")
         if progress:
-            progress(min(start + step, len(texts)), len(texts))
-    result: list[list[float]] = [[] for _ in chunks]
-    for rank, i in enumerate(order):
-        result[i] = vectors[rank]
+            progress(min(start + step, len(order)), len(order))
+    assert result is not None
     return result
+
+
+def _encode(model: Any, texts: list[str]) -> np.ndarray:
+    """Vectors of `texts` as float32 rows (ONNX `encode` directly, else the LlamaIndex API)."""
+    if hasattr(model, "encode"):
+        return np.asarray(model.encode(texts), dtype=np.float32)
+    return np.asarray(model.get_text_embedding_batch(texts), dtype=np.float32)
 
 
 def _entry(article: Article) -> tuple[str, str, str]:

@@ -1,4 +1,4 @@
-"""Reading the live index generation: chunks, BM25 and the Chroma collection.
+"""Reading the live index generation: chunks, BM25 and the vectors (matrix or Chroma collection).
 
 `load_index(settings)` re-reads the pointer on every call (the CURRENT file, or one small record on
 a Chroma server) and returns a cached reader for that generation, so a long-running server (or
@@ -16,16 +16,23 @@ from rag.bm25 import BM25
 from rag.chunk import Chunk
 from rag.settings import Settings
 from rag.store import Manifest
+from rag.vectors import VectorMatrix
 
 
 class IndexReader:
     """One immutable generation, loaded for querying."""
 
-    def __init__(self, store: Store, generation: str) -> None:
+    def __init__(self, store: Store, generation: str, exact: bool = True) -> None:
         self.store = store
         self.generation = generation
         self.manifest: Manifest = store.manifest(generation)
+        store.verify(generation, self.manifest)  # damage: one sentence, never a wrong answer
         self.chunks: dict[str, Chunk] = {c.id: c for c in store.chunks(generation)}
+        # Exact search on the generation's vector matrix when it has one (embedded store),
+        # else (server mode, older indexes, PLAYBOOK_DENSE_SEARCH=chroma) Chroma's HNSW index.
+        self.matrix: VectorMatrix | None = (
+            store.vectors(generation, list(self.chunks)) if exact else None
+        )
         self.by_article: dict[str, list[Chunk]] = {}
         for chunk in self.chunks.values():
             self.by_article.setdefault(chunk.article_id, []).append(chunk)
@@ -54,6 +61,8 @@ class IndexReader:
         k = min(k, len(self.chunks))
         if k == 0:
             return []
+        if self.matrix is not None:
+            return self.matrix.top(vector, k)
         result = self.collection.query(
             query_embeddings=[vector], n_results=k, include=["distances"]
         )
@@ -66,6 +75,8 @@ class IndexReader:
 
         if not ids:
             return {}
+        if self.matrix is not None:
+            return self.matrix.similarities(vector, ids)
         got = self.collection.get(ids=ids, include=["embeddings"])
         query = np.asarray(vector, dtype=np.float32)
         sims = np.asarray(got["embeddings"], dtype=np.float32) @ query
@@ -87,19 +98,20 @@ def load_index(settings: Settings) -> IndexReader:
     generation = store.current()
     if generation is None:
         raise store.missing_error()
+    key = f"{store.key}|{settings.dense_search}"
     with _cache_lock:
-        reader = _cache.get(store.key)
+        reader = _cache.get(key)
         if reader is not None and (
-            reader.generation == generation or _loading.get(store.key) == generation
+            reader.generation == generation or _loading.get(key) == generation
         ):
             return reader
-        _loading[store.key] = generation
+        _loading[key] = generation
     try:
-        reader = IndexReader(store, generation)
+        reader = IndexReader(store, generation, exact=settings.dense_search == "exact")
         reader.bm25  # noqa: B018 - build it now, not under the first question's lock
     finally:
         with _cache_lock:
-            _loading.pop(store.key, None)
+            _loading.pop(key, None)
     with _cache_lock:
-        _cache[store.key] = reader
+        _cache[key] = reader
     return reader

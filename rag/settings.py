@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     retrieval: Literal["hybrid", "dense", "bm25"] = Field(
         "hybrid", description="Retriever: hybrid (dense + BM25 fused), dense or bm25."
     )
+    dense_search: Literal["exact", "chroma"] = Field(
+        "exact", description="Dense search on the embedded store: 'exact' (the generation's "
+        "vector matrix, no chromadb import) or 'chroma' (Chroma's HNSW index). A Chroma server "
+        "is always queried through Chroma.",
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     bm25_weight: float = Field(
         1.0, ge=0.0, description="Weight of the BM25 ranking in the fusion (dense ranking = 1)."

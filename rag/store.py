@@ -6,14 +6,16 @@
       gen-000007/          one complete, immutable index
         chroma/            embedded Chroma (vectors), written through LlamaIndex's ChromaVectorStore
         chunks.jsonl       every chunk with its metadata (passages, adjacency, BM25 source)
+        vectors.npy        every chunk's vector, same order: exact dense search (rag/vectors.py)
         bm25.npz/.json     the BM25 term matrix
         manifest.json      articles, their content hashes and chunk ids; model and chunk settings
 
-An ingest copies the live generation to `gen-N.tmp-PID`, applies its changes there, and only then
-renames it and flips CURRENT. A crash at any point leaves CURRENT on a complete generation, so
-readers never see a half-written index and chunks are never duplicated. The next ingest removes
-what a crashed one left behind (temporary folders, a renamed generation CURRENT never pointed to),
-and each swap keeps the generation before it for readers still in flight.
+An ingest (`rag.generation.GenerationWriter`) copies the live generation to `gen-N.tmp-PID`,
+applies its changes there, and only then renames it and flips CURRENT. A crash at any point
+leaves CURRENT on a complete generation, so readers never see a half-written index and chunks
+are never duplicated. The next ingest removes what a crashed one left behind (temporary folders,
+a renamed generation CURRENT never pointed to), and each swap keeps the generation before it for
+readers still in flight.
 
 `rag.backend.open_store(settings)` picks the backend: `EmbeddedStore` here, or
 `rag.store_server.ServerStore` (the same design on a Chroma server) when PLAYBOOK_CHROMA_URL is set.
@@ -24,16 +26,14 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.backend import crash_point_for_tests
+from rag import vectors
 from rag.chunk import Chunk
 from rag.errors import IndexCorruptError, IndexMissingError, PlaybookError
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 COLLECTION = "playbook_chunks"
 MANIFEST_VERSION = 1
-_GEN = re.compile(r"^gen-(\d{6})$")
+GEN_PATTERN = re.compile(r"^gen-(\d{6})$")
 
 
 @dataclass
@@ -67,7 +67,7 @@ class Manifest:
             data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
             return cls(**data)
         except (OSError, ValueError, TypeError) as exc:
-            raise _damaged(folder.parent, exc) from exc
+            raise damaged(folder.parent, exc) from exc
 
 
 class EmbeddedStore:
@@ -91,14 +91,20 @@ class EmbeddedStore:
         folder = self.index_dir / generation
         for part in ("chroma/chroma.sqlite3", "chunks.jsonl", "bm25.npz", "bm25.json"):
             if not (folder / part).is_file():
-                raise _damaged(self.index_dir, FileNotFoundError(part))
+                raise damaged(self.index_dir, FileNotFoundError(part))
         with open(folder / "chroma" / "chroma.sqlite3", "rb") as db:
             if db.read(16) != b"SQLite format 3\x00":
-                raise _damaged(self.index_dir, ValueError("chroma.sqlite3 is not a database"))
+                raise damaged(self.index_dir, ValueError("chroma.sqlite3 is not a database"))
         with open(folder / "chunks.jsonl", "rb") as lines:
             count = sum(1 for line in lines if line.endswith(b"\n"))
         if count != manifest.chunk_count:
-            raise _damaged(self.index_dir, ValueError("chunks.jsonl is incomplete"))
+            raise damaged(self.index_dir, ValueError("chunks.jsonl is incomplete"))
+        try:
+            rows = vectors.rows(folder)
+        except (OSError, ValueError) as exc:
+            raise damaged(self.index_dir, exc) from exc
+        if rows is not None and rows != count:
+            raise damaged(self.index_dir, ValueError("vectors.npy does not match chunks.jsonl"))
 
     def chunks(self, generation: str) -> list[Chunk]:
         return read_chunks(self.index_dir / generation)
@@ -109,33 +115,42 @@ class EmbeddedStore:
         try:
             return BM25.load(self.index_dir / generation)
         except (OSError, ValueError, KeyError) as exc:
-            raise _damaged(self.index_dir, exc) from exc
+            raise damaged(self.index_dir, exc) from exc
+
+    def vectors(self, generation: str, ids: list[str]) -> vectors.VectorMatrix | None:
+        """The generation's vector matrix for exact search (None: built before it existed)."""
+        try:
+            return vectors.VectorMatrix.open(self.index_dir / generation, ids)
+        except (OSError, ValueError) as exc:
+            raise damaged(self.index_dir, exc) from exc
 
     def collection(self, generation: str) -> Any:
         folder = self.index_dir / generation
         if not (folder / "chroma").is_dir():
-            raise _damaged(self.index_dir, FileNotFoundError("chroma"))
+            raise damaged(self.index_dir, FileNotFoundError("chroma"))
         try:
             return get_collection(open_chroma(folder / "chroma"))
         except Exception as exc:  # chromadb raises several types for a bad store
-            raise _damaged(self.index_dir, exc) from exc
+            raise damaged(self.index_dir, exc) from exc
 
     def lock(self) -> AbstractContextManager[None]:
         return ingest_lock(self.index_dir)
 
     def writer(self, base: str | None) -> Writer:
         try:
+            from rag.generation import GenerationWriter
+
             return GenerationWriter(self.index_dir, self.index_dir / base if base else None)
         except Exception as exc:  # the live generation's vector store cannot be copied/opened
             if base is None:
                 raise
-            raise _damaged(self.index_dir, exc) from exc
+            raise damaged(self.index_dir, exc) from exc
 
     def missing_error(self) -> IndexMissingError:
         return _missing(self.index_dir)
 
 
-def _damaged(where: Path | str, exc: BaseException) -> IndexCorruptError:
+def damaged(where: Path | str, exc: BaseException) -> IndexCorruptError:
     return IndexCorruptError(
         f"The index in {where} is damaged ({exc.__class__.__name__}): "
         "run `playbook ingest --rebuild`."
@@ -151,11 +166,11 @@ def _missing(index_dir: Path) -> IndexMissingError:
 
 def current_generation(index_dir: Path) -> Path | None:
     """The live generation folder, or None when nothing has been ingested yet."""
-    name = _pointer(index_dir)
+    name = pointer(index_dir)
     if name is None:
         return None
     folder = index_dir / name
-    if not _GEN.match(name) or not (folder / "manifest.json").exists():
+    if not GEN_PATTERN.match(name) or not (folder / "manifest.json").exists():
         raise IndexCorruptError(
             f"The index in {index_dir} is damaged (CURRENT points to {name[:40]!r}): "
             "run `playbook ingest --rebuild`."
@@ -171,7 +186,7 @@ def require_generation(index_dir: Path) -> Path:
     return folder
 
 
-def _pointer(index_dir: Path) -> str | None:
+def pointer(index_dir: Path) -> str | None:
     """The raw content of CURRENT (unchecked), None when absent."""
     try:
         return (index_dir / "CURRENT").read_text(encoding="utf-8", errors="replace").strip()
@@ -180,7 +195,7 @@ def _pointer(index_dir: Path) -> str | None:
     except NotADirectoryError as exc:
         raise IndexMissingError(f"The index path {index_dir} is a file, not a folder.") from exc
     except OSError as exc:
-        raise _damaged(index_dir, exc) from exc
+        raise damaged(index_dir, exc) from exc
 
 
 @contextmanager
@@ -230,68 +245,6 @@ def close_chroma(client: Any) -> None:
         system.stop()
 
 
-class GenerationWriter:
-    """Builds the next generation in a temporary folder; `commit` publishes it atomically."""
-
-    def __init__(self, index_dir: Path, base: Path | None) -> None:
-        self.index_dir = index_dir
-        _remove_leftovers(index_dir)
-        number = _next_number(index_dir)
-        self.name = f"gen-{number:06d}"
-        self.folder = index_dir / f"{self.name}.tmp-{os.getpid()}"
-        if base is not None:
-            shutil.copytree(base / "chroma", self.folder / "chroma")
-        else:
-            (self.folder / "chroma").mkdir(parents=True)
-        self._client = open_chroma(self.folder / "chroma")
-        self._collection = get_collection(self._client, create=True)
-
-    def remove(self, chunk_ids: list[str]) -> None:
-        """Delete chunks (of changed or removed articles) from the vector store."""
-        for start in range(0, len(chunk_ids), 5000):
-            self._collection.delete(ids=chunk_ids[start : start + 5000])
-
-    def add(self, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
-        """Add chunks with their embeddings through LlamaIndex's Chroma vector store."""
-        from llama_index.core.schema import BaseNode, TextNode
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        store = ChromaVectorStore(chroma_collection=self._collection)
-        nodes: list[BaseNode] = [
-            TextNode(
-                id_=c.id,
-                text=c.embed_text,
-                embedding=list(vector),
-                metadata={"article_id": c.article_id, "source": c.source, "position": c.position},
-            )
-            for c, vector in zip(chunks, embeddings, strict=True)
-        ]
-        for start in range(0, len(nodes), 2000):
-            store.add(nodes[start : start + 2000])
-
-    def commit(self, manifest: Manifest, chunks: list[Chunk], bm25: BM25 | None) -> str:
-        """Write the metadata files, then rename the folder and flip CURRENT (atomic)."""
-        assert bm25 is not None, "the embedded store saves BM25 with each generation"
-        close_chroma(self._client)
-        with open(self.folder / "chunks.jsonl", "w", encoding="utf-8") as out:
-            for chunk in chunks:
-                out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
-        bm25.save(self.folder)
-        _write_json(self.folder / "manifest.json", asdict(manifest))
-        _fsync_tree(self.folder)
-        previous = _pointer(self.index_dir)
-        os.replace(self.folder, self.index_dir / self.name)
-        crash_point_for_tests("mid-swap")
-        _atomic_write(self.index_dir / "CURRENT", self.name + "\n")
-        _remove_old_generations(self.index_dir, keep={self.name, previous or ""})
-        return self.name
-
-    def abort(self) -> None:
-        """Throw the unfinished generation away."""
-        close_chroma(self._client)
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
 def read_chunks(folder: Path) -> list[Chunk]:
     """All chunks of a generation, in article order."""
     chunks = []
@@ -302,60 +255,7 @@ def read_chunks(folder: Path) -> list[Chunk]:
                 data["heading_path"] = tuple(data["heading_path"])
                 chunks.append(Chunk(**data))
     except (OSError, ValueError, TypeError) as exc:
-        raise _damaged(folder.parent, exc) from exc
+        raise damaged(folder.parent, exc) from exc
     return chunks
 
 
-def _next_number(index_dir: Path) -> int:
-    numbers = [int(m.group(1)) for p in index_dir.iterdir() if (m := _GEN.match(p.name))]
-    return max(numbers, default=0) + 1
-
-
-def _remove_leftovers(index_dir: Path) -> None:
-    """Leftovers of a crashed ingest (we hold the lock, so none is in use): temporary folders
-    and generations renamed into place after the live one that CURRENT never pointed to."""
-    for path in index_dir.glob("gen-*.tmp-*"):
-        shutil.rmtree(path, ignore_errors=True)
-    live = _GEN.match(_pointer(index_dir) or "")
-    if live:
-        for path in index_dir.iterdir():
-            match = _GEN.match(path.name)
-            if match and int(match.group(1)) > int(live.group(1)):
-                shutil.rmtree(path, ignore_errors=True)
-
-
-def _remove_old_generations(index_dir: Path, keep: set[str]) -> None:
-    """Keep the live generation and the one before it (a reader may still be on it)."""
-    for path in index_dir.iterdir():
-        if _GEN.match(path.name) and path.name not in keep:
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -35,6 +35,8 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from rag.backend import Writer, crash_point_for_tests
 from rag.chunk import Chunk
 from rag.errors import IndexCorruptError, IndexMissingError, PlaybookError
@@ -144,6 +146,10 @@ class ServerStore:
         if held != manifest.chunk_count:
             raise self._damaged(generation, ValueError(f"{held} of {manifest.chunk_count} chunks"))
 
+    def vectors(self, generation: str, ids: list[str]) -> None:
+        """No local matrix: readers query the server's collection."""
+        return None
+
     def chunks(self, generation: str) -> list[Chunk]:
         """Every chunk of a generation, from the documents of its collection."""
         chunks = []
@@ -234,13 +240,13 @@ class ServerWriter:
         for start in range(0, len(chunk_ids), PAGE):
             self._collection.delete(ids=chunk_ids[start : start + PAGE])
 
-    def add(self, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
+    def add(self, chunks: list[Chunk], embeddings: np.ndarray) -> None:
         """Add chunks: the embedding, a little metadata and the chunk itself as document."""
         for start in range(0, len(chunks), PAGE):
             part = chunks[start : start + PAGE]
             self._collection.add(
                 ids=[c.id for c in part],
-                embeddings=[list(v) for v in embeddings[start : start + PAGE]],
+                embeddings=np.asarray(embeddings[start : start + PAGE], np.float32).tolist(),
                 documents=[json.dumps(asdict(c), ensure_ascii=False) for c in part],
                 metadatas=[
                     {"article_id": c.article_id, "source": c.source, "position": c.position}

@@ -113,10 +113,12 @@ def _damage(index: Path, how: str) -> None:
         shutil.rmtree(gen / "chroma")
     elif how == "vectors-garbage":
         (gen / "chroma" / "chroma.sqlite3").write_bytes(os.urandom(4096))
+    elif how == "matrix-garbage":
+        (gen / "vectors.npy").write_bytes(os.urandom(300))
 
 
 DAMAGES = ["pointer-garbage", "generation-deleted", "manifest-truncated", "chunks-truncated",
-           "bm25-deleted", "vectors-deleted", "vectors-garbage"]
+           "bm25-deleted", "vectors-deleted", "vectors-garbage", "matrix-garbage"]
 
 
 @pytest.mark.parametrize("how", DAMAGES)

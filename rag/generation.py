@@ -1,0 +1,209 @@
+"""Building the next embedded generation in a temporary folder and publishing it atomically.
+
+See rag/store.py for the layout. The writer copies the live generation's Chroma folder, applies
+the ingest's deletions and additions, then `commit` writes chunks.jsonl, vectors.npy, BM25 and
+the manifest, fsyncs everything, renames the folder into place and flips CURRENT last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rag import vectors
+from rag.backend import crash_point_for_tests
+from rag.chunk import Chunk
+from rag.store import (
+    GEN_PATTERN,
+    Manifest,
+    close_chroma,
+    damaged,
+    get_collection,
+    open_chroma,
+    pointer,
+)
+
+if TYPE_CHECKING:
+    from rag.bm25 import BM25
+
+WRITE_BATCH = 2000  # chunks per Chroma write (bounds the memory of the converted vectors)
+
+
+class GenerationWriter:
+    """Builds the next generation in a temporary folder; `commit` publishes it atomically."""
+
+    def __init__(self, index_dir: Path, base: Path | None) -> None:
+        self.index_dir = index_dir
+        self.base = base
+        _remove_leftovers(index_dir)
+        number = _next_number(index_dir)
+        self.name = f"gen-{number:06d}"
+        self.folder = index_dir / f"{self.name}.tmp-{os.getpid()}"
+        if base is not None:
+            shutil.copytree(base / "chroma", self.folder / "chroma")
+        else:
+            (self.folder / "chroma").mkdir(parents=True)
+        self._client = open_chroma(self.folder / "chroma")
+        self._collection = get_collection(self._client, create=True)
+        self._added_ids: list[str] = []
+        self._added: list[np.ndarray] = []
+
+    def remove(self, chunk_ids: list[str]) -> None:
+        """Delete chunks (of changed or removed articles) from the vector store."""
+        for start in range(0, len(chunk_ids), 5000):
+            self._collection.delete(ids=chunk_ids[start : start + 5000])
+
+    def add(self, chunks: list[Chunk], embeddings: np.ndarray) -> None:
+        """Add chunks with their embeddings through LlamaIndex's Chroma vector store."""
+        from llama_index.core.schema import BaseNode, TextNode
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        matrix = vectors.as_matrix(embeddings)
+        if len(matrix) != len(chunks):
+            raise ValueError(f"{len(chunks)} chunks but {len(matrix)} vectors")
+        store = ChromaVectorStore(chroma_collection=self._collection)
+        for start in range(0, len(chunks), WRITE_BATCH):
+            batch = chunks[start : start + WRITE_BATCH]
+            rows = matrix[start : start + WRITE_BATCH].tolist()
+            nodes: list[BaseNode] = [
+                TextNode(
+                    id_=c.id, text=c.embed_text, embedding=row,
+                    metadata={"article_id": c.article_id, "source": c.source,
+                              "position": c.position},
+                )
+                for c, row in zip(batch, rows, strict=True)
+            ]
+            store.add(nodes)
+        self._added_ids.extend(c.id for c in chunks)
+        self._added.append(matrix)
+
+    def commit(self, manifest: Manifest, chunks: list[Chunk], bm25: BM25 | None) -> str:
+        """Write the metadata files, then rename the folder and flip CURRENT (atomic)."""
+        assert bm25 is not None, "the embedded store saves BM25 with each generation"
+        matrix = self._matrix([c.id for c in chunks])
+        close_chroma(self._client)
+        with open(self.folder / "chunks.jsonl", "w", encoding="utf-8") as out:
+            for chunk in chunks:
+                out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+        vectors.save(self.folder, matrix)
+        del matrix
+        bm25.save(self.folder)
+        _write_json(self.folder / "manifest.json", asdict(manifest))
+        _fsync_tree(self.folder)
+        previous = pointer(self.index_dir)
+        os.replace(self.folder, self.index_dir / self.name)
+        crash_point_for_tests("mid-swap")
+        _atomic_write(self.index_dir / "CURRENT", self.name + "\n")
+        _remove_old_generations(self.index_dir, keep={self.name, previous or ""})
+        return self.name
+
+    def abort(self) -> None:
+        """Throw the unfinished generation away."""
+        close_chroma(self._client)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _matrix(self, ids: list[str]) -> np.ndarray:
+        """Every chunk's vector in `ids` order: added ones, the rest from the base generation."""
+        added = (np.concatenate(self._added) if self._added
+                 else np.zeros((0, 0), dtype=np.float32))
+        where = {cid: ("new", i) for i, cid in enumerate(self._added_ids)}
+        kept = [cid for cid in ids if cid not in where]
+        old = self._base_vectors(kept)
+        dim = added.shape[1] if len(added) else (old.shape[1] if len(old) else 0)
+        matrix = np.empty((len(ids), dim), dtype=np.float32)
+        where.update({cid: ("old", i) for i, cid in enumerate(kept)})
+        for row, cid in enumerate(ids):
+            source, i = where[cid]
+            matrix[row] = added[i] if source == "new" else old[i]
+        return matrix
+
+    def _base_vectors(self, ids: list[str]) -> np.ndarray:
+        """The base generation's vectors of `ids` (from its vectors.npy, else from Chroma)."""
+        if not ids:
+            return np.zeros((0, 0), dtype=np.float32)
+        assert self.base is not None, "chunks kept from a base generation need one"
+        base_ids = _chunk_ids(self.base)
+        matrix = vectors.VectorMatrix.open(self.base, base_ids)
+        if matrix is not None:
+            row = {cid: i for i, cid in enumerate(base_ids)}
+            try:
+                return np.asarray(matrix.matrix[[row[cid] for cid in ids]], dtype=np.float32)
+            except KeyError as exc:
+                raise damaged(self.index_dir, exc) from exc
+        found: dict[str, Any] = {}  # built before vectors.npy existed: read them from Chroma
+        for start in range(0, len(ids), 5000):
+            got = self._collection.get(ids=ids[start : start + 5000], include=["embeddings"])
+            found.update(zip(got["ids"], got["embeddings"], strict=True))
+        if len(found) != len(ids):
+            raise damaged(self.index_dir, KeyError("vectors missing from chroma"))
+        return vectors.as_matrix([found[cid] for cid in ids])
+
+
+def _chunk_ids(folder: Path) -> list[str]:
+    """The chunk ids of a generation, in chunks.jsonl order (= vectors.npy row order)."""
+    try:
+        with open(folder / "chunks.jsonl", encoding="utf-8") as lines:
+            return [json.loads(line)["id"] for line in lines]
+    except (OSError, ValueError, KeyError) as exc:
+        raise damaged(folder.parent, exc) from exc
+
+
+def _next_number(index_dir: Path) -> int:
+    numbers = [int(m.group(1)) for p in index_dir.iterdir() if (m := GEN_PATTERN.match(p.name))]
+    return max(numbers, default=0) + 1
+
+
+def _remove_leftovers(index_dir: Path) -> None:
+    """Leftovers of a crashed ingest (we hold the lock, so none is in use): temporary folders
+    and generations renamed into place after the live one that CURRENT never pointed to."""
+    for path in index_dir.glob("gen-*.tmp-*"):
+        shutil.rmtree(path, ignore_errors=True)
+    live = GEN_PATTERN.match(pointer(index_dir) or "")
+    if live:
+        for path in index_dir.iterdir():
+            match = GEN_PATTERN.match(path.name)
+            if match and int(match.group(1)) > int(live.group(1)):
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_old_generations(index_dir: Path, keep: set[str]) -> None:
+    """Keep the live generation and the one before it (a reader may still be on it)."""
+    for path in index_dir.iterdir():
+        if GEN_PATTERN.match(path.name) and path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
