@@ -14,7 +14,10 @@ from typing import Any
 
 import yaml
 
+from ingest.blocks import parse_blocks
 from rag.errors import ContentError
+
+_WORD = re.compile(r"\w")
 
 _FRONT_MATTER_OPEN = re.compile(r"\A---[ \t]*\r?\n")
 _FRONT_MATTER_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
@@ -61,6 +64,8 @@ def parse_article(raw: bytes, source: str) -> Article:
     meta, body, body_line = split_front_matter(text, source)
     if not body.strip():
         raise ContentError(source, "has no text after its front matter" if meta else "is empty")
+    if not any(b.kind != "heading" and _WORD.search(b.text) for b in parse_blocks(body)):
+        raise ContentError(source, "has only headings or markup, no text to index")
     article_id = _string_field(meta, "id", source) or _default_id(source)
     title = _string_field(meta, "title", source) or first_heading(body) or _stem_title(source)
     extra = {k: v for k, v in meta.items() if k not in ("id", "title")}

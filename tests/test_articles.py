@@ -39,6 +39,8 @@ def test_id_and_title_defaults(raw: bytes, source: str, want_id: str, want_title
         (b"", "is empty"),
         (b"  \n\n", "is empty"),
         (b"---\nid: x\n---\n\n", "has no text after its front matter"),
+        (b"#\n", "has only headings or markup"),
+        (b"# Title\n\n## Section\n\n---\n", "has only headings or markup"),
         (b"---\nid: [unclosed\n---\ntext\n", "invalid YAML front matter on line"),
         (b"---\nid: x\ntext without end\n", "never closed"),
         (b"---\n- a\n- b\n---\ntext\n", "must be a mapping"),
