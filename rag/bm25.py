@@ -12,6 +12,7 @@ import re
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -71,10 +72,14 @@ DEFAULT_STEMMER = "plus"
 _STEM = {"light": stem, "plus": stem_plus, "none": lambda w: w}
 
 
+@lru_cache(maxsize=1 << 18)
+def _stemmed(word: str, stemmer: str) -> str:
+    return _STEM[stemmer](word)  # a corpus has far fewer distinct words than words: memoise
+
+
 def tokenize(text: str, stemmer: str = DEFAULT_STEMMER) -> list[str]:
     """Lowercased word stems without stop words (`stemmer`: light, plus or none)."""
-    fn = _STEM[stemmer]
-    return [fn(t) for t in _TOKEN.findall(text.lower()) if t not in STOP_WORDS]
+    return [_stemmed(t, stemmer) for t in _TOKEN.findall(text.lower()) if t not in STOP_WORDS]
 
 
 class BM25:
