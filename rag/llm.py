@@ -8,6 +8,7 @@ so callers can fall back to the extractive answer.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from collections.abc import Iterator
@@ -64,10 +65,14 @@ def _load_llama(path: str, threads: int) -> Any:
     except ImportError as exc:
         raise missing_package("llama-cpp-python", "llm", "The local answerer") from exc
     try:
-        return Llama(model_path=path, n_ctx=CONTEXT_TOKENS, n_threads=threads,
-                     n_threads_batch=threads, verbose=False)
+        llama = Llama(model_path=path, n_ctx=CONTEXT_TOKENS, n_threads=threads,
+                      n_threads_batch=threads, verbose=False)
     except (ValueError, RuntimeError) as exc:
         raise LLMError(f"llama.cpp cannot load {path}: {exc}.") from exc
+    # Free the model while the interpreter is intact: left to Llama.__del__ at shutdown, it
+    # prints an "Exception ignored" traceback once modules are torn down.
+    atexit.register(llama.close)
+    return llama
 
 
 class LocalModel:
