@@ -2,7 +2,8 @@
 
 Cold start: one untimed run (ONNX export cached, files in the page cache), then N timed runs;
 wall time median and the children's CPU seconds (steadier than wall time on a busy machine).
-The same with PLAYBOOK_EMBED_RUNTIME=torch shows what the ONNX query path saves. One run under
+The same with PLAYBOOK_DENSE_SEARCH=chroma (HNSW through chromadb instead of the generation's
+vector matrix) and with PLAYBOOK_EMBED_RUNTIME=torch shows what each saves. One run under
 `python -X importtime` lists the slowest imports. Serve: `playbook serve` on a free port, five
 questions through its `/ask` API, then its peak RSS (VmHWM).
 
@@ -126,6 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--index", help="an existing index (default: build one on cwe-playbook)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--torch-runs", type=int, default=3, help="0 skips the torch comparison")
+    parser.add_argument("--chroma-runs", type=int, default=5,
+                        help="runs with PLAYBOOK_DENSE_SEARCH=chroma (0 skips the comparison)")
     parser.add_argument("--no-serve", action="store_true")
     parser.add_argument("--no-update", action="store_true")
     args = parser.parse_args(argv)
@@ -137,6 +140,9 @@ def main(argv: list[str] | None = None) -> None:
     result: dict[str, Any] = {"index": str(index), "question": QUESTION}
     result["onnx"] = cold_asks(index, args.runs, env)
     result["imports_ms"] = import_profile(index, env)
+    if args.chroma_runs:
+        result["chroma"] = cold_asks(index, args.chroma_runs,
+                                     {**env, "PLAYBOOK_DENSE_SEARCH": "chroma"})
     if args.torch_runs:
         result["torch"] = cold_asks(index, args.torch_runs, {**env,
                                                               "PLAYBOOK_EMBED_RUNTIME": "torch"})
@@ -156,6 +162,11 @@ def rows_for(result: dict[str, Any]) -> list[Row]:
                 f"{len(onnx['wall_s'])} runs; in-process {onnx['in_process_total_ms']} ms; "
                 f"imports (ms): {imports}",
                 "≤ 3 s", status(onnx["median_wall_s"] <= 3.0, "see notes"))]
+    if "chroma" in result:
+        chroma = result["chroma"]
+        rows.append(Row("cold `playbook ask --json` (PLAYBOOK_DENSE_SEARCH=chroma)",
+                        f"median {chroma['median_wall_s']} s wall, {chroma['median_cpu_s']} s CPU "
+                        f"over {len(chroma['wall_s'])} runs", "", "for comparison"))
     if "torch" in result:
         torch = result["torch"]
         rows.append(Row("cold `playbook ask --json` (PLAYBOOK_EMBED_RUNTIME=torch)",
