@@ -117,7 +117,8 @@ def null_relevance(settings: Settings) -> float:
     from rag.api import retrieve_passages
     from rag.index import load_index
 
-    key = (str(settings.index_path), load_index(settings).generation)
+    reader = load_index(settings)
+    key = (reader.store.key, reader.generation)  # the index (folder or server) and generation
     if key not in _null:
         cache = settings.index_path / "cache" / f"refusal-{key[1]}.json"
         try:
