@@ -109,18 +109,27 @@ class GenerationWriter:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def _matrix(self, ids: list[str]) -> np.ndarray:
-        """Every chunk's vector in `ids` order: added ones, the rest from the base generation."""
-        added = (np.concatenate(self._added) if self._added
-                 else np.zeros((0, 0), dtype=np.float32))
-        where = {cid: ("new", i) for i, cid in enumerate(self._added_ids)}
-        kept = [cid for cid in ids if cid not in where]
+        """Every chunk's vector in `ids` order: added ones, the rest from the base generation.
+
+        Rows are copied straight into one matrix (a fresh build reuses the added block as is):
+        at 100k chunks each extra copy would cost 150 MB of peak memory."""
+        if len(self._added) == 1 and self._added_ids == ids:
+            return self._added[0]
+        row = {cid: i for i, cid in enumerate(ids)}
+        added = set(self._added_ids)
+        kept = [cid for cid in ids if cid not in added]
         old = self._base_vectors(kept)
-        dim = added.shape[1] if len(added) else (old.shape[1] if len(old) else 0)
-        matrix = np.empty((len(ids), dim), dtype=np.float32)
-        where.update({cid: ("old", i) for i, cid in enumerate(kept)})
-        for row, cid in enumerate(ids):
-            source, i = where[cid]
-            matrix[row] = added[i] if source == "new" else old[i]
+        dims = {block.shape[1] for block in self._added if len(block)} | (
+            {old.shape[1]} if len(old) else set())
+        matrix = np.empty((len(ids), dims.pop() if dims else 0), dtype=np.float32)
+        start = 0
+        for block in self._added:
+            block_ids = self._added_ids[start : start + len(block)]
+            start += len(block)
+            if len(block):
+                matrix[[row[cid] for cid in block_ids]] = block
+        if kept:
+            matrix[[row[cid] for cid in kept]] = old
         return matrix
 
     def _base_vectors(self, ids: list[str]) -> np.ndarray:
