@@ -4,9 +4,12 @@ The packaged sentence-transformers weights are exported once, offline, to an ONN
 includes mean pooling and L2 normalisation (so one `run` gives the final vectors), and cached in
 `Settings.model_cache_dir` keyed by the model files' sizes and dates. The export needs torch and
 the `onnx` package; using the cached graph needs only `onnxruntime`, `tokenizers` and numpy,
-which import in ~0.2 s against ~6 s for sentence-transformers. fp32 vectors match the torch
-runtime to ~1e-6; the optional int8 graph (dynamic quantisation of the MatMul weights) is faster
-and slightly less exact (see BENCHMARKS.md for both).
+which import in ~0.2 s against ~6 s for sentence-transformers. The traced graph is then fused
+(one Attention / SkipLayerNormalization / BiasGelu kernel per layer, `onnxruntime.transformers`);
+its fp32 vectors match the torch runtime to ~1e-6. The optional int8 graph quantises most of
+the fused graph's MatMul weights (dynamic, per channel), keeping the attentions and the four
+most error-prone MatMuls in fp32: faster, and close enough to keep cwe dev nDCG@10 within
+0.3 point (see BENCHMARKS.md for both runtimes side by side).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,9 +25,13 @@ from typing import Any
 
 import numpy as np
 
-EXPORT_VERSION = 1  # bump when the exported graph changes
+EXPORT_VERSION = 3  # bump when the exported graph changes
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# Padded tokens per run (16 texts of 256 tokens): the same throughput as 64 such texts, and ONNX
+# Runtime's memory arena (kept: turning it off cost ~20% CPU) stays small: peak RSS embedding
+# cwe chunks 0.47 GB against 1.33 GB with 64 texts of 256 tokens a run.
+BATCH_TOKENS = 4096
 
 
 def cached_model(model_dir: Path, cache_dir: Path, int8: bool = False) -> Path:
@@ -51,6 +59,18 @@ def _fingerprint(model_dir: Path) -> str:
 
 
 def _export(model_dir: Path, target: Path) -> None:
+    """Export the model to `target`: traced graph, then ORT's transformer fusions if they apply."""
+    plain = target.with_name(f"plain-{os.getpid()}.onnx")
+    try:
+        _trace(model_dir, plain)
+        fused = target.with_name(f"fused-{os.getpid()}.onnx")
+        os.replace(fused if _fuse(model_dir, plain, fused) else plain, target)
+    finally:  # concurrent exporters: last complete file wins, never a partial one
+        for leftover in target.parent.glob(f"*-{os.getpid()}.onnx"):
+            leftover.unlink()
+
+
+def _trace(model_dir: Path, target: Path) -> None:
     """Trace the transformer plus pooling to ONNX (torch's TorchScript exporter, no download)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -75,26 +95,84 @@ def _export(model_dir: Path, target: Path) -> None:
 
     dummy = tuple(torch.ones(2, 8, dtype=torch.long) for _ in INPUTS)
     axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
-    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     with torch.no_grad():
         torch.onnx.export(
-            Pooled(model), dummy, str(tmp), input_names=list(INPUTS),
+            Pooled(model), dummy, str(target), input_names=list(INPUTS),
             output_names=["embedding"], dynamic_axes={**axes, "embedding": {0: "batch"}},
             opset_version=OPSET, dynamo=False,
         )
-    os.replace(tmp, target)  # concurrent exporters: last complete file wins, never a partial one
+
+
+def _fuse(model_dir: Path, source: Path, target: Path) -> bool:
+    """Fuse each BERT layer into ORT's Attention, SkipLayerNormalization and BiasGelu kernels.
+
+    ONNX Runtime's own session-time optimiser does not recognise the attention of the traced
+    graph; the offline `onnxruntime.transformers` optimiser does. Kept only if every layer's
+    attention fused and the fused graph gives the plain graph's vectors (else: False).
+    """
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    if config.get("model_type") != "bert":
+        return False
+    import logging
+
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    logging.getLogger("onnxruntime.transformers").setLevel(logging.ERROR)
+    model = optimize_model(str(source), model_type="bert", opt_level=0,
+                           num_heads=int(config["num_attention_heads"]),
+                           hidden_size=int(config["hidden_size"]))
+    if model.get_fused_operator_statistics().get("Attention") != config["num_hidden_layers"]:
+        return False
+    model.save_model_to_file(str(target))
+    return _same_vectors(source, target)
+
+
+def _same_vectors(plain: Path, fused: Path) -> bool:
+    """Both graphs on one padded batch of arbitrary token ids agree to 1e-4."""
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1000, 20000, size=(3, 40), dtype=np.int64)
+    mask = np.ones_like(ids)
+    mask[1, 25:] = 0
+    mask[2, 7:] = 0
+    feed = {"input_ids": ids * mask, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    a, b = (ort.InferenceSession(str(g), providers=["CPUExecutionProvider"]).run(None, feed)[0]
+            for g in (plain, fused))
+    return bool(np.abs(np.asarray(a) - np.asarray(b)).max() < 1e-4)
 
 
 def _quantise(source: Path, target: Path) -> None:
-    """Dynamic int8 quantisation of the MatMul weights, per channel (embeddings stay fp32)."""
+    """Dynamic int8 quantisation (per-channel weights) of most of the fused graph's MatMuls.
+
+    Stay fp32: the fused attentions (their Q/K/V projections: quantising them too cost 1-2 points
+    of nDCG@10 on cwe dev) and the few MatMuls that carry most of the int8 error (see
+    `_sensitive_matmuls`)."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    names = [n.name for n in onnx.load(str(source), load_external_data=False).graph.node
+             if n.op_type == "MatMul"]
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     quantize_dynamic(
         str(source), str(tmp), per_channel=True, weight_type=QuantType.QInt8,
-        op_types_to_quantize=["MatMul"],
+        op_types_to_quantize=["MatMul"], nodes_to_exclude=_sensitive_matmuls(names),
+        extra_options={"DefaultTensorType": 1},  # fused ops' outputs: float (no shape inference)
     )
     os.replace(tmp, target)
+
+
+def _sensitive_matmuls(names: list[str]) -> list[str]:
+    """The first layer's attention output and the first half of the layers' FFN outputs.
+
+    Quantising one MatMul at a time on cwe chunk texts, these gave the largest vector error
+    (1 - cosine to fp32 of 1e-3 for layer 0's, 6e-4..9e-4 for layers 1-2's, <= 3.3e-4 for any
+    other); they are 13 of the 72 weight-MACs per token of MiniLM-L6 (BENCHMARKS.md)."""
+    layers = sorted({int(m.group(1)) for n in names if (m := re.search(r"layer\.(\d+)/", n))})
+    first_half = layers[: (len(layers) + 1) // 2]
+    wanted = {f"layer.{i}/output/dense/" for i in first_half}
+    wanted |= {f"layer.{i}/attention/output/dense/" for i in layers[:1]}
+    return [n for n in names if any(w in n for w in wanted)]
 
 
 class OnnxEmbedder:
@@ -103,7 +181,7 @@ class OnnxEmbedder:
 
     def __init__(
         self, graph: Path, tokenizer_file: Path, max_tokens: int = 256, batch_size: int = 64,
-        threads: int | None = None,
+        threads: int | None = None, batch_tokens: int = BATCH_TOKENS,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -122,21 +200,32 @@ class OnnxEmbedder:
         self._tokenizer.no_padding()
         self.graph = graph
         self.embed_batch_size = batch_size
+        self.batch_tokens = batch_tokens
         self._lock = threading.Lock()  # one run at a time: the session already uses every core
 
     def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Unit vectors (float32, one row per text); batches group texts of similar length."""
-        size = batch_size or self.embed_batch_size
         encoded = self._tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i].ids))
-        parts = [order[start : start + size] for start in range(0, len(order), size)]
         out: np.ndarray | None = None
-        for rows in parts:
+        for rows in self._batches([len(e.ids) for e in encoded], batch_size):
             vectors = self._run([encoded[i].ids for i in rows])
             if out is None:
                 out = np.empty((len(encoded), vectors.shape[1]), dtype=np.float32)
             out[rows] = vectors
         return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+    def _batches(self, lengths: list[int], batch_size: int | None) -> list[list[int]]:
+        """Row indices longest first, at most `batch_size` texts and `batch_tokens` padded
+        tokens per batch (ONNX Runtime's memory arena grows to the largest batch it ran)."""
+        size = batch_size or self.embed_batch_size
+        parts: list[list[int]] = []
+        for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+            rows = parts[-1] if parts else []
+            width = lengths[rows[0]] if rows else 0  # the longest text of the batch
+            if not rows or len(rows) >= size or (len(rows) + 1) * width > self.batch_tokens:
+                parts.append(rows := [])
+            rows.append(i)
+        return parts
 
     def _run(self, batch: list[list[int]]) -> np.ndarray:
         width = max(len(ids) for ids in batch)
