@@ -56,6 +56,13 @@ class IndexReader:
                 self._collection = self.store.collection(self.generation)
             return self._collection
 
+    def close(self) -> None:
+        """Release what this reader opened in the store (an embedded Chroma client)."""
+        with self._lock:
+            if self._collection is not None:
+                self._collection = None
+                self.store.release(self.generation)
+
     def dense(self, vector: list[float], k: int) -> list[tuple[str, float]]:
         """The k nearest chunks by cosine similarity, as (chunk id, similarity)."""
         k = min(k, len(self.chunks))
@@ -84,6 +91,7 @@ class IndexReader:
 
 
 _cache: dict[str, IndexReader] = {}
+_retired: dict[str, IndexReader] = {}  # the reader before the live one: questions may be on it
 _loading: dict[str, str] = {}  # index key -> generation a thread is loading
 _cache_lock = threading.Lock()
 
@@ -113,5 +121,10 @@ def load_index(settings: Settings) -> IndexReader:
         with _cache_lock:
             _loading.pop(key, None)
     with _cache_lock:
-        _cache[key] = reader
+        previous, _cache[key] = _cache.get(key), reader
+        stale = _retired.pop(key, None)
+        if previous is not None:
+            _retired[key] = previous
+    if stale is not None:  # two generations old: its files are already deleted by the ingest
+        stale.close()
     return reader

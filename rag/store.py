@@ -133,6 +133,10 @@ class EmbeddedStore:
         except Exception as exc:  # chromadb raises several types for a bad store
             raise damaged(self.index_dir, exc) from exc
 
+    def release(self, generation: str) -> None:
+        """Close the embedded Chroma client a reader opened on this generation, if any."""
+        close_chroma_path(self.index_dir / generation / "chroma")
+
     def lock(self) -> AbstractContextManager[None]:
         return ingest_lock(self.index_dir)
 
@@ -237,9 +241,20 @@ def get_collection(client: Any, create: bool = False) -> Any:
 
 def close_chroma(client: Any) -> None:
     """Release an embedded client's files and memory (Chroma caches one system per path)."""
+    _stop_system(str(getattr(client, "_identifier", "")))
+
+
+def close_chroma_path(folder: Path) -> None:
+    """Release the embedded client `open_chroma(folder)` made, if one is open."""
+    import sys
+
+    if "chromadb" in sys.modules:  # never import chromadb just to find nothing open
+        _stop_system(str(folder))
+
+
+def _stop_system(identifier: str) -> None:
     from chromadb.api.shared_system_client import SharedSystemClient
 
-    identifier = str(getattr(client, "_identifier", ""))
     system = SharedSystemClient._identifier_to_system.pop(identifier, None)
     if system is not None:
         system.stop()

@@ -150,6 +150,9 @@ class ServerStore:
         """No local matrix: readers query the server's collection."""
         return None
 
+    def release(self, generation: str) -> None:
+        """Nothing to close: one HTTP client serves every generation."""
+
     def chunks(self, generation: str) -> list[Chunk]:
         """Every chunk of a generation, from the documents of its collection."""
         chunks = []

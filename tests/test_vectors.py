@@ -125,3 +125,23 @@ def test_ask_imports_neither_chromadb_nor_torch(settings: Settings) -> None:
                           timeout=300, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"heavy": [], "refused": False, "article": "building-trust"}
+
+
+def test_chroma_mode_readers_two_generations_old_are_closed(settings: Settings) -> None:
+    """A long-running server re-ingested many times keeps at most two Chroma clients open."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    chroma = settings.model_copy(update={"dense_search": "chroma"})
+    article = settings.content_path / "building-trust.md"
+
+    def open_systems() -> list[str]:
+        return [p for p in SharedSystemClient._identifier_to_system
+                if p.startswith(str(settings.index_path))]
+
+    for round_ in range(4):
+        article.write_text(article.read_text() + f"\n\nRound {round_} of edits to this article.\n")
+        run(chroma)
+        assert retrieve_passages(QUESTIONS[0], chroma, mode="dense")
+        assert len(open_systems()) <= 2, open_systems()
+    live = current_generation(settings.index_path)
+    assert live is not None and str(live / "chroma") in open_systems()
