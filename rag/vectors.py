@@ -67,7 +67,9 @@ class VectorMatrix:
         k = min(k, len(self.ids))
         if k <= 0:
             return []
-        sims = self.matrix @ _unit(vector)
+        # einsum, not `@`: a matrix-vector product is memory-bound, and BLAS's threads, when
+        # another process holds a core, wait a scheduler tick (8 ms measured at 10k chunks).
+        sims = np.einsum("ij,j->i", self.matrix, _unit(vector))
         best = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
         best = best[np.lexsort((best, -sims[best]))]  # by similarity, ties by row
         return [(self.ids[i], float(sims[i])) for i in best]
