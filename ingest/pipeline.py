@@ -104,8 +104,8 @@ def _compatible_base(store: Store, settings: Settings) -> str | None:
         return None
     old = store.manifest(base)
     store.verify(base, old)  # a damaged live index is reported, not silently built upon
-    same = (old.embed_model, old.chunk_tokens, old.chunk_overlap) == (
-        settings.embed_model, settings.chunk_tokens, settings.chunk_overlap,
+    same = (old.embed_model, old.chunk_tokens, old.chunk_overlap, old.embed_int8) == (
+        settings.embed_model, settings.chunk_tokens, settings.chunk_overlap, _int8(settings),
     )
     return base if same else None
 
@@ -198,6 +198,11 @@ def _encode(model: Any, texts: list[str]) -> np.ndarray:
     return np.asarray(model.get_text_embedding_batch(texts), dtype=np.float32)
 
 
+def _int8(settings: Settings) -> bool:
+    """Whether the vectors come from the int8 graph (they differ slightly from fp32 ones)."""
+    return settings.embed_runtime == "onnx" and settings.embed_int8
+
+
 def _entry(article: Article) -> tuple[str, str, str]:
     return (article.content_hash, article.source, article.title)
 
@@ -233,6 +238,7 @@ def _manifest(
         embed_model=settings.embed_model,
         chunk_tokens=settings.chunk_tokens,
         chunk_overlap=settings.chunk_overlap,
+        embed_int8=_int8(settings),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         articles=entries,
     )

@@ -56,6 +56,7 @@ class Manifest:
     created: str
     articles: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> hash, source, chunks
     version: int = MANIFEST_VERSION
+    embed_int8: bool = False  # vectors from the int8 graph (older manifests: fp32)
 
     @property
     def chunk_count(self) -> int:

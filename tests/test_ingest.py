@@ -141,6 +141,16 @@ def test_changed_chunk_settings_rebuild_everything(settings) -> None:  # noqa: A
     assert report.embedded == report.chunks and report.added == 3 and report.unchanged == 0
 
 
+def test_switching_to_int8_vectors_re_embeds_everything(settings) -> None:  # noqa: ANN001
+    """int8 vectors differ slightly from fp32 ones: never mix them in one generation."""
+    first = run(settings)
+    int8 = settings.model_copy(update={"embed_int8": True})
+    switched = run(int8)
+    assert switched.embedded == switched.chunks == first.chunks
+    assert run(int8).embedded == 0
+    assert run(settings).embedded == first.chunks
+
+
 def test_missing_index_is_one_clear_sentence(settings) -> None:  # noqa: ANN001
     with pytest.raises(IndexMissingError, match="run `playbook ingest` first"):
         retrieve_passages("anything", settings)
