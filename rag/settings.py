@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     embed_int8: bool = Field(
         False, description="With the onnx runtime, use the partly int8-quantised graph "
         "(~1.3x the fp32 graph's ingest speed on AVX2, cwe dev nDCG@10 within 0.3 point; "
-        "slightly different vectors: re-ingest with --rebuild after changing it).",
+        "slightly different vectors: changing it re-embeds everything on the next ingest).",
     )
     model_cache_dir: Path = Field(
         Path("~/.cache/playbook-qa"),
