@@ -1,4 +1,4 @@
-"""Helpers shared by the answer tests: a real index of a content folder, built once per module."""
+"""Helpers shared by the answer tests: a real index of a content folder (see conftest.py)."""
 
 from __future__ import annotations
 

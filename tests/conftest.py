@@ -92,3 +92,19 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 # One `playbook serve` shared by the browser tests and the gradio_client tests.
 from uiserver import ui_server  # noqa: E402, F401
+
+
+@pytest.fixture(scope="session")
+def trust(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """Settings on a real index of the bundled playbook (content/), built once; read-only."""
+    from answers_common import ROOT, build_index
+
+    return build_index(tmp_path_factory.mktemp("trust"), ROOT / "content")
+
+
+@pytest.fixture(scope="session")
+def fixtures(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """Settings on a real index of tests/fixtures/playbook, built once; read-only."""
+    from answers_common import FIXTURES, build_index
+
+    return build_index(tmp_path_factory.mktemp("fixtures"), FIXTURES / "playbook")

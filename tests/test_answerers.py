@@ -5,23 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from answers_common import FIXTURES, ROOT, build_index
 
 from rag.answerers import get_answerer
 from rag.api import ask, retrieve_passages
 
 TACTICS = ("Assume positive intent", "Ask for an overview", "Get in the trenches",
            "Offer to take on some of the tasks")
-
-
-@pytest.fixture(scope="module")
-def trust(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    return build_index(tmp_path_factory.mktemp("trust"), ROOT / "content")
-
-
-@pytest.fixture(scope="module")
-def fixtures(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    return build_index(tmp_path_factory.mktemp("fixtures"), FIXTURES / "playbook")
 
 
 def numbers(text: str) -> set[int]:

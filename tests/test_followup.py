@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from answers_common import ROOT, build_index
 
 from rag.followup import acceptable, is_followup, standalone_queries, standalone_query
 from rag.settings import Settings
@@ -44,11 +43,6 @@ def test_model_rewrite_must_keep_the_follow_up_and_the_topic() -> None:
     assert not acceptable("What is the capital of France?", question, previous)
     assert not acceptable("How do I approach a tribal team?", question, previous)
     assert not acceptable("", question, previous)
-
-
-@pytest.fixture(scope="module")
-def trust(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    return build_index(tmp_path_factory.mktemp("trust"), ROOT / "content")
 
 
 def test_ask_returns_the_searched_query_and_answers_the_follow_up(trust) -> None:  # noqa: ANN001

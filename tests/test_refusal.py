@@ -6,20 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-from answers_common import FIXTURES, ROOT, build_index
 
 from rag.api import ask
 from rag.refusal import injection, without_injection
-
-
-@pytest.fixture(scope="module")
-def trust(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    return build_index(tmp_path_factory.mktemp("trust"), ROOT / "content")
-
-
-@pytest.fixture(scope="module")
-def fixtures(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    return build_index(tmp_path_factory.mktemp("fixtures"), FIXTURES / "playbook")
 
 
 @pytest.mark.parametrize("question", [
