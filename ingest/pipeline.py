@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -20,7 +19,7 @@ from ingest.chunker import chunk_article
 from rag.backend import Store, crash_point_for_tests, open_store
 from rag.bm25 import BM25
 from rag.chunk import Chunk
-from rag.embedder import count_tokens_factory, make_embedder
+from rag.embedder import count_tokens_factory, encode_texts, make_embedder
 from rag.errors import ContentError, PlaybookError
 from rag.settings import Settings
 from rag.store import Manifest
@@ -179,7 +178,7 @@ def embed_chunks(
     result: np.ndarray | None = None
     for start in range(0, len(order), step):
         rows = order[start : start + step]
-        block = _encode(model, [chunks[i].embed_text for i in rows])
+        block = encode_texts(model, [chunks[i].embed_text for i in rows])
         if result is None:
             result = np.empty((len(chunks), block.shape[1]), dtype=np.float32)
         result[rows] = block
@@ -189,13 +188,6 @@ def embed_chunks(
             progress(min(start + step, len(order)), len(order))
     assert result is not None
     return result
-
-
-def _encode(model: Any, texts: list[str]) -> np.ndarray:
-    """Vectors of `texts` as float32 rows (ONNX `encode` directly, else the LlamaIndex API)."""
-    if hasattr(model, "encode"):
-        return np.asarray(model.encode(texts), dtype=np.float32)
-    return np.asarray(model.get_text_embedding_batch(texts), dtype=np.float32)
 
 
 def _int8(settings: Settings) -> bool:

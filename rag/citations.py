@@ -105,17 +105,16 @@ def _embed(texts: list[str], embedder: Any) -> np.ndarray:
     LlamaIndex API, normalised either way."""
     import numpy as np
 
-    if callable(getattr(embedder, "encode", None)):  # rag.embedder_onnx.OnnxEmbedder
-        matrix = np.asarray(embedder.encode(list(texts)), dtype=np.float32)
-        return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
-    model = getattr(embedder, "_model", None)
-    if model is not None and hasattr(model, "encode"):
-        return np.asarray(
+    from rag.embedder import encode_texts
+
+    model: Any = getattr(embedder, "_model", None)
+    if not callable(getattr(embedder, "encode", None)) and hasattr(model, "encode"):
+        return np.asarray(  # LlamaIndex's HuggingFaceEmbedding: its sentence-transformers model
             model.encode(texts, batch_size=64, normalize_embeddings=True,
                          convert_to_numpy=True, show_progress_bar=False),
             dtype=np.float32,
         )
-    matrix = np.asarray(embedder.get_text_embedding_batch(texts), dtype=np.float32)
+    matrix = encode_texts(embedder, texts)
     return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
 
 

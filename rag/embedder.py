@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from rag.errors import BackendMissingError, missing_package
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy as np
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
     from rag.settings import Settings
@@ -38,6 +41,16 @@ class Embedder(Protocol):
     def get_text_embedding_batch(
         self, texts: list[str], show_progress: bool = False, **kwargs: Any
     ) -> list[list[float]]: ...
+
+
+def encode_texts(embedder: Any, texts: Sequence[str]) -> np.ndarray:
+    """Vectors of `texts` as float32 rows: the ONNX embedder's `encode` directly (no lists of
+    Python floats on the way), else the LlamaIndex batch API."""
+    import numpy as np
+
+    if callable(getattr(embedder, "encode", None)):  # rag.embedder_onnx.OnnxEmbedder
+        return np.asarray(embedder.encode(list(texts)), dtype=np.float32)
+    return np.asarray(embedder.get_text_embedding_batch(list(texts)), dtype=np.float32)
 
 
 def model_path(name: str) -> Path:
