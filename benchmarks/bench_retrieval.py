@@ -59,7 +59,6 @@ class RandomEmbedder:
         self._rng = np.random.default_rng(seed)
         self._dim = dim
         self._real, self._left = real, real_texts
-        self.embed_batch_size = getattr(real, "embed_batch_size", 64)
 
     def encode(self, texts: list[str]) -> Any:
         """Unit float32 rows, one per text (what the pipeline calls on an ONNX embedder)."""
@@ -71,9 +70,6 @@ class RandomEmbedder:
         matrix = self._rng.standard_normal((len(texts), self._dim)).astype(np.float32)
         matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
         return matrix
-
-    def get_text_embedding_batch(self, texts: list[str], **_: Any) -> list[list[float]]:
-        return list(self.encode(texts).tolist())
 
 
 def build(content: Path, index: Path, articles: int, seed: int, random_vectors: bool) -> None:

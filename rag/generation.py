@@ -51,8 +51,7 @@ class GenerationWriter:
             (self.folder / "chroma").mkdir(parents=True)
         self._client = open_chroma(self.folder / "chroma")
         self._collection = get_collection(self._client, create=True)
-        self._added_ids: list[str] = []
-        self._added: list[np.ndarray] = []
+        self._added: list[tuple[list[str], np.ndarray]] = []  # (chunk ids, their vectors)
 
     def remove(self, chunk_ids: list[str]) -> None:
         """Delete chunks (of changed or removed articles) from the vector store."""
@@ -80,8 +79,7 @@ class GenerationWriter:
                 for c, row in zip(batch, rows, strict=True)
             ]
             store.add(nodes)
-        self._added_ids.extend(c.id for c in chunks)
-        self._added.append(matrix)
+        self._added.append(([c.id for c in chunks], matrix))
 
     def commit(self, manifest: Manifest, chunks: list[Chunk], bm25: BM25 | None) -> str:
         """Write the metadata files, then rename the folder and flip CURRENT (atomic)."""
@@ -113,23 +111,17 @@ class GenerationWriter:
 
         Rows are copied straight into one matrix (a fresh build reuses the added block as is):
         at 100k chunks each extra copy would cost 150 MB of peak memory."""
-        if len(self._added) == 1 and self._added_ids == ids:
-            return self._added[0]
-        row = {cid: i for i, cid in enumerate(ids)}
-        added = set(self._added_ids)
+        if len(self._added) == 1 and self._added[0][0] == ids:
+            return self._added[0][1]
+        added = {cid for block_ids, _ in self._added for cid in block_ids}
         kept = [cid for cid in ids if cid not in added]
-        old = self._base_vectors(kept)
-        dims = {block.shape[1] for block in self._added if len(block)} | (
-            {old.shape[1]} if len(old) else set())
-        matrix = np.empty((len(ids), dims.pop() if dims else 0), dtype=np.float32)
-        start = 0
-        for block in self._added:
-            block_ids = self._added_ids[start : start + len(block)]
-            start += len(block)
-            if len(block):
-                matrix[[row[cid] for cid in block_ids]] = block
-        if kept:
-            matrix[[row[cid] for cid in kept]] = old
+        parts = [*self._added, (kept, self._base_vectors(kept))]
+        dim = next((part.shape[1] for _, part in parts if len(part)), 0)
+        matrix = np.empty((len(ids), dim), dtype=np.float32)
+        row = {cid: i for i, cid in enumerate(ids)}
+        for part_ids, part in parts:
+            if part_ids:
+                matrix[[row[cid] for cid in part_ids]] = part
         return matrix
 
     def _base_vectors(self, ids: list[str]) -> np.ndarray:

@@ -18,13 +18,11 @@ import numpy as np
 FILE = "vectors.npy"
 
 
-def as_matrix(
-    vectors: Sequence[Sequence[float]] | np.ndarray, dim: int | None = None
-) -> np.ndarray:
-    """Rows as a C-contiguous float32 matrix (an empty input gives shape (0, dim or 0))."""
+def as_matrix(vectors: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+    """Rows as a C-contiguous float32 matrix (an empty input gives shape (0, 0) or (0, dim))."""
     matrix = np.asarray(vectors, dtype=np.float32)
     if matrix.size == 0:
-        return np.zeros((0, dim or (matrix.shape[1] if matrix.ndim == 2 else 0)), np.float32)
+        return np.zeros((0, matrix.shape[1] if matrix.ndim == 2 else 0), np.float32)
     return np.ascontiguousarray(matrix)
 
 
