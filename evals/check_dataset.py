@@ -84,7 +84,9 @@ def check_row(row: Any, content: Path | None, min_points: int = 2) -> list[str]:
     return problems + _check_in_scope(row, content, min_points)
 
 
-def check_file(path: Path, content: Path | None, min_points: int = 2) -> tuple[list[str], list[Any]]:
+def check_file(
+    path: Path, content: Path | None, min_points: int = 2
+) -> tuple[list[str], list[Any]]:
     """All problems in a dataset file (prefixed with line and id) and the rows that parsed."""
     problems: list[str] = []
     rows: list[Any] = []
@@ -120,7 +122,8 @@ def summary(rows: list[Any]) -> str:
     labels = sorted({label for label, _ in counts})
     lines = [f"{'kind':<24}{'dev':>6}{'test':>6}{'-':>6}"]
     for label in labels:
-        lines.append(f"{label:<24}" + "".join(f"{counts[(label, s)]:>6}" for s in ("dev", "test", "-")))
+        cells = "".join(f"{counts[(label, split)]:>6}" for split in ("dev", "test", "-"))
+        lines.append(f"{label:<24}{cells}")
     return "\n".join(lines)
 
 

@@ -24,7 +24,9 @@ def write(tmp_path: Path, rows: list[object]) -> Path:
     return path
 
 
-def test_a_valid_file_has_no_problems_and_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_valid_file_has_no_problems_and_exits_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write(tmp_path, [GOOD, OFF])
     assert check_file(path, tmp_path / "pages")[0] == []
     assert main([str(path), "--content", str(tmp_path / "pages")]) == 0
@@ -47,7 +49,9 @@ def test_each_kind_of_mistake_is_reported_with_its_line(tmp_path: Path) -> None:
     ]
 
 
-def test_bad_json_and_a_missing_file_get_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_json_and_a_missing_file_get_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "broken.jsonl"
     path.write_text('{"id": "x"\n', encoding="utf-8")
     assert main([str(path)]) == 1
