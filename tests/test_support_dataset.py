@@ -22,7 +22,7 @@ from evals.check_support import (
     validate,
 )
 
-MIN_PER_CATEGORY = 10
+MIN_PER_CATEGORY = 28
 
 
 @pytest.fixture(scope="module")
