@@ -186,7 +186,7 @@ def validate(rows: list[dict], roots: dict[str, list[Path]] | None = None,
 
 
 def count_table(rows: list[dict]) -> str:
-    """Counts per category and split, per corpus, and mean content-word overlap."""
+    """Rows per category and split (with mean content-word overlap), then per corpus."""
     lines = [f"{'category':<15}{'dev':>5}{'test':>6}{'all':>6}  overlap"]
     for category in LABELS:
         mine = [r for r in rows if r["category"] == category]
@@ -195,10 +195,12 @@ def count_table(rows: list[dict]) -> str:
         lines.append(f"{category:<15}{dev:>5}{len(mine) - dev:>6}{len(mine):>6}  {mean:.2f}")
     dev = sum(r["split"] == "dev" for r in rows)
     lines.append(f"{'total':<15}{dev:>5}{len(rows) - dev:>6}{len(rows):>6}")
-    by_corpus = Counter(r["corpus"] for r in rows)
-    passages = {(r["corpus"], r["source"], r["passage"]) for r in rows}
-    lines.append("corpora: " + ", ".join(f"{c} {n}" for c, n in sorted(by_corpus.items()))
-                 + f"; passages: {len(passages)}")
+    for corpus in sorted({r["corpus"] for r in rows}):
+        mine = [r for r in rows if r["corpus"] == corpus]
+        dev = sum(r["split"] == "dev" for r in mine)
+        passages = {(r["source"], r["passage"]) for r in mine}
+        lines.append(f"{corpus:<15}{dev:>5}{len(mine) - dev:>6}{len(mine):>6}  "
+                     f"({len(passages)} passages)")
     return "\n".join(lines)
 
 
