@@ -98,7 +98,7 @@ def start_chroma(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
 def ingest(content: Path, index: Path, env: dict[str, str], *extra: str) -> dict[str, Any]:
     """`playbook ingest --json` in a subprocess; returns its report."""
     done = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ingest", "--content", str(content),
+        [sys.executable, "-m", "ui.cli", "ingest", "--content", str(content),
          "--index", str(index), "--json", *extra],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
     )
@@ -114,7 +114,7 @@ def start_serve(
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "rag.cli", "serve", "--content", str(content),
+            [sys.executable, "-m", "ui.cli", "serve", "--content", str(content),
              "--index", str(index), "--port", str(port)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
@@ -231,7 +231,7 @@ class SwapWatcher:
     """Polls the index pointer in the background; records when the live generation changes."""
 
     def __init__(self, settings: Any) -> None:
-        from rag.backend import open_store
+        from rag.index.backend import open_store
 
         self.store = open_store(settings)
         self.first = self.store.current()

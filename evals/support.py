@@ -24,7 +24,7 @@ def project_support(settings: Settings) -> tuple[SupportFn, str]:
 
 def lexical_support(claim: str, passage: str) -> bool:
     """Stand-in checker: at least 70% of the claim's content words occur in the passage."""
-    from rag.bm25 import tokenize
+    from rag.index.bm25 import tokenize
 
     terms = set(tokenize(claim))
     return bool(terms) and len(terms & set(tokenize(passage))) / len(terms) >= 0.7

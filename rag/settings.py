@@ -28,11 +28,11 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2",
         description="Embedding model: 'all-MiniLM-L6-v2' (bundled, offline) or a local model path.",
     )
-    embed_runtime: Literal["torch", "onnx"] = Field(
+    embed_runtime: Literal["torch", "onnx", "hashed"] = Field(
         "onnx",
         description="Runtime for the embedding model: 'onnx' (ONNX Runtime on a graph exported "
-        "once from the local weights; same vectors, fast start) or 'torch' "
-        "(sentence-transformers).",
+        "once from the local weights; same vectors, fast start), 'torch' "
+        "(sentence-transformers) or 'hashed' (no model: word hashing, for fast tests only).",
     )
     embed_int8: bool = Field(
         False, description="With the onnx runtime, use the partly int8-quantised graph "

@@ -77,7 +77,7 @@ def _broken(monkeypatch: pytest.MonkeyPatch, damage: Callable[[list[Any]], list[
 def test_eval_report_then_gate_fails_when_retrieval_returns_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from rag.cli import main
+    from ui.cli import main
 
     out = tmp_path / "results"
     code = main(["eval", "--suite", "playbook", "--llm", "extractive", "--out", str(out),

@@ -10,8 +10,8 @@ last), with collections in place of folders. Used when PLAYBOOK_CHROMA_URL is se
 
 Everything a replica needs is on the server, so any number of `playbook serve` processes on any
 machines share one index. BM25 is not stored: each replica rebuilds it from the documents of the
-generation the pointer names and caches it with that generation's reader (rag/index.py), so the
-keyword side can never disagree with the vectors, and every replica computes the same matrix.
+generation the pointer names and caches it with that generation's reader (rag/index/reader.py),
+so the keyword side can never disagree with the vectors, and every replica computes the same matrix.
 
 An ingest builds `<prefix>-gen-N` (copying the live generation's records, then applying the
 change), checks that it holds exactly the expected chunk ids, writes the manifest record and only
@@ -37,13 +37,15 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from rag.backend import Writer, crash_point_for_tests
 from rag.chunk import Chunk
 from rag.errors import IndexCorruptError, IndexMissingError, PlaybookError
-from rag.store import Manifest, ingest_lock
+from rag.index.backend import DenseSearch, Writer, crash_point_for_tests
+from rag.index.chroma_search import ChromaSearch
+from rag.index.folders import ingest_lock
+from rag.index.manifest import Manifest
 
 if TYPE_CHECKING:
-    from rag.bm25 import BM25
+    from rag.index.bm25 import BM25
     from rag.settings import Settings
 
 POINTER = "CURRENT"
@@ -90,6 +92,10 @@ class ServerStore:
     """Generations as collections on a Chroma server (see the module docstring)."""
 
     saves_bm25 = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServerStore:
+        return cls(settings)
 
     def __init__(self, settings: Settings) -> None:
         assert settings.chroma_url
@@ -146,9 +152,9 @@ class ServerStore:
         if held != manifest.chunk_count:
             raise self._damaged(generation, ValueError(f"{held} of {manifest.chunk_count} chunks"))
 
-    def vectors(self, generation: str, ids: list[str]) -> None:
+    def search(self, generation: str, ids: list[str], exact: bool) -> DenseSearch:
         """No local matrix: readers query the server's collection."""
-        return None
+        return ChromaSearch(self.collection(generation))
 
     def release(self, generation: str) -> None:
         """Nothing to close: one HTTP client serves every generation."""
@@ -165,7 +171,7 @@ class ServerStore:
         return chunks
 
     def bm25(self, generation: str, chunks: list[Chunk]) -> BM25:
-        from rag.bm25 import BM25
+        from rag.index.bm25 import BM25
 
         return BM25.build([c.id for c in chunks], [c.embed_text for c in chunks])
 

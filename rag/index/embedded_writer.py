@@ -16,21 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag import vectors
-from rag.backend import crash_point_for_tests
 from rag.chunk import Chunk
-from rag.store import (
-    GEN_PATTERN,
-    Manifest,
-    close_chroma,
-    damaged,
-    get_collection,
-    open_chroma,
-    pointer,
-)
+from rag.index import vectors
+from rag.index.backend import crash_point_for_tests
+from rag.index.folders import GEN_PATTERN, close_chroma, get_collection, open_chroma, pointer
+from rag.index.manifest import Manifest, damaged
 
 if TYPE_CHECKING:
-    from rag.bm25 import BM25
+    from rag.index.bm25 import BM25
 
 WRITE_BATCH = 2000  # chunks per Chroma write (bounds the memory of the converted vectors)
 
