@@ -22,6 +22,7 @@ from rag.feedback import FeedbackStore
 from rag.settings import AnswererName, Settings
 from ui import chat as chatmod
 from ui.article import article_html
+from ui.guard import LoginThrottle, PageTokens, RateLimit, client_address
 from ui.reingest import ReingestJob
 from ui.status import available_answerers, example_questions, index_status_html
 from ui.style import CSS
@@ -31,6 +32,7 @@ HEADER = (
     "answer cites [n] the passage it comes from; the passages are shown under the answer.</p></div>"
 )
 PLACEHOLDER = "Ask a question about the playbook, e.g. one of the examples below."
+NOT_PAGE = "This action only works from the chat page: reload the page and try again."
 
 
 def _api_ask(settings: Settings) -> Any:
@@ -42,10 +44,13 @@ def _api_ask(settings: Settings) -> Any:
 
         if llm and llm not in get_args(AnswererName):
             raise gr.Error(f"Unknown answerer '{llm}': choose extractive, local or openai.")
-        pairs = [(str(t[0]), str(t[1])) for t in (history or []) if len(t) >= 2]
+        pairs = [
+            (chatmod.clean_text(t[0]), chatmod.clean_text(t[1]))
+            for t in (history or []) if isinstance(t, list | tuple) and len(t) >= 2
+        ]
         run = chatmod.session_settings(settings, llm or None, max(0, min(int(k or 0), 50)))
         try:
-            return rag_ask(question, run, history=pairs).to_json()
+            return rag_ask(chatmod.clean_text(question), run, history=pairs).to_json()
         except PlaybookError as exc:
             raise gr.Error(str(exc)) from exc
 
@@ -72,7 +77,22 @@ def _panel(records: list[chatmod.Record], index: int | None) -> tuple[Any, ...]:
     )
 
 
-def _feedback_section(store: FeedbackStore, chatbot: Any, records: Any) -> Any:
+class Guards:
+    """The page's limits: session tokens for hidden handlers, feedback rows per client."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.tokens = PageTokens()
+        self.feedback = RateLimit(settings.feedback_per_minute)
+
+    def check(self, token: Any, request: gr.Request) -> None:
+        """Refuse (gr.Error) a call that does not come from a session the page opened."""
+        if not self.tokens.valid(token, request):
+            raise gr.Error(NOT_PAGE)
+
+
+def _feedback_section(
+    store: FeedbackStore, guards: Guards, chatbot: Any, records: Any, session: Any
+) -> Any:
     """Thumbs on each answer (the Chatbot's like buttons) plus a panel for comment and wrong
     sources; returns the function that points the panel at the latest answer."""
 
@@ -82,37 +102,54 @@ def _feedback_section(store: FeedbackStore, chatbot: Any, records: Any) -> Any:
             up = gr.Button("Helpful", size="sm", elem_id="pb-up")
             down = gr.Button("Not helpful", size="sm", elem_id="pb-down")
         wrong = gr.CheckboxGroup(label="This source is wrong", choices=[], elem_id="pb-wrong")
-        comment = gr.Textbox(label="Comment (optional)", lines=2, elem_id="pb-comment")
+        comment = gr.Textbox(label="Comment (optional)", lines=2, elem_id="pb-comment",
+                             max_length=store.max_comment_chars)
         send = gr.Button("Send feedback", variant="secondary", elem_id="pb-send-feedback")
         status = gr.Markdown(elem_id="pb-feedback-status")
     selected = gr.State(None)
     panel = [selected, target, wrong, comment, status]
 
-    def save(records: list[chatmod.Record], index: int | None, **fields: Any) -> str:
+    def save(records: list[chatmod.Record], index: int | None, token: Any,
+             request: gr.Request, **fields: Any) -> str:
+        guards.check(token, request)
         index, record = chatmod.pick_record(records, index)
         if record is None:
             return "Ask a question first."
-        store.record(record["id"], record["answer"], **fields)
+        if not guards.feedback.allow(client_address(request)):
+            return "Too much feedback from this address in the last minute: try again shortly."
+        try:
+            store.record(record["id"], record["answer"], **fields)
+        except PlaybookError as exc:
+            return str(exc)
         return "Thanks — feedback saved."
 
-    def on_like(records: list[chatmod.Record], data: gr.LikeData) -> tuple[Any, ...]:
+    def on_like(records: list[chatmod.Record], token: Any, data: gr.LikeData,
+                request: gr.Request) -> tuple[Any, ...]:
         idx = data.index if isinstance(data.index, int) else data.index[0]
         rating = 1 if data.liked is True else -1 if data.liked is False else 0
         values = _panel(records, idx // 2)
-        return (*values[:-1], save(records, idx // 2, rating=rating))
+        return (*values[:-1], save(records, idx // 2, token, request, rating=rating))
+
+    def rate(value: int) -> Any:
+        def handler(r: Any, i: Any, token: Any, request: gr.Request) -> str:
+            return save(r, i, token, request, rating=value)
+        return handler
+
+    def send_panel(r: Any, i: Any, w: Any, c: Any, token: Any, request: gr.Request) -> str:
+        marks = [int(x) for x in w or [] if str(x).isdigit()]
+        return save(r, i, token, request, wrong=marks, comment=c or "")
 
     private: dict[str, Any] = {"api_visibility": "private"}  # page plumbing, not API
-    chatbot.like(on_like, [records], panel, **private)
-    up.click(lambda r, i: save(r, i, rating=1), [records, selected], status, **private)
-    down.click(lambda r, i: save(r, i, rating=-1), [records, selected], status, **private)
-    send.click(
-        lambda r, i, w, c: save(r, i, wrong=[int(x) for x in w or []], comment=c or ""),
-        [records, selected, wrong, comment], status, **private,
-    )
+    chatbot.like(on_like, [records, session], panel, **private)
+    up.click(rate(1), [records, selected, session], status, **private)
+    down.click(rate(-1), [records, selected, session], status, **private)
+    send.click(send_panel, [records, selected, wrong, comment, session], status, **private)
     return lambda records: _panel(records, None), panel
 
 
-def _side_panel(settings: Settings, job: ReingestJob) -> tuple[Any, Any]:
+def _side_panel(
+    settings: Settings, job: ReingestJob, guards: Guards, session: Any
+) -> tuple[Any, Any]:
 
     gr.Markdown("### Index")
     status = gr.HTML(index_status_html(settings), elem_id="pb-index-status")
@@ -126,7 +163,8 @@ def _side_panel(settings: Settings, job: ReingestJob) -> tuple[Any, Any]:
     button = gr.Button("Re-ingest content", elem_id="pb-reingest")
     message = gr.Markdown(elem_id="pb-reingest-status")
 
-    def reingest() -> Iterator[tuple[str, str]]:
+    def reingest(token: Any, request: gr.Request) -> Iterator[tuple[str, str]]:
+        guards.check(token, request)
         if not job.start():
             yield "A re-ingest is already running.", index_status_html(settings)
         while job.state.running:
@@ -134,7 +172,7 @@ def _side_panel(settings: Settings, job: ReingestJob) -> tuple[Any, Any]:
             time.sleep(0.5)
         yield job.status_text(), index_status_html(settings)
 
-    button.click(reingest, None, [message, status], concurrency_limit=None,
+    button.click(reingest, [session], [message, status], concurrency_limit=None,
                  api_visibility="private")
     refresh.click(lambda: index_status_html(settings), None, status, api_visibility="private")
     return llm, k
@@ -143,10 +181,12 @@ def _side_panel(settings: Settings, job: ReingestJob) -> tuple[Any, Any]:
 def build_app(settings: Settings) -> Any:
     """The Blocks app for these settings (not launched)."""
 
-    store = FeedbackStore(settings.index_path)
+    store = FeedbackStore(settings.index_path, settings.feedback_comment_chars)
     job = ReingestJob(settings)
+    guards = Guards(settings)
     with gr.Blocks(title="Playbook Q&A") as demo:
         records = gr.State([])
+        session = gr.State(None)  # the page's token, set by its load event (ui/guard.py)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=480):
                 gr.HTML(HEADER)
@@ -163,16 +203,22 @@ def build_app(settings: Settings) -> Any:
                 examples = example_questions(settings)
                 if examples:
                     gr.Examples([[q] for q in examples], inputs=[box], label="Try asking")
-                latest, panel = _feedback_section(store, chatbot, records)
+                latest, panel = _feedback_section(store, guards, chatbot, records, session)
             with gr.Column(scale=1, min_width=260, elem_id="pb-side"):
-                llm, k = _side_panel(settings, job)
+                llm, k = _side_panel(settings, job, guards, session)
 
-        def respond(message: str, history: Any, recs: Any, name: str, kk: float) -> Any:
+        def respond(message: str, history: Any, recs: Any, name: str, kk: float, token: Any,
+                    request: gr.Request) -> Any:
+            guards.check(token, request)
             yield from chatmod.respond(message, history, recs, settings, name, kk)
 
+        def issue(request: gr.Request) -> str | None:
+            return guards.tokens.issue(request)
+
+        demo.load(issue, None, session, api_visibility="private")
         for trigger in (box.submit, send.click):
             trigger(
-                respond, [box, chatbot, records, llm, k], [box, chatbot, records],
+                respond, [box, chatbot, records, llm, k, session], [box, chatbot, records],
                 concurrency_limit=8, api_visibility="private",
             ).then(latest, [records], panel, api_visibility="private")
         # The trash button empties the chat: forget its answers too (records follow messages).
@@ -277,7 +323,12 @@ def serve(
         font_mono=["ui-monospace", "monospace"],
     )
     print(f"Playbook Q&A: http://{host}:{port}  (Ctrl-C to stop)", flush=True)
+    from starlette.middleware import Middleware
+
+    # Each failed login from an address doubles that address's wait (ui/guard.py).
+    throttle = Middleware(LoginThrottle, max_delay=settings.login_delay_max)
     demo.queue(default_concurrency_limit=4).launch(
+        app_kwargs={"middleware": [throttle]},
         server_name=host, server_port=port, auth=auth, share=False, ssr_mode=False,
         show_error=False, quiet=True, theme=theme, css=CSS, footer_links=["api"],
         prevent_thread_lock=not block,
