@@ -128,7 +128,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         draft.append(piece)
         printer(piece)
 
-    answer = ask(args.question, settings, on_token=on_token if stream else None)
+    # Bytes that are not UTF-8 reach argv as lone surrogates, which no tokenizer accepts.
+    question = args.question.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    answer = ask(question, settings, on_token=on_token if stream else None)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return 0
@@ -191,15 +193,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except OSError as exc:  # a read-only or full disk, a missing folder: name the file
         where = f" {exc.filename}" if exc.filename else ""
-        print(f"error: cannot use{where}: {_reason(exc)}.", file=sys.stderr)
+        hint = ""
+        if isinstance(exc, PermissionError):
+            hint = " (make its folder writable, or point --index at another folder)"
+        print(f"error: cannot use{where}: {_reason(exc)}{hint}.", file=sys.stderr)
         return 1
 
 
 def _reason(exc: OSError) -> str:
     """'permission denied', 'no such file or directory'... (the OS's words, lower-case)."""
     text = exc.strerror or exc.__class__.__name__
-    if isinstance(exc, PermissionError):
-        text += " (check the folder's permissions or pick another with --index / --out)"
     return text[0].lower() + text[1:]
 
 

@@ -20,10 +20,9 @@ from uiserver import ROOT, clean_env, free_port, playbook, stop_process
 from ingest.pipeline import run
 from rag.api import ask
 from rag.errors import IndexCorruptError
-from rag.feedback import FeedbackError, FeedbackStore
+from rag.feedback import FeedbackStore
 from rag.settings import Settings
 from rag.store import current_generation
-from ui.guard import LoginThrottle, RateLimit
 
 QUESTION = "How do I approach a tribal team?"
 
@@ -142,6 +141,8 @@ def test_poisoned_vectors_are_detected(settings: Settings, poison: str) -> None:
 def test_feedback_comment_is_capped(tmp_path: Path) -> None:
     from test_feedback import answer_json
 
+    from rag.feedback import FeedbackError
+
     store = FeedbackStore(tmp_path, max_comment_chars=2000)
     store.record("a", answer_json(), comment="x" * 2000)
     with pytest.raises(FeedbackError, match=r"2,000 characters \(this one has 10,000,000\)"):
@@ -152,6 +153,8 @@ def test_feedback_comment_is_capped(tmp_path: Path) -> None:
 
 
 def test_rate_limit_counts_per_client_in_a_sliding_minute() -> None:
+    from ui.guard import RateLimit
+
     now = [0.0]
     limit = RateLimit(3, clock=lambda: now[0])
     assert [limit.allow("a") for _ in range(4)] == [True, True, True, False]
@@ -163,6 +166,8 @@ def test_rate_limit_counts_per_client_in_a_sliding_minute() -> None:
 
 
 def test_login_delay_doubles_and_is_capped() -> None:
+    from ui.guard import LoginThrottle
+
     throttle = LoginThrottle(app=None, max_delay=8.0)
     assert [throttle.delay(n) for n in range(7)] == [0, 0.25, 0.5, 1, 2, 4, 8]
     assert throttle.delay(500) == 8.0

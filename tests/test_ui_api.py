@@ -171,12 +171,15 @@ def test_hidden_handlers_refuse_raw_queue_calls(ui_server: Any, elem_id: str, ev
 
 @pytest.mark.slow
 def test_lone_surrogate_in_history_is_answered(ui_server: Any) -> None:
-    from gradio_client import Client
-
-    client = Client(ui_server.url, verbose=False)
-    got = client.predict(QUESTION, 0, "", [["what about \ud800 trust?", "It takes time."]],
-                         api_name="/ask")
-    assert got["citations"] and not got["refused"]
+    """JSON may carry "\\ud800" (gradio_client cannot even encode it; a script can)."""
+    config = _page_config(ui_server.url)
+    dep = next(d for d in config["dependencies"] if d.get("api_name") == "ask")
+    history = [["How do I build trust \ud800 with a tribal team?", "Assume positive intent."]]
+    follow_up = "And why does that matter?"  # rewritten with the history's question
+    result = _raw_call(ui_server.url, dep["id"], [follow_up, 0, "", history], "surrogate")
+    assert result["success"] is True, result  # before: success false, error null
+    answer = result["output"]["data"][0]
+    assert answer["question"] == follow_up and "\ufffd" in answer["query"]
 
 
 def test_failed_logins_slow_down_and_success_resets(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from html import escape
 from typing import Any, get_args
 
 import gradio as gr
@@ -22,7 +21,8 @@ from rag.feedback import FeedbackStore
 from rag.settings import AnswererName, Settings
 from ui import chat as chatmod
 from ui.article import article_html
-from ui.guard import LoginThrottle, PageTokens, RateLimit, client_address
+from ui.feedback_panel import feedback_section
+from ui.guard import Guards, LoginThrottle
 from ui.reingest import ReingestJob
 from ui.status import available_answerers, example_questions, index_status_html
 from ui.style import CSS
@@ -32,7 +32,6 @@ HEADER = (
     "answer cites [n] the passage it comes from; the passages are shown under the answer.</p></div>"
 )
 PLACEHOLDER = "Ask a question about the playbook, e.g. one of the examples below."
-NOT_PAGE = "This action only works from the chat page: reload the page and try again."
 
 
 def _api_ask(settings: Settings) -> Any:
@@ -55,96 +54,6 @@ def _api_ask(settings: Settings) -> Any:
             raise gr.Error(str(exc)) from exc
 
     return ask
-
-
-def _feedback_target(record: chatmod.Record) -> str:
-    if not record:
-        return '<div id="pb-feedback-target" class="pb-muted">Ask a question first.</div>'
-    question = escape(str(record["answer"].get("question", "")))
-    return f'<div id="pb-feedback-target">On the answer to: <q>{question}</q></div>'
-
-
-def _panel(records: list[chatmod.Record], index: int | None) -> tuple[Any, ...]:
-    """Feedback panel values for the answer at `index` (latest when None)."""
-
-    index, record = chatmod.pick_record(records, index)
-    return (
-        index,
-        _feedback_target(record),
-        gr.CheckboxGroup(choices=chatmod.citation_choices(record), value=[]),
-        gr.Textbox(value=""),
-        "",
-    )
-
-
-class Guards:
-    """The page's limits: session tokens for hidden handlers, feedback rows per client."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.tokens = PageTokens()
-        self.feedback = RateLimit(settings.feedback_per_minute)
-
-    def check(self, token: Any, request: gr.Request) -> None:
-        """Refuse (gr.Error) a call that does not come from a session the page opened."""
-        if not self.tokens.valid(token, request):
-            raise gr.Error(NOT_PAGE)
-
-
-def _feedback_section(
-    store: FeedbackStore, guards: Guards, chatbot: Any, records: Any, session: Any
-) -> Any:
-    """Thumbs on each answer (the Chatbot's like buttons) plus a panel for comment and wrong
-    sources; returns the function that points the panel at the latest answer."""
-
-    with gr.Accordion("Feedback on an answer", open=True, elem_id="pb-feedback"):
-        target = gr.HTML(_feedback_target(None))
-        with gr.Row():
-            up = gr.Button("Helpful", size="sm", elem_id="pb-up")
-            down = gr.Button("Not helpful", size="sm", elem_id="pb-down")
-        wrong = gr.CheckboxGroup(label="This source is wrong", choices=[], elem_id="pb-wrong")
-        comment = gr.Textbox(label="Comment (optional)", lines=2, elem_id="pb-comment",
-                             max_length=store.max_comment_chars)
-        send = gr.Button("Send feedback", variant="secondary", elem_id="pb-send-feedback")
-        status = gr.Markdown(elem_id="pb-feedback-status")
-    selected = gr.State(None)
-    panel = [selected, target, wrong, comment, status]
-
-    def save(records: list[chatmod.Record], index: int | None, token: Any,
-             request: gr.Request, **fields: Any) -> str:
-        guards.check(token, request)
-        index, record = chatmod.pick_record(records, index)
-        if record is None:
-            return "Ask a question first."
-        if not guards.feedback.allow(client_address(request)):
-            return "Too much feedback from this address in the last minute: try again shortly."
-        try:
-            store.record(record["id"], record["answer"], **fields)
-        except PlaybookError as exc:
-            return str(exc)
-        return "Thanks — feedback saved."
-
-    def on_like(records: list[chatmod.Record], token: Any, data: gr.LikeData,
-                request: gr.Request) -> tuple[Any, ...]:
-        idx = data.index if isinstance(data.index, int) else data.index[0]
-        rating = 1 if data.liked is True else -1 if data.liked is False else 0
-        values = _panel(records, idx // 2)
-        return (*values[:-1], save(records, idx // 2, token, request, rating=rating))
-
-    def rate(value: int) -> Any:
-        def handler(r: Any, i: Any, token: Any, request: gr.Request) -> str:
-            return save(r, i, token, request, rating=value)
-        return handler
-
-    def send_panel(r: Any, i: Any, w: Any, c: Any, token: Any, request: gr.Request) -> str:
-        marks = [int(x) for x in w or [] if str(x).isdigit()]
-        return save(r, i, token, request, wrong=marks, comment=c or "")
-
-    private: dict[str, Any] = {"api_visibility": "private"}  # page plumbing, not API
-    chatbot.like(on_like, [records, session], panel, **private)
-    up.click(rate(1), [records, selected, session], status, **private)
-    down.click(rate(-1), [records, selected, session], status, **private)
-    send.click(send_panel, [records, selected, wrong, comment, session], status, **private)
-    return lambda records: _panel(records, None), panel
 
 
 def _side_panel(
@@ -203,7 +112,7 @@ def build_app(settings: Settings) -> Any:
                 examples = example_questions(settings)
                 if examples:
                     gr.Examples([[q] for q in examples], inputs=[box], label="Try asking")
-                latest, panel = _feedback_section(store, guards, chatbot, records, session)
+                latest, panel = feedback_section(store, guards, chatbot, records, session)
             with gr.Column(scale=1, min_width=260, elem_id="pb-side"):
                 llm, k = _side_panel(settings, job, guards, session)
 

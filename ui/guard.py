@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 MAX_CLIENTS = 10_000  # bounded memory however many addresses call
+NOT_PAGE = "This action only works from the chat page: reload the page and try again."
 
 
 def client_address(request: Any) -> str:
@@ -133,3 +134,18 @@ class LoginThrottle:
         else:
             entry[0] += 1
             entry[1] = max(entry[1], time.monotonic() + self.delay(int(entry[0])))
+
+
+class Guards:
+    """The page's limits: session tokens for hidden handlers, feedback rows per client."""
+
+    def __init__(self, settings: Any) -> None:
+        self.tokens = PageTokens()
+        self.feedback = RateLimit(settings.feedback_per_minute)
+
+    def check(self, token: Any, request: Any) -> None:
+        """Refuse (gr.Error) a call that does not come from a session the page opened."""
+        if not self.tokens.valid(token, request):
+            import gradio as gr
+
+            raise gr.Error(NOT_PAGE)
