@@ -5,7 +5,9 @@ rate limit, and a growing delay on failed logins.
   session's gr.State; handlers that change something (answering, feedback, re-ingest) check it.
   A State value lives on the server and is filled in by Gradio, never taken from the request, so
   a raw `/queue/join` call naming a hidden handler (its fn_index) in a fresh session has no
-  token and is refused. Only `ask` is meant as API (`gr.api`, rate-limited by its queue).
+  token and is refused. A script that replays the page's own load event first is, to the
+  server, a browser: it gets a token and meets the same limits as the page (one re-ingest at a
+  time, feedback per address). Only `ask` is meant as API (`gr.api`, bounded by its queue).
 - `RateLimit`: a sliding one-minute window per key (the client address).
 - `LoginThrottle`: ASGI middleware on `POST /login`: each failed login from an address doubles
   the wait before that address's next attempt (0.25 s, 0.5 s, ... capped); attempts sent in
