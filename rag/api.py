@@ -8,10 +8,8 @@ from collections.abc import Sequence
 
 from rag.answer import Answer
 from rag.answerers import TokenCallback, get_answerer
-from rag.embedder import make_embedder
 from rag.errors import QuestionError
-from rag.index import load_index
-from rag.retrieve import Passage, retrieve
+from rag.retrieve import retrieve_passages
 from rag.settings import Settings
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -30,16 +28,6 @@ def clean_question(question: str, settings: Settings) -> str:
     if not re.search(r"\w", text):
         raise QuestionError("The question has no words in it: type a question about the playbook.")
     return text[: settings.max_question_chars]
-
-
-def retrieve_passages(
-    query: str, settings: Settings, k: int | None = None, mode: str | None = None
-) -> list[Passage]:
-    """Passages for a standalone query (used by ask and by the evaluation suite)."""
-    reader = load_index(settings)
-    mode = mode or settings.retrieval
-    vector = make_embedder(settings).get_query_embedding(query) if mode != "bm25" else None
-    return retrieve(reader, query, vector, settings, k=k, mode=mode)
 
 
 def ask(

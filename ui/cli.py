@@ -72,14 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace, **overrides: Any) -> Any:
     """Build Settings from the environment plus command-line overrides."""
-    from rag.settings import Settings
+    from rag.settings import load_settings
 
     values = {k: v for k, v in overrides.items() if v is not None}
     if getattr(args, "content", None) is not None:
         values["content_dir"] = args.content
     if getattr(args, "index", None) is not None:
         values["index_dir"] = args.index
-    return Settings(**values)
+    return load_settings(**values)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -128,7 +128,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         draft.append(piece)
         printer(piece)
 
-    answer = ask(args.question, settings, on_token=on_token if stream else None)
+    # Bytes that are not UTF-8 reach argv as lone surrogates, which no tokenizer accepts.
+    question = args.question.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    answer = ask(question, settings, on_token=on_token if stream else None)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return 0
@@ -153,7 +155,11 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     if args.out is None:
         count = store.export(sys.stdout)
     else:
-        with args.out.open("w", encoding="utf-8") as out:
+        try:
+            out = args.out.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise PlaybookError(f"Cannot write {args.out}: {_reason(exc)}.") from exc
+        with out:
             count = store.export(out)
     print(f"Exported {count} feedback rows from {store.path}.", file=sys.stderr)
     return 0
@@ -182,9 +188,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted; the index is unchanged.", file=sys.stderr)
         return 130
-    except ValueError as exc:  # pydantic validation of settings from the environment
-        print(f"error: invalid setting: {exc}".splitlines()[0], file=sys.stderr)
+    except BrokenPipeError:  # `playbook ask x | head -1`: the reader left; stop quietly
+        _silence_stdout()
+        return 0
+    except OSError as exc:  # a read-only or full disk, a missing folder: name the file
+        where = f" {exc.filename}" if exc.filename else ""
+        hint = ""
+        if isinstance(exc, PermissionError):
+            hint = " (make its folder writable, or point --index at another folder)"
+        print(f"error: cannot use{where}: {_reason(exc)}{hint}.", file=sys.stderr)
         return 1
+
+
+def _reason(exc: OSError) -> str:
+    """'permission denied', 'no such file or directory'... (the OS's words, lower-case)."""
+    text = exc.strerror or exc.__class__.__name__
+    return text[0].lower() + text[1:]
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush raises no second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (tests capturing output)
+        pass
 
 
 if __name__ == "__main__":
