@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     auth: SecretStr | None = Field(
         None, description="user:password required when serving on a non-loopback host."
     )
+    api_token: SecretStr | None = Field(
+        None, description="Token accepted as 'Authorization: Bearer <token>' by /api and /mcp "
+        "(besides the PLAYBOOK_AUTH login)."
+    )
 
     @property
     def content_path(self) -> Path:

@@ -277,7 +277,10 @@ def serve(
         font_mono=["ui-monospace", "monospace"],
     )
     print(f"Playbook Q&A: http://{host}:{port}  (Ctrl-C to stop)", flush=True)
+    from ui.rest import server_app_kwargs  # the REST API (/api) and MCP (/mcp) on this server
+
     demo.queue(default_concurrency_limit=4).launch(
+        app_kwargs=server_app_kwargs(settings, host),
         server_name=host, server_port=port, auth=auth, share=False, ssr_mode=False,
         show_error=False, quiet=True, theme=theme, css=CSS, footer_links=["api"],
         prevent_thread_lock=not block,
