@@ -106,6 +106,14 @@ class SectionModel(_Model):
     text: str
 
 
+class HeadingModel(_Model):
+    """An entry of an article's table of contents."""
+
+    level: int = Field(description="Depth in the article's heading tree (1 = outermost).")
+    text: str
+    anchor: str = Field(description="GitHub-style anchor, as in the citations' urls.")
+
+
 class ArticleModel(_Model):
     """An article as indexed: its sections, in reading order."""
 
@@ -113,7 +121,7 @@ class ArticleModel(_Model):
     title: str
     source: str
     metadata: dict[str, Any] = Field(description="Front-matter keys other than id and title.")
-    headings: list[str] = Field(description="The article's heading paths, in reading order.")
+    headings: list[HeadingModel] = Field(description="Table of contents, in reading order.")
     sections: list[SectionModel]
 
 

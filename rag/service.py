@@ -15,6 +15,7 @@ from rag.errors import PlaybookError, QuestionError
 from rag.schema import (
     AnswerModel,
     ArticleModel,
+    HeadingModel,
     HealthModel,
     PassageModel,
     SearchModel,
@@ -84,7 +85,11 @@ def article(article_id: str, settings: Settings) -> ArticleModel:
     models = [_section(group) for group in sections.values()]
     return ArticleModel(
         id=article_id, title=first.title, source=first.source, metadata=dict(first.metadata),
-        headings=[s.heading for s in models if s.heading_path], sections=models,
+        headings=[
+            HeadingModel(level=s.level, text=s.heading_path[-1], anchor=s.anchor)
+            for s in models if s.heading_path
+        ],
+        sections=models,
     )
 
 

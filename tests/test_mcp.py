@@ -45,11 +45,13 @@ def over_stdio(content: str, index: str, check: Check) -> None:
 
 def over_http(url: str, check: Check, headers: dict[str, str] | None = None) -> None:
     """Run `check` on a session with the /mcp endpoint of a running `playbook serve`."""
+    import httpx
     from mcp import ClientSession
-    from mcp.client.streamable_http import streamablehttp_client
+    from mcp.client.streamable_http import streamable_http_client
 
     async def main() -> None:
-        async with streamablehttp_client(url, headers=headers) as (read, write, _), \
+        async with httpx.AsyncClient(headers=headers, timeout=300) as http, \
+                streamable_http_client(url, http_client=http) as (read, write, _), \
                 ClientSession(read, write) as session:
             await session.initialize()
             await check(session)

@@ -74,14 +74,17 @@ def test_every_door_sends_the_same_bytes(api: httpx.Client, ui_server: Any) -> N
     assert without_timings(json.dumps(gradio, ensure_ascii=False)) == want
 
 
-async def mcp_http_ask(url: str, question: str) -> str:
+async def mcp_http_ask(url: str, question: str, headers: dict[str, str] | None = None) -> str:
+    """ask_playbook through the MCP SDK's client over streamable HTTP; the text content."""
     from mcp import ClientSession
-    from mcp.client.streamable_http import streamablehttp_client
+    from mcp.client.streamable_http import streamable_http_client
 
-    async with streamablehttp_client(url) as (read, write, _), ClientSession(read, write) as s:
-        await s.initialize()
-        result = await s.call_tool("ask_playbook", {"question": question})
-        assert not result.isError
+    async with httpx.AsyncClient(headers=headers, timeout=300) as http, \
+            streamable_http_client(url, http_client=http) as (read, write, _), \
+            ClientSession(read, write) as session:
+        await session.initialize()
+        result = await session.call_tool("ask_playbook", {"question": question})
+        assert not result.isError, result.content
         return str(result.content[0].text)  # type: ignore[union-attr]
 
 
@@ -159,7 +162,8 @@ def test_search_returns_passages_only(api: httpx.Client) -> None:
 def test_articles_by_id_with_headings(api: httpx.Client) -> None:
     body = api.get("/api/articles/code-reviews").json()
     assert body["title"] == "Code Reviews That Help" and body["source"] == "code-reviews.md"
-    assert "Code Reviews That Help > Before you open a pull request" in body["headings"]
+    assert {"level": 2, "text": "Before you open a pull request",
+            "anchor": "before-you-open-a-pull-request"} in body["headings"]
     section = next(s for s in body["sections"] if s["anchor"] == "before-you-open-a-pull-request")
     assert "400 lines" in section["text"] and section["level"] == 2
     assert body["metadata"]["tags"]
@@ -229,6 +233,8 @@ def test_auth_503_then_answers_once_an_index_exists(guarded: dict[str, Any]) -> 
         answered = client.post("/api/ask", json={"question": QUESTION}, headers=bearer)
         assert answered.status_code == 200 and answered.json()["citations"]
         assert client.get("/api/health", auth=(USER, PASSWORD)).json()["status"] == "ok"
+    text = asyncio.run(mcp_http_ask(guarded["url"] + "mcp", QUESTION, bearer))
+    assert json.loads(text)["citations"]
 
 
 def test_page_login_is_unchanged(guarded: dict[str, Any]) -> None:
