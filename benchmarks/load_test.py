@@ -310,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-reingest", action="store_true", help="skip the re-ingest")
     parser.add_argument("--door", choices=[*DOORS, "both"], default="both",
                         help="gradio (`ask` endpoint), rest (POST /api/ask) or both in turn")
+    parser.add_argument("--no-update", action="store_true",
+                        help="do not write benchmarks/results/load.json and BENCHMARKS.md rows")
     args = parser.parse_args(argv)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     doors = DOORS if args.door == "both" else (args.door,)
@@ -324,8 +326,36 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['generations']} with {row['in_flight_at_swap']} requests in flight.")
         ok = ok and row["errors"] == row["mismatches"] == 0
     print(f"replicas agree: {figures['replicas_agree']}")
-    print(json.dumps(figures))
+    from benchmarks.common import emit
+
+    emit("load", figures, load_rows(figures), update=not args.no_update)
     return 0 if ok else 1
+
+
+DOOR_NAMES = {"gradio": "Gradio `ask` endpoint (gradio_client)",
+              "rest": "REST `POST /api/ask` (httpx)"}
+
+
+def load_rows(figures: dict[str, Any]) -> list[Any]:
+    """One BENCHMARKS.md row per door."""
+    from benchmarks.common import Row, status
+
+    rows = []
+    for door, row in figures["doors"].items():
+        clean = row["errors"] == row["mismatches"] == 0 and row["replicas_agree"]
+        rows.append(Row(
+            figure=f"load, {DOOR_NAMES.get(door, door)}: {row['sessions']} concurrent sessions "
+                   f"× {row['questions_per_session']} questions, {row['replicas']} replicas, "
+                   "re-ingest midway",
+            measured=f"{row['requests']} requests, {row['errors']} errors, {row['mismatches']} "
+                     f"answers differing; p50 {row['p50_ms'] / 1000:.2f} s, p95 "
+                     f"{row['p95_ms'] / 1000:.2f} s, max {row['max_ms'] / 1000:.2f} s; "
+                     f"{row['throughput_rps']} req/s; {row['in_flight_at_swap']} in flight at "
+                     "the swap",
+            target="0 errors, answers = single-user",
+            status=status(clean, f"{row['errors']} errors, {row['mismatches']} differing"),
+        ))
+    return rows
 
 
 def scenario(
