@@ -308,13 +308,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicas", type=int, default=2, help="`playbook serve` processes")
     parser.add_argument("--content", type=Path, default=DEFAULT_CONTENT)
     parser.add_argument("--no-reingest", action="store_true", help="skip the re-ingest")
-    parser.add_argument("--door", choices=[*DOORS, "both"], default="both",
-                        help="gradio (`ask` endpoint), rest (POST /api/ask) or both in turn")
+    parser.add_argument("--door", default="both",
+                        help="gradio (the `ask` endpoint), rest (POST /api/ask), both (= gradio,"
+                             "rest) or a comma-separated order such as rest,gradio")
     parser.add_argument("--no-update", action="store_true",
                         help="do not write benchmarks/results/load.json and BENCHMARKS.md rows")
     args = parser.parse_args(argv)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    doors = DOORS if args.door == "both" else (args.door,)
+    doors = DOORS if args.door == "both" else tuple(args.door.split(","))
+    if not doors or any(d not in DOORS for d in doors):
+        parser.error(f"--door: choose from {', '.join(DOORS)}, both, or a comma-separated list")
     figures = scenario(args.content, args.sessions, args.questions, args.replicas,
                        reingest=not args.no_reingest, doors=doors)
     ok = figures["replicas_agree"]

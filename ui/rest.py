@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio
 from fastapi import FastAPI, Query, Request
@@ -76,6 +76,12 @@ def error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
 
 
+class Runner(Protocol):
+    """Runs blocking work off the event loop (see build_api)."""
+
+    def __call__(self, fn: Callable[[], T]) -> Awaitable[T]: ...
+
+
 def build_api(settings: Settings) -> FastAPI:
     """The FastAPI app served under /api (docs at /api/docs, schema at /api/openapi.json)."""
     api = FastAPI(title="Playbook Q&A", version="1", description=DESCRIPTION,
@@ -84,10 +90,19 @@ def build_api(settings: Settings) -> FastAPI:
     state: dict[str, anyio.CapacityLimiter] = {}
 
     async def run(fn: Callable[[], T]) -> T:
+        """Blocking rag work in a worker thread, at most CONCURRENCY at once."""
         if "limiter" not in state:  # created inside the running event loop
             state["limiter"] = anyio.CapacityLimiter(CONCURRENCY)
         return await anyio.to_thread.run_sync(fn, limiter=state["limiter"])
 
+    _answer_routes(api, settings, run)
+    _lookup_routes(api, settings, run)
+    _error_handlers(api)
+    _full_paths(api)
+    return api
+
+
+def _answer_routes(api: FastAPI, settings: Settings, run: Runner) -> None:
     def run_settings(k: int | None, llm: str | None) -> Settings:
         update = {key: v for key, v in (("top_k", k), ("llm", llm)) if v is not None}
         return settings.model_copy(update=update) if update else settings
@@ -102,7 +117,7 @@ def build_api(settings: Settings) -> FastAPI:
     @api.post("/ask/stream", responses={
         **ERRORS, 200: {"description": "Server-sent events: `token` events ({\"text\"}) as the "
                         "answer is produced, then one `answer` event (the checked answer JSON) "
-                        "or one `error` event ({\"error\"}).",
+                        "or one `error` event ({\"error\", \"status\"}).",
                         "content": {"text/event-stream": {}}}}, summary="Answer, streamed")
     async def ask_stream(body: AskRequest) -> StreamingResponse:
         """Tokens as they are produced (for a model: the unverified draft), then the answer."""
@@ -116,6 +131,8 @@ def build_api(settings: Settings) -> FastAPI:
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
+
+def _lookup_routes(api: FastAPI, settings: Settings, run: Runner) -> None:
     @api.get("/search", response_model=SearchModel, responses=ERRORS, summary="Passages only")
     async def search(q: str = Query(description="The query."),
                      k: int = Query(5, ge=1, le=50, description="Passages.")) -> SearchModel:
@@ -132,10 +149,6 @@ def build_api(settings: Settings) -> FastAPI:
     async def health() -> HealthModel:
         """The live index generation, its articles and chunks, and the answerers on offer."""
         return await run(lambda: service.health(settings))
-
-    _error_handlers(api)
-    _full_paths(api)
-    return api
 
 
 def _full_paths(api: FastAPI) -> None:
@@ -193,8 +206,7 @@ def _sse(event: str, data: str) -> bytes:
 
 
 async def _events(
-    produce: Callable[[Callable[[str], None]], AnswerModel],
-    run: Callable[[Callable[[], Any]], Any],
+    produce: Callable[[Callable[[str], None]], AnswerModel], run: Runner,
 ) -> AsyncIterator[bytes]:
     """Token events from a worker thread as they arrive, then the `answer` (or `error`) event."""
     loop = asyncio.get_running_loop()
