@@ -189,6 +189,9 @@ def test_openapi_and_docs(api: httpx.Client) -> None:
                                     "/api/articles/{article_id}", "/api/health"}
     assert "servers" not in schema  # paths are the ones clients call, from the server's root
     assert "AnswerModel" in schema["components"]["schemas"]
+    ask = schema["paths"]["/api/ask"]["post"]["responses"]
+    assert {"200", "400", "401", "503"} <= set(ask) and "422" not in ask
+    assert ask["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/AnswerModel")
     docs = api.get("/api/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     assert api.get("/").status_code == 200  # the chat page is still there

@@ -152,7 +152,8 @@ def _lookup_routes(api: FastAPI, settings: Settings, run: Runner) -> None:
 
 
 def _full_paths(api: FastAPI) -> None:
-    """The schema lists the paths clients call (/api/ask, not the mount-relative /ask)."""
+    """The schema lists the paths clients call (/api/ask, not the mount-relative /ask) and the
+    statuses they get (FastAPI's default 422 for bad input is a 400 with one sentence here)."""
     from fastapi.openapi.utils import get_openapi
 
     def openapi() -> dict[str, Any]:
@@ -160,6 +161,11 @@ def _full_paths(api: FastAPI) -> None:
             schema = get_openapi(title=api.title, version=api.version,
                                  description=api.description, routes=api.routes)
             schema["paths"] = {f"/api{path}": item for path, item in schema["paths"].items()}
+            for item in schema["paths"].values():  # bad input is a 400 here (see bad_request)
+                for operation in item.values():
+                    operation["responses"].pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
             api.openapi_schema = schema
         return api.openapi_schema
 
