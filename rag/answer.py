@@ -1,10 +1,12 @@
-"""The Answer returned by `rag.ask`, and its JSON form (the `playbook ask --json` contract)."""
+"""The Answer returned by `rag.ask`, and its JSON form (the `playbook ask --json` contract,
+defined once as `rag.schema.AnswerModel`)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
 from rag.retrieve import Passage
+from rag.schema import AnswerModel, CitationModel, SentenceModel
 
 
 @dataclass
@@ -72,19 +74,24 @@ class Answer:
     sentences: list[Sentence] = field(default_factory=list)
     notice: str = ""  # e.g. "the LLM server did not answer; showing the extractive answer"
 
+    def model(self) -> AnswerModel:
+        """The answer as the shared pydantic model (rag/schema.py)."""
+        return AnswerModel(
+            question=self.question,
+            answer=self.answer,
+            refused=self.refused,
+            answerer=self.answerer,
+            citations=[CitationModel(**asdict(c), url=c.url) for c in self.citations],
+            timings_ms={k: round(v, 2) for k, v in self.timings_ms.items()},
+            query=self.query,
+            sentences=[SentenceModel(**asdict(s)) for s in self.sentences],
+            notice=self.notice,
+        )
+
     def to_json(self) -> dict[str, object]:
         """The DESIGN.md contract, plus query, sentences, notice and link fields."""
-        return {
-            "question": self.question,
-            "answer": self.answer,
-            "refused": self.refused,
-            "answerer": self.answerer,
-            "citations": [
-                {**asdict(c), "url": c.url, "spans": [list(s) for s in c.spans]}
-                for c in self.citations
-            ],
-            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
-            "query": self.query,
-            "sentences": [asdict(s) for s in self.sentences],
-            "notice": self.notice,
-        }
+        return dict(self.model().model_dump(mode="json"))
+
+    def to_json_text(self) -> str:
+        """`to_json()` serialised exactly as every door (CLI, REST, MCP) sends it."""
+        return self.model().dumps()

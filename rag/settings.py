@@ -148,6 +148,10 @@ class Settings(BaseSettings):
         8.0, ge=0, le=60, description="Cap, in seconds, of the delay added after failed logins "
         "(doubling per failure from one client address, from 0.25 s).",
     )
+    api_token: SecretStr | None = Field(
+        None, description="Token accepted as 'Authorization: Bearer <token>' by /api and /mcp "
+        "(besides the PLAYBOOK_AUTH login)."
+    )
 
     @property
     def content_path(self) -> Path:

@@ -234,10 +234,13 @@ def serve(
     print(f"Playbook Q&A: http://{host}:{port}  (Ctrl-C to stop)", flush=True)
     from starlette.middleware import Middleware
 
+    from ui.rest import server_app_kwargs  # the REST API (/api) and MCP (/mcp) on this server
+
+    app_kwargs = server_app_kwargs(settings, host)
     # Each failed login from an address doubles that address's wait (ui/guard.py).
-    throttle = Middleware(LoginThrottle, max_delay=settings.login_delay_max)
+    app_kwargs["middleware"] = [Middleware(LoginThrottle, max_delay=settings.login_delay_max)]
     demo.queue(default_concurrency_limit=4).launch(
-        app_kwargs={"middleware": [throttle]},
+        app_kwargs=app_kwargs,
         server_name=host, server_port=port, auth=auth, share=False, ssr_mode=False,
         show_error=False, quiet=True, theme=theme, css=CSS, footer_links=["api"],
         prevent_thread_lock=not block,

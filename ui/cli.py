@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="address to bind (default 127.0.0.1; others need PLAYBOOK_AUTH)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
 
+    p = sub.add_parser("mcp", help="serve the playbook to MCP clients over stdio")
+    _common(p)
+
     p = sub.add_parser("feedback", help="feedback given on the chat page")
     fsub = p.add_subparsers(dest="feedback_command", required=True)
     p = fsub.add_parser("export", help="write feedback as JSONL (candidate eval cases)")
@@ -148,6 +151,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from rag.mcp_server import run_stdio
+
+    run_stdio(settings_from(args))
+    return 0
+
+
 def cmd_feedback(args: argparse.Namespace) -> int:
     from rag.feedback import FeedbackStore
 
@@ -172,7 +182,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "serve": cmd_serve, "feedback": cmd_feedback,
-            "eval": cmd_eval}
+            "eval": cmd_eval, "mcp": cmd_mcp}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
