@@ -142,8 +142,9 @@ class Settings(BaseSettings):
         "off by default: the log holds no personal data.",
     )
     gaps_cluster_distance: float = Field(
-        0.45, gt=0, lt=2, description="Cosine distance under which gap questions join one "
-        "topic (average-linkage clustering of their embeddings).",
+        0.80, gt=0, lt=2, description="Cosine distance under which gap questions join one "
+        "topic (average-linkage clustering of their embeddings; chosen on the dev splits of "
+        "cwe-playbook and 18f-handbook by `python -m benchmarks.calibrate_gaps`).",
     )
     front_matter_aliases: dict[str, list[str]] = Field(
         default_factory=dict, description="Extra front-matter keys per freshness field, as JSON "
