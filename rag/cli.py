@@ -213,6 +213,7 @@ def cmd_stale(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from rag import diff
+    from rag.diff_report import to_markdown
     from rag.owners_cli import diff_questions
 
     wrong = set(filter(None, args.fail_on.split(","))) - set(diff.FAIL_ON)
@@ -222,8 +223,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
         return 2
     settings = settings_from(args)
     questions = diff_questions(settings, args.questions)
-    report = diff.run_diff(settings, args.base, questions, args.cache.resolve())
-    text = diff.to_markdown(report) if args.format == "markdown" else json.dumps(
+    def progress(done: int, total: int) -> None:  # a line per 10 questions: CI logs show life
+        if done % 10 == 0 or done == total:
+            print(f"diff: {done}/{total} questions answered", file=sys.stderr, flush=True)
+
+    report = diff.run_diff(settings, args.base, questions, args.cache.resolve(), progress)
+    text = to_markdown(report) if args.format == "markdown" else json.dumps(
         report.to_json(), ensure_ascii=False)
     print(text.rstrip("\n"))
     return 1 if report.failed(args.fail_on.split(",")) else 0

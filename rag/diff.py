@@ -173,44 +173,89 @@ def cited_links(answer: Answer) -> list[str]:
     return sorted({c.url for c in answer.citations if f"[{c.n}]" in answer.answer})
 
 
+Outcome = tuple[bool, list[str]]  # (refused, cited links): all a diff needs of an answer
+
+
+class AnswerCache:
+    """Outcomes of questions on one index generation with one set of answering settings, kept
+    in the index's cache folder: a re-run (the next push to a pull request) only asks again
+    where the content changed."""
+
+    def __init__(self, settings: Settings) -> None:
+        import hashlib
+
+        from rag.index import load_index
+
+        knobs = settings.model_dump_json(exclude={"content_dir", "index_dir", "log_questions"})
+        key = hashlib.sha256(knobs.encode()).hexdigest()[:12]
+        generation = load_index(settings).generation
+        self.settings = settings
+        self.path = settings.index_path / "cache" / f"diff-answers-{generation}-{key}.json"
+        try:
+            self.known: dict[str, Outcome] = {
+                q: (bool(v[0]), list(v[1])) for q, v in json.loads(self.path.read_text()).items()
+            }
+        except (OSError, ValueError, TypeError, IndexError):
+            self.known = {}
+
+    def outcome(self, question: str) -> Outcome:
+        """The cached outcome, else the answer's (raises QuestionError for a bad question)."""
+        from rag.api import ask
+
+        if question not in self.known:
+            answer = ask(question, self.settings)
+            self.known[question] = (answer.refused, cited_links(answer))
+        return self.known[question]
+
+    def save(self) -> None:
+        import contextlib
+
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps(self.known))
+
+
 def compare(
     questions: list[str], base: Settings, current: Settings,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[Change], list[dict[str, str]]]:
     """Answer each question from both indexes; the changes and the broken links."""
-    from rag.api import ask
     from rag.errors import QuestionError
     from rag.index import load_index
 
     anchors: dict[str, set[str]] = {}
     for chunk in load_index(current).chunks.values():
         anchors.setdefault(chunk.source, {""}).add(chunk.anchor)
+    caches = AnswerCache(base), AnswerCache(current)
     changes: list[Change] = []
     broken: list[dict[str, str]] = []
-    for done, question in enumerate(questions, start=1):
-        try:
-            old, new = ask(question, base), ask(question, current)
-        except QuestionError:
-            continue
-        before, after = cited_links(old), cited_links(new)
-        kind = _kind(old, new, before, after)
-        if kind:
-            changes.append(Change(question, kind, before, after))
-        for link in before:
-            source, _, anchor = link.partition("#")
-            if anchor not in anchors.get(source, set()):
-                broken.append({"question": question, "link": link})
-        if progress:
-            progress(done, len(questions))
+    try:
+        for done, question in enumerate(questions, start=1):
+            try:
+                old, new = caches[0].outcome(question), caches[1].outcome(question)
+            except QuestionError:
+                continue
+            kind = _kind(old, new)
+            if kind:
+                changes.append(Change(question, kind, old[1], new[1]))
+            for link in old[1]:
+                source, _, anchor = link.partition("#")
+                if anchor not in anchors.get(source, set()):
+                    broken.append({"question": question, "link": link})
+            if progress:
+                progress(done, len(questions))
+    finally:
+        for cache in caches:
+            cache.save()
     return changes, broken
 
 
-def _kind(old: Answer, new: Answer, before: list[str], after: list[str]) -> str | None:
-    if new.refused and not old.refused:
+def _kind(old: Outcome, new: Outcome) -> str | None:
+    if new[0] and not old[0]:
         return "newly refused"
-    if old.refused and not new.refused:
+    if old[0] and not new[0]:
         return "newly answered"
-    if before != after:
+    if old[1] != new[1]:
         return "citations moved"
     return None
 
@@ -235,50 +280,3 @@ def run_diff(
     report.seconds = round(time.perf_counter() - started, 2)
     return report
 
-
-MAX_ROWS = 40  # per section: a pull-request comment must stay readable (and under 65k chars)
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ").strip()
-
-
-def _links(links: list[str], refused: bool) -> str:
-    if refused:
-        return "*refused*"
-    return "<br>".join(f"`{_cell(x)}`" for x in links) or "*no citation*"
-
-
-def to_markdown(report: DiffReport) -> str:
-    """The report as a pull-request comment."""
-    counts = [f"**{report.count(k)}** {k}" for k in KINDS]
-    counts.append(f"**{len(report.broken)}** broken heading links")
-    lines = [
-        "### Playbook answer diff",
-        "",
-        f"{report.questions} questions answered from `{_cell(report.base)}` and from this "
-        f"change in {report.seconds:.1f} s: " + ", ".join(counts) + ".",
-    ]
-    if not report.changes and not report.broken:
-        lines += ["", "No answer changed."]
-    for kind in KINDS:
-        rows = [c for c in report.changes if c.kind == kind]
-        if not rows:
-            continue
-        lines += ["", f"#### {kind.capitalize()} ({len(rows)})", "",
-                  "| Question | Before | After |", "|---|---|---|"]
-        for change in rows[:MAX_ROWS]:
-            lines.append(
-                f"| {_cell(change.question)} | {_links(change.old, kind == 'newly answered')} "
-                f"| {_links(change.new, kind == 'newly refused')} |"
-            )
-        if len(rows) > MAX_ROWS:
-            lines.append(f"| … and {len(rows) - MAX_ROWS} more | | |")
-    if report.broken:
-        lines += ["", f"#### Broken heading links ({len(report.broken)})", "",
-                  "| Question | Link the answer used |", "|---|---|"]
-        for item in report.broken[:MAX_ROWS]:
-            lines.append(f"| {_cell(item['question'])} | `{_cell(item['link'])}` |")
-        if len(report.broken) > MAX_ROWS:
-            lines.append(f"| … and {len(report.broken) - MAX_ROWS} more | |")
-    return "\n".join(lines) + "\n"

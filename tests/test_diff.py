@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from owners_common import git, owned_playbook
 
-from rag.diff import DiffReport, read_questions, run_diff, to_markdown, unique
+from rag.diff import DiffReport, read_questions, run_diff, unique
+from rag.diff_report import to_markdown
 from rag.errors import PlaybookError
 from rag.settings import Settings
 
@@ -103,6 +104,7 @@ def test_cli_json_exit_codes_and_incremental_cache(
     again = json.loads(capsys.readouterr().out)
     assert again["ingest"]["base"]["unchanged"] == 3  # the cached indexes were reused
     assert again["ingest"]["current"]["unchanged"] == 3
+    assert list((tmp_path / "c" / "base" / "cache").glob("diff-answers-*.json"))  # reused
     assert main([*args, "--fail-on", "typo"]) == 2
 
 
