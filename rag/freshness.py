@@ -218,22 +218,19 @@ def stale_articles(settings: Settings, today: date | None = None) -> list[dict[s
 
     today = today or date.today()
     counts = QuestionLog(settings.index_path).citation_counts()
-    out: list[dict[str, object]] = []
+    found: list[tuple[int, int, str, dict[str, object]]] = []
     for article_id, chunks in load_index(settings).by_article.items():
         first = chunks[0]
         fresh = article_freshness(first.metadata, first.source, settings)
-        if not fresh.stale(today) or fresh.due is None:
+        if fresh.due is None or not fresh.stale(today):
             continue
-        out.append({
+        overdue, cited = (today - fresh.due).days, counts.get(article_id, 0)
+        found.append((-cited, -overdue, first.source, {
             "article_id": article_id, "title": first.title, "source": first.source,
-            "owner": fresh.owner, "due": fresh.due.isoformat(),
-            "days_overdue": (today - fresh.due).days,
-            "updated": fresh.updated.isoformat() if fresh.updated else "",
-            "citations": counts.get(article_id, 0),
-        })
-    out.sort(key=lambda a: (-int(str(a["citations"])), -int(str(a["days_overdue"])),
-                            str(a["source"])))
-    return out
+            "owner": fresh.owner, "due": fresh.due.isoformat(), "days_overdue": overdue,
+            "updated": fresh.updated.isoformat() if fresh.updated else "", "citations": cited,
+        }))
+    return [item for *_key, item in sorted(found, key=lambda f: f[:3])]
 
 
 def print_stale(articles: list[dict[str, object]]) -> None:
