@@ -119,7 +119,8 @@ class QuestionLog:
         with closing(self._connect()) as conn, conn:
             found = conn.execute(
                 "SELECT id FROM questions WHERE question = ? AND"
-                " (feedback_id IS NULL OR feedback_id = ?) ORDER BY created DESC LIMIT 1",
+                " (feedback_id IS NULL OR feedback_id = ?)"
+                " ORDER BY created DESC, rowid DESC LIMIT 1",
                 (question, feedback_id),
             ).fetchone()
             if found is None:
@@ -138,7 +139,7 @@ class QuestionLog:
             _now() - timedelta(days=since_days)).isoformat(timespec="seconds")
         with closing(self._connect()) as conn:
             found = conn.execute(
-                "SELECT * FROM questions WHERE created >= ? ORDER BY created, id", (cutoff,)
+                "SELECT * FROM questions WHERE created >= ? ORDER BY created, rowid", (cutoff,)
             ).fetchall()
         for row in found:
             item = dict(row)
