@@ -126,3 +126,14 @@ def test_bad_base_is_one_sentence(repo: Path, tmp_path: Path) -> None:
     (plain / "a.md").write_text("# A\n\ntext\n")
     with pytest.raises(PlaybookError, match="not in a git repository"):
         run_diff(Settings(content_dir=plain), "main", QUESTIONS[:1], tmp_path / "cache")
+
+
+def test_golden_questions_are_the_datasets_for_this_content(tmp_path: Path) -> None:
+    from rag.owners_cli import diff_questions, golden_questions
+
+    root = Path(__file__).parent.parent
+    bundled = golden_questions(root / "content")
+    assert len(bundled) == len(read_questions(root / "evals" / "datasets" / "playbook.jsonl"))
+    assert golden_questions(tmp_path) == []
+    with pytest.raises(PlaybookError, match="No questions to compare"):
+        diff_questions(Settings(content_dir=tmp_path, index_dir=tmp_path / "i"), None)
