@@ -25,6 +25,9 @@ class Citation:
     end_line: int
     chunk_ids: list[str] = field(default_factory=list)
     spans: list[tuple[int, int]] = field(default_factory=list)  # cited character spans in text
+    owner: str = ""  # from the article's front matter (rag/freshness.py)
+    updated: str = ""  # ISO date of the last review or commit, "" when unknown
+    stale: bool = False  # past its review date
 
     @property
     def url(self) -> str:

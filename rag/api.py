@@ -41,6 +41,8 @@ def ask(
     as it is produced (for LLM answerers the unverified draft: the returned Answer supersedes it).
     """
     from rag.followup import standalone_query
+    from rag.freshness import annotate
+    from rag.questionlog import log_question
     from rag.refusal import decide, injection, refusal_answer, without_injection
 
     started = time.perf_counter()
@@ -61,6 +63,7 @@ def ask(
         answer.question = text
         if guarded:
             answer.notice = "Instructions inside the question were ignored; quoting the playbook."
+    annotate(answer, settings)  # owners and freshness of the cited articles
     done = time.perf_counter()
     answer.query = query
     answer.timings_ms = {
@@ -69,4 +72,5 @@ def ask(
         "generate": (done - retrieved) * 1000,
         "total": (done - started) * 1000,
     }
+    log_question(answer, decision.relevance, settings)  # only when PLAYBOOK_LOG_QUESTIONS
     return answer

@@ -153,6 +153,34 @@ class Settings(BaseSettings):
         "(besides the PLAYBOOK_AUTH login)."
     )
 
+    # For content owners: question log, gap report, owners and freshness
+    log_questions: bool | None = Field(
+        None, description="Log each question (text, time, refused or answered, relevance, top "
+        "articles, answerer) to questions.sqlite3 in the index folder. Unset: on for "
+        "`playbook serve`, off for the other commands.",
+    )
+    log_retention_days: int = Field(
+        90, ge=1, description="Logged questions older than this many days are deleted.",
+    )
+    log_user: bool = Field(
+        False, description="Also log the signed-in user name (the user of PLAYBOOK_AUTH); "
+        "off by default: the log holds no personal data.",
+    )
+    gaps_cluster_distance: float = Field(
+        0.80, gt=0, lt=2, description="Cosine distance under which gap questions join one "
+        "topic (average-linkage clustering of their embeddings; chosen on the dev splits of "
+        "cwe-playbook and 18f-handbook by `python -m benchmarks.calibrate_gaps`).",
+    )
+    front_matter_aliases: dict[str, list[str]] = Field(
+        default_factory=dict, description="Extra front-matter keys per freshness field, as JSON "
+        "(e.g. {\"owner\": [\"steward\"], \"review_every\": [\"cadence\"]}); added to the "
+        "built-in table in rag/freshness.py.",
+    )
+    git_dates: bool = Field(
+        True, description="When the content folder is in a git repository, read each "
+        "article's last commit date with git (local, no network).",
+    )
+
     @property
     def content_path(self) -> Path:
         """The content dir, resolved."""

@@ -16,12 +16,14 @@ from typing import Any, get_args
 
 import gradio as gr
 
+from rag import questionlog
 from rag.errors import PlaybookError
 from rag.feedback import FeedbackStore
 from rag.settings import AnswererName, Settings
 from ui import chat as chatmod
 from ui.article import article_html
 from ui.feedback_panel import feedback_section
+from ui.gaps import mount_gaps
 from ui.guard import Guards, LoginThrottle
 from ui.reingest import ReingestJob
 from ui.status import available_answerers, example_questions, index_status_html
@@ -109,6 +111,8 @@ def build_app(settings: Settings) -> Any:
                     box = gr.Textbox(placeholder="Ask the playbook…", show_label=False,
                                      scale=8, elem_id="pb-question", autofocus=True)
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="pb-ask")
+                if questionlog.notice(settings):
+                    gr.Markdown(questionlog.notice(settings), elem_id="pb-logged")
                 examples = example_questions(settings)
                 if examples:
                     gr.Examples([[q] for q in examples], inputs=[box], label="Try asking")
@@ -136,6 +140,8 @@ def build_app(settings: Settings) -> Any:
         )
         gr.api(_api_ask(settings), api_name="ask", concurrency_limit=8)
     _article_page(demo, settings)
+    if settings.auth is not None:  # only signed-in users see what others asked
+        mount_gaps(demo, settings)
     return demo
 
 
@@ -186,7 +192,8 @@ def warm_up(settings: Settings) -> threading.Thread:
 
         started = time.perf_counter()
         try:  # a whole question: also loads the answerer and its per-index calibration
-            ask("How does the playbook help a team?", settings)
+            ask("How does the playbook help a team?", settings.model_copy(
+                update={"log_questions": False}))  # not a user's question
         except Exception as exc:  # no index yet, or a broken one: the page says so when asked
             print(f"Warm-up skipped: {exc}", flush=True)
             return
@@ -218,6 +225,7 @@ def serve(
 
     With block=False it returns the running Blocks (call `.close()` to stop it).
     """
+    settings = questionlog.serving(settings)  # the page logs questions unless told not to
     auth = parse_auth(settings)
     if not is_loopback(host) and auth is None:
         raise PlaybookError(

@@ -70,7 +70,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpora", type=Path, help="folder holding cwe-playbook/ (default: "
                    "../shared/corpora beside the project)")
     p.add_argument("--cache", type=Path, help="index cache (default: .playbook-eval/)")
+    _owner_commands(sub)
     return parser
+
+
+def _owner_commands(sub: Any) -> None:
+    """`gaps`, `stale` and `diff`: reports for the people who keep the playbook."""
+    p = sub.add_parser("gaps", help="topics of refused, low-relevance and thumbs-down questions")
+    _common(p)
+    p.add_argument("--since", type=float, metavar="DAYS", help="only the last DAYS days")
+    p.add_argument("--json", action="store_true", help="print the groups as JSON")
+    p = sub.add_parser("stale", help="articles past their review date, most-cited first")
+    _common(p)
+    p.add_argument("--json", action="store_true", help="print the articles as JSON")
+    p = sub.add_parser("diff", help="what a content change does to the answers")
+    _common(p)
+    p.add_argument("--base", required=True, metavar="DIR|GIT_REF",
+                   help="the content before the change: a folder or a git ref")
+    p.add_argument("--questions", type=Path, metavar="FILE",
+                   help="questions (JSONL with \"question\" or one per line); default: the "
+                   "evaluation datasets for this content, plus logged questions")
+    p.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    p.add_argument("--fail-on", default="", metavar="refusal,citation",
+                   help="exit 1 when questions are newly refused / citations moved or broke")
+    p.add_argument("--cache", type=Path, default=Path(".playbook-diff"),
+                   help="folder for the two indexes (default: .playbook-diff/)")
 
 
 def settings_from(args: argparse.Namespace, **overrides: Any) -> Any:
@@ -181,8 +205,54 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return run_command(args, settings_from(args))
 
 
+def cmd_gaps(args: argparse.Namespace) -> int:
+    from rag import gaps
+
+    groups = gaps.gaps(settings_from(args), args.since)
+    if args.json:
+        print(json.dumps(gaps.to_json(groups), ensure_ascii=False))
+    else:
+        gaps.print_table(groups, args.since)
+    return 0
+
+
+def cmd_stale(args: argparse.Namespace) -> int:
+    from rag.freshness import print_stale, stale_articles
+
+    articles = stale_articles(settings_from(args))
+    if args.json:
+        print(json.dumps(articles, ensure_ascii=False))
+    else:
+        print_stale(articles)
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from evals.diff_report import to_markdown
+    from rag import diff
+    from ui.owners_cli import diff_questions
+
+    wrong = set(filter(None, args.fail_on.split(","))) - set(diff.FAIL_ON)
+    if wrong:
+        print(f"error: --fail-on takes {', '.join(diff.FAIL_ON)}, not {', '.join(wrong)}.",
+              file=sys.stderr)
+        return 2
+    settings = settings_from(args)
+    questions = diff_questions(settings, args.questions)
+    def progress(done: int, total: int) -> None:  # a line per 10 questions: CI logs show life
+        if done % 10 == 0 or done == total:
+            print(f"diff: {done}/{total} questions answered", file=sys.stderr, flush=True)
+
+    report = diff.run_diff(settings, args.base, questions, args.cache.resolve(), progress)
+    text = to_markdown(report) if args.format == "markdown" else json.dumps(
+        report.to_json(), ensure_ascii=False)
+    print(text.rstrip("\n"))
+    return 1 if report.failed(args.fail_on.split(",")) else 0
+
+
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "serve": cmd_serve, "feedback": cmd_feedback,
             "eval": cmd_eval, "mcp": cmd_mcp}
+COMMANDS.update(gaps=cmd_gaps, stale=cmd_stale, diff=cmd_diff)  # for content owners
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,6 +12,7 @@ import gradio as gr
 from rag.errors import PlaybookError
 from rag.feedback import FeedbackStore
 from ui import chat as chatmod
+from ui.gaps import link_feedback
 from ui.guard import Guards, client_address
 
 
@@ -66,6 +67,8 @@ def feedback_section(
             store.record(record["id"], record["answer"], **fields)
         except PlaybookError as exc:
             return str(exc)
+        if "rating" in fields:  # the question log keeps the thumbs with a link to this row
+            link_feedback(store.path.parent, record["id"], record["answer"], fields["rating"])
         return "Thanks — feedback saved."
 
     def on_like(records: list[chatmod.Record], token: Any, data: gr.LikeData,

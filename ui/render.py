@@ -13,6 +13,8 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from ui.freshness import freshness_html
+
 _MARKER = re.compile(r"\[(\d+)\]")
 
 PENDING = '<div class="pb-pending">Searching the playbook…</div>'
@@ -117,7 +119,8 @@ def source_html(cite: dict[str, Any], *, open_: bool) -> str:
     return (
         f'<details class="pb-source"{" open" if open_ else ""}>'
         f'<summary><span class="pb-n">[{int(cite.get("n", 0))}]</span> '
-        f'<span class="pb-where">{_where(cite)}</span> {score_html}</summary>'
+        f'<span class="pb-where">{_where(cite)}</span> {score_html}{freshness_html(cite)}'
+        "</summary>"
         f'<div class="pb-passage">{passage}</div>'
         f'<a class="pb-open" href="{href}" target="_blank" rel="noopener">'
         f"Open the article at this heading ↗</a></details>"

@@ -22,6 +22,8 @@ CSS = """
 .pb-where { font-weight: 600; }
 .pb-sep { color: var(--body-text-color-subdued); font-weight: 400; }
 .pb-score { float: right; font-size: .75em; color: var(--body-text-color-subdued); }
+.pb-fresh { display: block; font-size: .75em; color: var(--body-text-color-subdued); }
+.pb-stale { color: #b45309; } .pb-stale-mark { font-weight: 600; }
 .pb-passage { font-size: .88em; line-height: 1.5; margin: .45rem 0; padding-left: .6rem;
   border-left: 3px solid var(--border-color-primary); }
 .pb-passage mark { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; }
