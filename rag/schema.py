@@ -38,6 +38,11 @@ class CitationModel(_Model):
         description="Character ranges [start, end) in `text` of the sentences cited."
     )
     url: str = Field(description="`source#anchor`: the article at the passage's heading.")
+    owner: str = Field("", description="The article's owner (front matter), empty if none.")
+    updated: str = Field(
+        "", description="Date (YYYY-MM-DD) the article was last reviewed or committed, if known."
+    )
+    stale: bool = Field(False, description="True when the article is past its review date.")
 
 
 class SentenceModel(_Model):
