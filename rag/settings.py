@@ -104,9 +104,34 @@ class Settings(BaseSettings):
         None, description="Refuse when the best passage's relevance is below this "
         "(default: the value chosen on dev data, see rag/refusal.py).",
     )
-    support_threshold: float | None = Field(
-        None, description="Support score a cited sentence needs to be verified "
-        "(default: the value chosen on dev data, see rag/citations.py).",
+    # The citation checker (rag/citations.py, rag/claims.py). Calibrated together on the
+    # human-labelled DEV split of evals/datasets/support.jsonl, never on its test split:
+    # `python -m evals.checker_eval --calibrate` prints the grid and the figures; see
+    # CHECKER_CALIBRATION below for what they were when these defaults were frozen.
+    support_threshold: float = Field(
+        0.55, ge=0, le=1, description="Score every clause of a cited sentence needs to be "
+        "verified: support_embed_weight x best MiniLM cosine to one passage sentence + the rest "
+        "x share of the clause's content words found in the passage.",
+    )
+    support_embed_weight: float = Field(
+        0.5, ge=0, le=1, description="Weight of MiniLM similarity (vs word overlap) in the "
+        "support score.",
+    )
+    support_max_novel: int = Field(
+        2, ge=0, description="A clause may use this many content words its passage never uses "
+        "(more fail it, unless they are at most support_max_novel_share of its words).",
+    )
+    support_max_novel_share: float = Field(
+        0.34, ge=0, le=1, description="Share of a clause's content words that may be absent "
+        "from the passage once support_max_novel is exceeded.",
+    )
+    support_max_novel_pairs: float = Field(
+        1.0, ge=0, le=1, description="Largest share of a clause's adjacent content-word pairs "
+        "that may never occur near each other in the passage (1 = no limit).",
+    )
+    support_duplicate: float = Field(
+        0.8, gt=0, le=1, description="Content-word overlap (Jaccard) at which a sentence "
+        "counts as a repeat of an earlier one and is dropped.",
     )
     min_verified: float = Field(
         0.5, ge=0, le=1, description="Fall back to the extractive answer when fewer than this "
