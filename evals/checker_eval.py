@@ -2,6 +2,7 @@
 
     python -m evals.checker_eval [--split dev|test] [--json] [--data FILE]
     python -m evals.checker_eval --calibrate        # grid search on the DEV split only
+    python -m evals.checker_eval --baseline         # also grade the checker this one replaced
     python -m evals.checker_eval --nli [--split ..] # also grade an installed NLI model, if any
 
 Each row pairs a passage with a sentence a person labelled `supported` or `unsupported` and a
@@ -69,6 +70,23 @@ def project_verdicts(rows: Sequence[Row], embedder: Any = None) -> list[bool]:
     return [supports(r["sentence"], r["passage"], embedder) for r in rows]
 
 
+def baseline_verdicts(rows: Sequence[Row]) -> list[bool]:
+    """The checker this one replaced (for comparison): 0.5 x best MiniLM cosine to one passage
+    sentence + 0.5 x content-word overlap >= 0.57, the whole sentence at once, no rules."""
+    from rag.citations import VECTORS, default_embedder
+    from rag.text import overlap, plain, strip_citations, units
+
+    embedder = default_embedder()
+    verdicts = []
+    for row in rows:
+        claim = plain(strip_citations(row["sentence"]))
+        parts = [u.text for u in units(row["passage"])] or [row["passage"]]
+        matrix = VECTORS.encode([claim, *parts], embedder)
+        similarity = float((matrix[1:] @ matrix[0]).max())
+        verdicts.append(0.5 * similarity + 0.5 * overlap(claim, row["passage"]) >= 0.57)
+    return verdicts
+
+
 def format_board(board: Mapping[str, Mapping[str, Any]], title: str) -> str:
     """A plain-text table of a scoreboard."""
     def pct(value: float | None) -> str:
@@ -113,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--errors", action="store_true", help="list the rows it gets wrong")
     parser.add_argument("--calibrate", action="store_true",
                         help="grid-search the thresholds on the DEV split and print the best")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also grade the previous checker (similarity + overlap >= 0.57)")
     parser.add_argument("--nli", action="store_true",
                         help="also grade the NLI model of evals/nli.py, when installed")
     args = parser.parse_args(argv)
@@ -124,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         splits = [args.split] if args.split else ["dev", "test"]
         boards = {"rule-based checker": run(args.data, splits)}
+        if args.baseline:
+            boards["previous checker (0.5 sim + 0.5 overlap >= 0.57)"] = run(
+                args.data, splits, baseline_verdicts)
         if args.nli:
             from evals.nli import nli_verdicts
 

@@ -18,13 +18,15 @@ from rag.settings import Settings
 
 # The grid `calibrate` searches (the product of all axes).
 GRID: dict[str, Sequence[float]] = {
-    "embed_weight": (0.3, 0.4, 0.5, 0.6, 0.7),
-    "score": tuple(round(0.40 + 0.02 * i, 2) for i in range(21)),
-    "max_novel": (0, 1, 2, 3, 4),
-    "max_novel_share": (0.2, 0.25, 0.34, 0.5, 1.0),
-    "max_novel_pairs": (0.5, 0.67, 0.8, 1.0),
+    "embed_weight": (0.4, 0.5, 0.6, 0.7, 0.8),
+    "score": tuple(round(0.30 + 0.02 * i, 2) for i in range(26)),
+    "clause": (0.0, 0.2, 0.25, 0.3, 0.35, 0.4),
+    "clause_terms": (2, 3, 4),
+    "drift_cover": (-1.0, 0.0, 0.25, 0.34, 0.5),
 }
-MIN_KEPT = 0.93  # dev recall the chosen thresholds must keep (the test target is 0.90)
+MIN_KEPT = 0.85  # dev recall the frozen thresholds keep: a false rejection costs a fallback to the
+# extractive answer, a false accept shows an unsupported claim, so the frontier point with lower
+# false accepts is chosen over the 0.90 one (see rag/settings.py for the figures)
 
 
 def project_support(settings: Settings) -> tuple[SupportFn, str]:
@@ -75,18 +77,22 @@ def calibrate(rows: Sequence[Mapping[str, Any]]) -> str:
     embedder = default_embedder()
     analyses = [analyse(r["sentence"], r["passage"], embedder) for r in rows]
     labels = [r["label"] == "supported" for r in rows]
-    ranked = []
+    scored = []
     for values in itertools.product(*GRID.values()):
         limits = replace(DEFAULTS, **dict(zip(GRID, values, strict=True)))
         shown = [judge(a, limits).ok(limits.score) for a in analyses]
-        far, worst, kept = _rates(rows, shown)
-        feasible = kept >= MIN_KEPT
-        ranked.append(((not feasible, far + worst / 2, -kept), limits, (far, worst, kept)))
-    ranked.sort(key=lambda item: item[0])
+        scored.append((limits, _rates(rows, shown)))
     current = _rates(rows, [judge(a, DEFAULTS).ok(DEFAULTS.score) for a in analyses])
     lines = [f"dev rows: {len(rows)} ({sum(labels)} supported)",
-             "current defaults: " + _describe(DEFAULTS, current), "best 10:"]
-    lines += ["  " + _describe(limits, rates) for _, limits, rates in ranked[:10]]
+             "current defaults: " + _describe(DEFAULTS, current),
+             "best per floor on supported kept (objective: overall + worst category / 2):"]
+    for floor in (0.6, 0.7, 0.8, MIN_KEPT, 0.90, 0.92):
+        feasible = [(lim, r) for lim, r in scored if r[2] >= floor]
+        if not feasible:
+            lines.append(f"  kept >= {floor:.2f}: none")
+            continue
+        best = min(feasible, key=lambda item: (item[1][0] + item[1][1] / 2, -item[1][2]))
+        lines.append(f"  kept >= {floor:.2f}: " + _describe(*best))
     return "\n".join(lines)
 
 

@@ -48,17 +48,17 @@ class Thresholds:
 
     score: float
     embed_weight: float
-    max_novel: int
-    max_novel_share: float
-    max_novel_pairs: float
+    clause: float
+    clause_terms: int
+    drift_cover: float
     duplicate: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Thresholds:
         """The thresholds a Settings object carries (environment overrides included)."""
         return cls(settings.support_threshold, settings.support_embed_weight,
-                   settings.support_max_novel, settings.support_max_novel_share,
-                   settings.support_max_novel_pairs, settings.support_duplicate)
+                   settings.support_clause_threshold, settings.support_clause_terms,
+                   settings.support_drift_cover, settings.support_duplicate)
 
 
 DEFAULTS = Thresholds.from_settings(Settings.model_construct())
@@ -69,12 +69,12 @@ SUPPORT_THRESHOLD = DEFAULTS.score  # kept for callers that pass a bare threshol
 class Support:
     """How well a passage supports a claim."""
 
-    score: float  # the weakest clause's score
+    score: float  # sentence score: w x similarity + (1 - w) x lexical
     similarity: float  # best cosine similarity claim vs one passage sentence
     lexical: float  # fraction of the claim's content words present in the passage
     span: tuple[int, int] | None  # characters of the best-supporting passage sentence
     reason: str = ""  # why it fails: filler, negation, antonym, comparison, number, name, novel,
-    # pairs, weak; "" when every clause holds (then `ok` depends on the score threshold only)
+    # drift, weak; "" when every clause holds (then `ok` depends on the score threshold only)
     clause: str = ""  # the failing clause
     novel: list[str] = field(default_factory=list)  # content words the passage never uses
 
@@ -165,33 +165,55 @@ def _clause(
         facts.rule = "number"
     elif rules.changed_name(clause, passage):
         facts.rule = "name"
-    else:  # the passage sentences the clause most resembles, by meaning and by shared words
-        closest = {int(sims.argmax())}
-        shared = [len(found & set(rules.terms(u.text))) for u in parts]
-        closest.add(max(range(len(parts)), key=lambda j: (shared[j], float(sims[j]))))
-        flips = (rules.reversal(clause, parts[j].text, sentence, passage) for j in sorted(closest))
-        facts.rule = next((f for f in flips if f), "")
+    else:
+        facts.rule = _reversal(clause, sentence, passage, parts, sims)
     return facts
 
 
+def _reversal(
+    clause: str, sentence: str, passage: str, parts: Sequence[Unit], sims: np.ndarray
+) -> str:
+    """A reversal of a passage sentence the clause restates: one holding all its content words
+    if there is one, else those it (or its whole sentence) resembles most, by meaning and by
+    shared words."""
+    found = set(rules.terms(clause))
+    unit_terms = [set(rules.terms(u.text)) for u in parts]
+    closest = {j for j, t in enumerate(unit_terms) if found and found <= t}
+    if not closest:
+        closest = {int(sims.argmax())}
+        for text in (clause, sentence):
+            words = set(rules.terms(text))
+            shared = [len(words & t) for t in unit_terms]
+            ranked = sorted(range(len(parts)), key=lambda j: (-shared[j], -float(sims[j])))
+            closest.update(j for j in ranked[:2] if shared[j])
+    flips = (rules.reversal(clause, parts[j].text, sentence, passage) for j in sorted(closest))
+    return next((f for f in flips if f), "")
+
+
 def judge(analysis: Analysis, limits: Thresholds = DEFAULTS) -> Support:
-    """Apply the thresholds: the weakest clause's score, and the first reason a clause fails."""
-    result = Support(1.0, analysis.similarity, analysis.lexical, analysis.span)
+    """Apply the thresholds. A claim fails on a rule (reversal, changed number or name), on its
+    sentence score (w x similarity + (1 - w) x word overlap), on a clause of at least
+    `clause_terms` content words scoring below `clause`, or on drift: a clause copied from the
+    passage beside a clause of three or more words mostly absent from it."""
+    w = limits.embed_weight
+    score = w * analysis.similarity + (1 - w) * analysis.lexical
+    result = Support(score, analysis.similarity, analysis.lexical, analysis.span)
     if analysis.filler:
         result.score, result.reason = 0.0, "filler"
+        return result
+    copied = any(c.cover() >= 0.9 for c in analysis.clauses)
     for facts in analysis.clauses:
-        score = limits.embed_weight * facts.similarity + (1 - limits.embed_weight) * facts.cover()
-        result.score = min(result.score, score)
         reason = facts.rule
-        many = len(facts.novel) > limits.max_novel
-        if not reason and many and len(facts.novel) > limits.max_novel_share * facts.terms:
+        clause_score = w * facts.similarity + (1 - w) * facts.cover()
+        if not reason and facts.terms >= limits.clause_terms and clause_score < limits.clause:
             reason = "novel"
-        elif not reason and facts.pairs > limits.max_novel_pairs:
-            reason = "pairs"
-        elif not reason and score < limits.score:
-            reason = "weak"
-        if reason and not result.reason:
+        elif not reason and copied and facts.terms >= 3 and facts.cover() <= limits.drift_cover:
+            reason = "drift"
+        if reason:
             result.reason, result.clause, result.novel = reason, facts.text, facts.novel
+            return result
+    if score < limits.score:
+        result.reason = "weak"
     return result
 
 

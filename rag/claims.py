@@ -25,13 +25,14 @@ from rag.text import STOPWORDS, stem, words
 NEGATIONS = frozenset(
     """not no never none nothing nobody neither nor without cannot can't don't doesn't didn't
     won't isn't aren't wasn't weren't shouldn't mustn't wouldn't couldn't hasn't haven't hadn't
-    lack lacks lacking fail fails failing avoid avoids rarely seldom hardly unless""".split()
+    lack lacks lacking fail fails failing avoid avoids avoiding rarely seldom hardly unless""".split()
 )
 # Words whose swap reverses a claim. Compared on stems, so "increases"/"increasing" count too.
 ANTONYMS: tuple[tuple[str, str], ...] = (
     ("more", "less"), ("more", "fewer"), ("most", "least"), ("increase", "decrease"),
     ("increase", "reduce"), ("raise", "lower"), ("before", "after"), ("always", "never"),
-    ("always", "rarely"), ("often", "rarely"), ("often", "seldom"), ("should", "shouldn't"),
+    ("always", "rarely"), ("often", "rarely"), ("often", "seldom"), ("usually", "rarely"),
+    ("usually", "seldom"), ("usually", "never"), ("should", "shouldn't"),
     ("must", "mustn't"), ("allow", "forbid"), ("allow", "prevent"), ("allow", "prohibit"),
     ("encourage", "discourage"), ("enable", "disable"), ("include", "exclude"),
     ("accept", "reject"), ("agree", "disagree"), ("start", "stop"), ("start", "finish"),

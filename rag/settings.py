@@ -109,25 +109,27 @@ class Settings(BaseSettings):
     # `python -m evals.checker_eval --calibrate` prints the grid and the figures; see
     # CHECKER_CALIBRATION below for what they were when these defaults were frozen.
     support_threshold: float = Field(
-        0.55, ge=0, le=1, description="Score every clause of a cited sentence needs to be "
-        "verified: support_embed_weight x best MiniLM cosine to one passage sentence + the rest "
-        "x share of the clause's content words found in the passage.",
+        0.48, ge=0, le=1, description="Score a cited sentence needs to be verified: "
+        "support_embed_weight x best MiniLM cosine to one passage sentence + the rest x share of "
+        "its content words found in the passage (after the rule checks: reversals, changed "
+        "numbers and names, filler).",
     )
     support_embed_weight: float = Field(
-        0.5, ge=0, le=1, description="Weight of MiniLM similarity (vs word overlap) in the "
+        0.7, ge=0, le=1, description="Weight of MiniLM similarity (vs word overlap) in the "
         "support score.",
     )
-    support_max_novel: int = Field(
-        2, ge=0, description="A clause may use this many content words its passage never uses "
-        "(more fail it, unless they are at most support_max_novel_share of its words).",
+    support_clause_threshold: float = Field(
+        0.2, ge=0, le=1, description="Score (same formula, per clause) each clause of at least "
+        "support_clause_terms content words needs: catches an unsupported clause in a long "
+        "sentence (0 = off).",
     )
-    support_max_novel_share: float = Field(
-        0.34, ge=0, le=1, description="Share of a clause's content words that may be absent "
-        "from the passage once support_max_novel is exceeded.",
+    support_clause_terms: int = Field(
+        2, ge=1, description="Content words a clause needs to be scored on its own.",
     )
-    support_max_novel_pairs: float = Field(
-        1.0, ge=0, le=1, description="Largest share of a clause's adjacent content-word pairs "
-        "that may never occur near each other in the passage (1 = no limit).",
+    support_drift_cover: float = Field(
+        0.34, ge=-1, le=1, description="Copy-then-drift: beside a clause copied from the "
+        "passage, a clause of three or more content words with at most this share found in the "
+        "passage fails the sentence (-1 = off).",
     )
     support_duplicate: float = Field(
         0.8, gt=0, le=1, description="Content-word overlap (Jaccard) at which a sentence "
