@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 from rag.text import STOPWORDS, stem, words
@@ -292,8 +293,10 @@ def reversal(claim: str, source: str, context: str = "", passage: str = "") -> s
 
 
 def near_duplicate(a: str, b: str, threshold: float = 0.8) -> bool:
-    """Two sentences saying the same: their content words overlap (Jaccard) >= threshold."""
-    ta, tb = set(terms(a)), set(terms(b))
+    """Two sentences saying the same: their content words, in order, match at `threshold`
+    (difflib ratio), so a repeat with a word changed counts but a reversal ("giving rather than
+    asking" after "asking rather than giving") does not."""
+    ta, tb = terms(a), terms(b)
     if not ta or not tb:
         return a.strip().lower() == b.strip().lower()
-    return len(ta & tb) / len(ta | tb) >= threshold
+    return SequenceMatcher(None, ta, tb, autojunk=False).ratio() >= threshold

@@ -132,8 +132,8 @@ class Settings(BaseSettings):
         "passage fails the sentence (-1 = off).",
     )
     support_duplicate: float = Field(
-        0.8, gt=0, le=1, description="Content-word overlap (Jaccard) at which a sentence "
-        "counts as a repeat of an earlier one and is dropped.",
+        0.8, gt=0, le=1, description="Similarity of content words in order (difflib ratio) at "
+        "which a sentence counts as a repeat of an earlier one and is dropped.",
     )
     min_verified: float = Field(
         0.5, ge=0, le=1, description="Fall back to the extractive answer when fewer than this "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,7 +56,7 @@ def ask(settings: Any, url: str) -> dict[str, Any]:
 
 def plain(sentence: str) -> str:
     """The sentence as it appears in the JSON: without its [n] markers."""
-    return sentence.rsplit(" [", 1)[0].strip()
+    return re.sub(r"\s*\[\d+\]", "", sentence).strip()
 
 
 def by_text(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
