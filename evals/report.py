@@ -81,7 +81,8 @@ def _suite_section(name: str, suite: Mapping[str, Any]) -> str:
             "questions)", "### Retrieval",
             table(suite["retrieval"], RETRIEVAL_COLUMNS, "retriever")]
     if suite.get("answers"):
-        text += ["### Answers (citation recall / precision: self-graded)", table(suite["answers"], ANSWER_COLUMNS, "answerer"),
+        text += ["### Answers (citation recall / precision: self-graded)",
+                 table(suite["answers"], ANSWER_COLUMNS, "answerer"),
                  "Latency per stage (ms):", table(suite["answers"], LATENCY_COLUMNS, "answerer")]
     return "\n\n".join(text)
 

@@ -79,7 +79,9 @@ def calibrate(rows: Sequence[Mapping[str, Any]]) -> str:
     labels = [r["label"] == "supported" for r in rows]
     scored = []
     for values in itertools.product(*GRID.values()):
-        limits = replace(DEFAULTS, **dict(zip(GRID, values, strict=True)))
+        knobs: dict[str, Any] = dict(zip(GRID, values, strict=True))
+        knobs["clause_terms"] = int(knobs["clause_terms"])
+        limits = replace(DEFAULTS, **knobs)
         shown = [judge(a, limits).ok(limits.score) for a in analyses]
         scored.append((limits, _rates(rows, shown)))
     current = _rates(rows, [judge(a, DEFAULTS).ok(DEFAULTS.score) for a in analyses])

@@ -32,8 +32,8 @@ __all__ = ["VECTORS", "Checked", "Claim", "Support", "Thresholds", "analyse", "d
 
 from rag import claims as rules
 from rag.settings import Settings
-from rag.vector_cache import VECTORS, default_embedder
 from rag.text import Unit, content_terms, overlap, plain, strip_citations, units
+from rag.vector_cache import VECTORS, default_embedder
 
 if TYPE_CHECKING:
     import numpy as np

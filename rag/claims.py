@@ -17,7 +17,6 @@ Each check returns a short reason ("negation", "antonym", ...) or None.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from difflib import SequenceMatcher
 from functools import lru_cache
 
@@ -26,7 +25,8 @@ from rag.text import STOPWORDS, stem, words
 NEGATIONS = frozenset(
     """not no never none nothing nobody neither nor without cannot can't don't doesn't didn't
     won't isn't aren't wasn't weren't shouldn't mustn't wouldn't couldn't hasn't haven't hadn't
-    lack lacks lacking fail fails failing avoid avoids avoiding rarely seldom hardly unless""".split()
+    lack lacks lacking fail fails failing avoid avoids avoiding rarely seldom hardly
+    unless""".split()
 )
 # Words whose swap reverses a claim. Compared on stems, so "increases"/"increasing" count too.
 ANTONYMS: tuple[tuple[str, str], ...] = (
@@ -74,7 +74,8 @@ _GENERIC_WORDS = tuple("""depend depends vary varies varying different case case
     important consider remember note worth keep mind general generally overall summary conclusion
     hope question answer approach approaches matter matters factor factors specific team teams
     organization organisation every each always sometimes many several various usually point
-    points say said detail details tip tips idea ideas here summarize summarise following""".split())
+    points say said detail details tip tips idea ideas here summarize summarise
+    following""".split())
 _FILLER = re.compile(
     r"^(?:it|this|that|everything|success)\s+(?:all\s+)?(?:really\s+)?depends\b|"
     r"\b(?:hope (?:this|that|it) (?:helps|answers)|great question|good question|let me know|"
