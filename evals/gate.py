@@ -60,7 +60,9 @@ def load_thresholds(path: Path = THRESHOLDS) -> dict[str, dict[str, float]]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise PlaybookError(f"Cannot read thresholds from {path} ({exc}).") from exc
-    return {b: {k: float(v) for k, v in data.get(b, {}).items()} for b in ("min", "max")}
+    extra = data.get("checker", {})  # the [checker.min] / [checker.max] block (checker.* keys)
+    return {b: {k: float(v) for k, v in {**data.get(b, {}), **extra.get(b, {})}.items()}
+            for b in ("min", "max")}
 
 
 def check(results: Mapping[str, Any], thresholds: Mapping[str, Mapping[str, float]],
