@@ -270,7 +270,12 @@ def verify(
     limit = thresholds.score if threshold is None else threshold
     embedder = embedder if embedder is not None else (default_embedder() if passages else None)
     checked: list[Checked] = []
-    for claim in parse_answer(answer_text):
+    claims = parse_answer(answer_text)
+    if embedder is not None:  # one model call for every sentence and clause of the answer
+        texts = [plain(c.text) for c in claims if not rules.is_filler(plain(c.text))]
+        VECTORS.encode(list(dict.fromkeys(
+            t for text in texts for t in [text, *rules.clauses(text)])), embedder)
+    for claim in claims:
         first = next((c for c in checked
                       if rules.near_duplicate(c.text, claim.text, thresholds.duplicate)), None)
         if first is not None:

@@ -144,7 +144,8 @@ _SOFT = frozenset({"need", "needs", "have", "has", "able", "want", "really", "ne
 _HARD = frozenset("not no never none nothing nobody neither nor cannot".split())
 
 
-def _negated_scopes(text: str, width: int, hard: bool = False) -> list[set[str]]:
+@lru_cache(maxsize=4096)
+def _negated_scopes(text: str, width: int, hard: bool = False) -> tuple[frozenset[str], ...]:
     """For each negation word, the roots of the next `width` content words (what it negates);
     `hard`: only explicit negations (not, no, never, n't...), not avoid / without / lack."""
     tokens = words(_NOT_NEGATIONS.sub(" ", text))
@@ -153,8 +154,8 @@ def _negated_scopes(text: str, width: int, hard: bool = False) -> list[set[str]]
         if token.endswith("n't") or token in (_HARD if hard else NEGATIONS):
             after = [root(t) for t in tokens[i + 1:]
                      if t not in STOPWORDS and t not in _SOFT and len(t) > 1]
-            scopes.append(set(after[:width]))
-    return scopes
+            scopes.append(frozenset(after[:width]))
+    return tuple(scopes)
 
 
 def negation_flip(claim: str, source: str, context: str = "", passage: str = "") -> bool:
@@ -172,11 +173,16 @@ def negation_flip(claim: str, source: str, context: str = "", passage: str = "")
                for scope in _negated_scopes(source, 1))
 
 
+@lru_cache(maxsize=4096)
+def _roots(text: str) -> frozenset[str]:
+    """Roots of every word of a text, stopwords included (for antonym pairs)."""
+    return frozenset(root(w) for w in words(text))
+
+
 def antonym_swap(claim: str, source: str) -> bool:
     """The claim uses one word of an antonym pair where the source uses the other (and not the
     claim's word)."""
-    c_words = {root(w) for w in words(claim)}
-    s_words = {root(w) for w in words(source)}
+    c_words, s_words = _roots(claim), _roots(source)
     for a, b in ANTONYMS:
         a, b = root(a), root(b)
         for mine, theirs in ((a, b), (b, a)):
@@ -209,6 +215,11 @@ def comparison_swap(claim: str, source: str) -> bool:
     return bool(c_left & s_only_right - c_right) and bool(c_right & s_only_left - c_left)
 
 
+@lru_cache(maxsize=4096)
+def _numbers(text: str) -> frozenset[str]:
+    return frozenset(numbers(text))
+
+
 def numbers(text: str) -> set[str]:
     """Numbers in a text, digits normalised ("1,000" -> "1000"), number words as digits
     ("ten thousand" -> "10000")."""
@@ -232,7 +243,7 @@ def numbers(text: str) -> set[str]:
 def changed_number(claim: str, passage: str) -> bool:
     """The claim states a number the passage does not contain (in digits or words)."""
     wanted = {n for n in numbers(claim) if not n.endswith(("st", "nd", "rd"))}
-    return bool(wanted - numbers(passage))
+    return bool(wanted - _numbers(passage))
 
 
 def names(text: str) -> set[str]:
@@ -250,10 +261,15 @@ def names(text: str) -> set[str]:
 
 def changed_name(claim: str, passage: str) -> bool:
     """The claim names a person, product, place or acronym that the passage never mentions."""
-    vocabulary = {w.lower() for w in re.findall(r"[A-Za-z0-9]+", passage)}
-    vocabulary |= {stem(w) for w in vocabulary}
+    vocabulary = _vocabulary(passage)
     return any(not set(re.findall(r"[a-z0-9]+", name)) <= vocabulary
                and stem(name) not in vocabulary for name in names(claim))
+
+
+@lru_cache(maxsize=1024)
+def _vocabulary(passage: str) -> frozenset[str]:
+    found = {w.lower() for w in re.findall(r"[A-Za-z0-9]+", passage)}
+    return frozenset(found | {stem(w) for w in found})
 
 
 def _soft(term: str) -> str:
@@ -261,11 +277,23 @@ def _soft(term: str) -> str:
     return term[:6] if len(term) >= 7 else term
 
 
+@lru_cache(maxsize=1024)
+def _known(passage: str) -> frozenset[str]:
+    found = set(terms(passage))
+    return frozenset(found | {_soft(t) for t in found})
+
+
 def novel_terms(claim: str, passage: str) -> list[str]:
     """Content words of the claim that the passage never uses (stem or six-letter prefix)."""
-    known = set(terms(passage))
-    known |= {_soft(t) for t in known}
+    known = _known(passage)
     return [t for t in dict.fromkeys(terms(claim)) if t not in known and _soft(t) not in known]
+
+
+@lru_cache(maxsize=1024)
+def _near(passage: str, window: int) -> frozenset[frozenset[str]]:
+    source = [_soft(t) for t in terms(passage)]
+    return frozenset(frozenset((a, b)) for i, a in enumerate(source)
+                     for b in source[i + 1:i + window + 1])
 
 
 def novel_pairs(claim: str, passage: str, window: int = 3) -> float:
@@ -275,8 +303,7 @@ def novel_pairs(claim: str, passage: str, window: int = 3) -> float:
     pairs = {frozenset(p) for p in zip(seq, seq[1:], strict=False) if p[0] != p[1]}
     if not pairs:
         return 0.0
-    source = [_soft(t) for t in terms(passage)]
-    near = {frozenset((a, b)) for i, a in enumerate(source) for b in source[i + 1:i + window + 1]}
+    near = _near(passage, window)
     missing = [p for p in pairs if frozenset(_soft(t) for t in p) not in near]
     return len(missing) / len(pairs)
 
