@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.checker_report import checker_section
+
 RETRIEVAL_COLUMNS = ("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10", "recall@10", "recall@100",
                      "quote@1", "quote@5", "latency_p50_ms", "latency_p95_ms")
 ANSWER_COLUMNS = ("citation_validity", "citation_recall", "citation_precision",
@@ -46,6 +48,7 @@ def write_report(results: Mapping[str, Any], out: Path, plots: bool = True) -> P
         parts.append(_suite_section(name, suite))
     if results.get("beir"):
         parts.append(beir_section(results["beir"]))
+    parts.append(checker_section(results))
     if images:
         parts.append("## Plots\n\n" + "\n\n".join(f"![{p.stem}]({p.name})" for p in images))
     for name, suite in results.get("suites", {}).items():
@@ -65,7 +68,8 @@ def _header(results: Mapping[str, Any]) -> str:
         "Retrieval metrics are per document (the fused chunk ranking collapsed to articles); "
         "`quote@k` = the gold quote is inside one of the first k passages an answerer receives. "
         "Answer metrics need no LLM judge: citation recall/precision follow ALCE with the support "
-        f"checker `{config.get('support_checker', '?')}`; key-point recall is content-word "
+        f"checker `{config.get('support_checker', '?')}`, so they are self-graded (the checker "
+        "graded by human labels has its own section below); key-point recall is content-word "
         "coverage. Latencies were measured on a shared 2-core machine and are noisy."
     )
 
@@ -77,7 +81,8 @@ def _suite_section(name: str, suite: Mapping[str, Any]) -> str:
             "questions)", "### Retrieval",
             table(suite["retrieval"], RETRIEVAL_COLUMNS, "retriever")]
     if suite.get("answers"):
-        text += ["### Answers", table(suite["answers"], ANSWER_COLUMNS, "answerer"),
+        text += ["### Answers (citation recall / precision: self-graded)",
+                 table(suite["answers"], ANSWER_COLUMNS, "answerer"),
                  "Latency per stage (ms):", table(suite["answers"], LATENCY_COLUMNS, "answerer")]
     return "\n\n".join(text)
 
