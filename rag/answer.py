@@ -71,6 +71,7 @@ class Answer:
     query: str = ""  # the query actually searched (differs from the question for follow-ups)
     sentences: list[Sentence] = field(default_factory=list)
     notice: str = ""  # e.g. "the LLM server did not answer; showing the extractive answer"
+    model: str = ""  # the language model that wrote the answer ("" = none: extractive)
 
     def to_json(self) -> dict[str, object]:
         """The DESIGN.md contract, plus query, sentences, notice and link fields."""
@@ -87,4 +88,5 @@ class Answer:
             "query": self.query,
             "sentences": [asdict(s) for s in self.sentences],
             "notice": self.notice,
+            "model": self.model,
         }
