@@ -9,6 +9,7 @@ so callers can fall back to the extractive answer.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import queue
 import threading
@@ -101,10 +102,33 @@ def _load_llama(path: str) -> Any:
                       n_threads_batch=cores, verbose=False)
     except (ValueError, RuntimeError) as exc:
         raise LLMError(f"llama.cpp cannot load {path}: {exc}.") from exc
+    _abortable(llama)
     # Free the model while the interpreter is intact: left to Llama.__del__ at shutdown, it
     # prints an "Exception ignored" traceback once modules are torn down.
     atexit.register(llama.close)
     return llama
+
+
+_ABORT = threading.Event()  # set: the running llama.cpp call stops at its next graph node
+_callbacks: list[Any] = []  # ctypes callbacks must outlive the context that calls them
+
+
+def _abortable(llama: Any) -> None:
+    """Let `_ABORT` interrupt llama.cpp mid-prompt (a late first token frees the CPU at once)."""
+    import ctypes
+
+    import llama_cpp.llama_cpp as native
+
+    setter = getattr(native._lib, "llama_set_abort_callback", None)  # noqa: SLF001
+    if setter is None:  # an older llama.cpp: calls then finish before the lock is released
+        return
+    setter.argtypes = [ctypes.c_void_p, native.ggml_abort_callback, ctypes.c_void_p]
+    setter.restype = None
+    callback = native.ggml_abort_callback(lambda _data: _ABORT.is_set())
+    _callbacks.append(callback)
+    setter(llama._ctx.ctx, callback, None)  # noqa: SLF001
+    # An aborted decode is logged by llama.cpp at error level; the caller already knows why.
+    logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
 
 
 class LocalModel:
@@ -144,6 +168,7 @@ class LocalModel:
         llama = self.load()
         deadline = time.monotonic() + self.timeout
         with self._lock:
+            _ABORT.clear()
             threads = pick_threads(self.threads)
             llama._ctx.set_n_threads(threads, threads)  # noqa: SLF001 (no public setter)
             started, first = time.monotonic(), True
@@ -163,6 +188,10 @@ class LocalModel:
                         raise LLMError(f"The local model took longer than {self.timeout:g} s.")
             except (ValueError, RuntimeError) as exc:
                 raise LLMError(f"The local model failed: {exc}.") from exc
+
+    def abort(self) -> None:
+        """Stop the call in progress (from another thread) at llama.cpp's next step."""
+        _ABORT.set()
 
     def _learn(self, threads: int, tokens: int, started: float) -> None:
         """Remember the prompt speed (tokens/s), smoothed: budgets follow the machine's load."""
@@ -262,6 +291,7 @@ def timed_stream(
     """
     pieces: queue.Queue[tuple[str, Any]] = queue.Queue()
     stop = threading.Event()
+    finished = threading.Event()
 
     def work() -> None:
         try:
@@ -273,6 +303,7 @@ def timed_stream(
             pieces.put(("error", exc))
         except Exception as exc:  # noqa: BLE001 - any failure of a model becomes an LLMError
             pieces.put(("error", LLMError(f"The model failed: {exc}.")))
+        finished.set()
         pieces.put(("end", None))
 
     threading.Thread(target=work, name="llm-stream", daemon=True).start()
@@ -300,3 +331,6 @@ def timed_stream(
             yield value
     finally:
         stop.set()
+        abort = getattr(model, "abort", None)
+        if abort is not None and not finished.is_set():
+            abort()

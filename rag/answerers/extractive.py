@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from rag.answer import Answer, Citation, Sentence
 from rag.answerers import TokenCallback
 from rag.answerers.shape import Line, shape
-from rag.answerers.structure import parts
+from rag.answerers.structure import intents, parts
 from rag.citations import VECTORS
 from rag.retrieve import Passage
 from rag.settings import Settings
@@ -156,13 +156,15 @@ def compose(lines: list[Line]) -> str:
 
 def shaped_lines(question: str, passages: Sequence[Passage], settings: Settings) -> list[Line]:
     """The answer's lines; each part of a multi-part question is answered in turn, no unit
-    twice."""
+    twice. A part asking nothing of its own kind inherits the previous part's intent."""
     lines: list[Line] = []
     used: set[tuple[int, int]] = set()
+    wanted: frozenset[str] = frozenset()
     for part in parts(question):
         scored = score_candidates(part, passages, settings)
+        wanted = intents(part) or wanted  # "…? and what if they still don't?" continues
         for line in shape(part, passages, scored,
-                          lambda found: select(found, settings.extractive_units)):
+                          lambda found: select(found, settings.extractive_units), wanted):
             keys = {(c.index, c.unit.start) for c in line.parts}
             if line.more or not keys & used:
                 lines.append(line)

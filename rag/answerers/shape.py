@@ -48,11 +48,17 @@ def _key(cand) -> Key:  # noqa: ANN001
     return cand.index, cand.unit.start
 
 
-def shape(question: str, passages: Sequence[Passage], scored: list, select) -> list[Line]:  # noqa: ANN001
-    """The answer's lines for scored candidates; `select(cands)` picks the best sentences."""
+def shape(  # noqa: ANN001
+    question: str, passages: Sequence[Passage], scored: list, select,
+    wanted: frozenset[str] | None = None,
+) -> list[Line]:
+    """The answer's lines for scored candidates; `select(cands)` picks the best sentences.
+
+    `wanted` = the question's intents (default: read from the question).
+    """
     if not scored:
         return []
-    wanted = intents(question)
+    wanted = intents(question) if wanted is None else wanted
     owners = _owners(passages)
     allowed = [c for c in scored
                if (o := owners.get(_key(c))) is None or not conflicts(o.kind, wanted)]
@@ -74,7 +80,8 @@ def shape(question: str, passages: Sequence[Passage], scored: list, select) -> l
                     used.add(owners[_key(second)])
                     lines += _list_lines(owners[_key(second)], second, by_key, question)
         return _with_extras(lines, allowed, owners, best.score)
-    if owner is not None and owner.role(best.unit)[0] == "item" and not listy:
+    if owner is not None and owner.role(best.unit)[0] == "item" and not listy \
+            and wanted & {"what", "should"}:
         return _item_lines(owner, best, by_key, question)
     return [Line([c], bullet=c.unit.list_item) for c in select(allowed)]
 
