@@ -311,14 +311,15 @@ def timed_stream(
     seen = False
     try:
         while True:
-            wait = first_token_timeout if not seen else min(
-                first_token_timeout, timeout - (time.monotonic() - started))
+            left = timeout - (time.monotonic() - started)
+            wait = min(first_token_timeout, left)
             try:
                 kind, value = pieces.get(timeout=max(wait, 0.0))
             except queue.Empty:
                 if not seen:
+                    waited = min(first_token_timeout, timeout)
                     raise FirstTokenLate(
-                        f"The model had not started answering after {first_token_timeout:g} s"
+                        f"The model had not started answering after {waited:g} s"
                     ) from None
                 return  # silence or the overall deadline: keep what arrived
             if kind == "end":
