@@ -29,7 +29,8 @@ CONTINUATION_MARGIN = 0.03  # a later sentence of an item is shown when it is (n
 CONTINUATION_LIFT = 0.1  # … and clearly more relevant than its item's first sentence
 SECOND_LIST_MARGIN = 0.3  # a two-intent question's second list must score this close
 DOMINANCE = 0.15  # an item this far ahead of every other item is answered on its own
-EXTRA_SENTENCES = 2  # paragraph sentences outside the list that score with the best
+EXTRA_SENTENCES = 2
+PARAGRAPH_SENTENCES = 3  # the best sentence's paragraph is quoted up to this many sentences  # paragraph sentences outside the list that score with the best
 
 
 @dataclass
@@ -83,7 +84,20 @@ def shape(  # noqa: ANN001
     if owner is not None and owner.role(best.unit)[0] == "item" and not listy \
             and wanted & {"what", "should"}:
         return _item_lines(owner, best, by_key, question)
-    return [Line([c], bullet=c.unit.list_item) for c in select(allowed)]
+    return _sentence_lines(select(allowed), best, allowed)
+
+
+def _sentence_lines(chosen: list, best, allowed: list) -> list[Line]:  # noqa: ANN001
+    """The selected sentences, the best one followed by the rest of its paragraph (a definition
+    or explanation goes on after its first sentence)."""
+    if not best.unit.list_item and not best.continuation:
+        same = sorted((c for c in allowed if c.index == best.index
+                       and c.unit.block == best.unit.block and c.unit.start > best.unit.start),
+                      key=lambda c: c.unit.start)[: PARAGRAPH_SENTENCES - 1]
+        have = {_key(c) for c in chosen}
+        chosen = sorted([*chosen, *(c for c in same if _key(c) not in have)],
+                        key=lambda c: (c.index, c.unit.start))
+    return [Line([c], bullet=c.unit.list_item) for c in chosen]
 
 
 def _owners(passages: Sequence[Passage]) -> dict[Key, ListBlock]:
