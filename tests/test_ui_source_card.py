@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_ui_browser import ask, browser  # noqa: F401 - the shared Chromium fixture
+from test_ui_browser import SHOTS, ask, browser  # noqa: F401 - the shared Chromium fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -18,6 +18,7 @@ DOCS = Path(__file__).parent.parent / "docs" / "screenshots"
 
 @pytest.fixture(scope="module")
 def page(browser: Any, ui_server: Any) -> Iterator[Any]:  # noqa: F811
+    SHOTS.mkdir(parents=True, exist_ok=True)  # ask() logs its timing there
     context = browser.new_context(viewport={"width": 1200, "height": 1400})
     page = context.new_page()
     page.goto(ui_server.url)
