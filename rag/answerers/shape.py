@@ -71,7 +71,8 @@ def shape(  # noqa: ANN001
     listy = wanted & set(SERVES)
     if owner is not None and listy and any(owner.kind in SERVES[w] for w in listy):
         if len(listy - {"list"}) <= 1 and _dominant(owner, best, by_key):  # about one item
-            return _item_lines(owner, best, by_key, question)
+            return _with_extras(_item_lines(owner, best, by_key, question), allowed, owners,
+                                best.score)
         lines = _list_lines(owner, best, by_key, question)
         used = {owner}
         for intent in sorted(listy):
@@ -83,7 +84,8 @@ def shape(  # noqa: ANN001
         return _with_extras(lines, allowed, owners, best.score)
     if owner is not None and owner.role(best.unit)[0] == "item" and not listy \
             and wanted & {"what", "should"}:
-        return _item_lines(owner, best, by_key, question)
+        return _with_extras(_item_lines(owner, best, by_key, question), allowed, owners,
+                            best.score)
     return _sentence_lines(select(allowed), best, allowed)
 
 
