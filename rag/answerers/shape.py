@@ -15,6 +15,7 @@ Given scored candidates (rag/answerers/extractive.py) and the passages' structur
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,8 +30,8 @@ CONTINUATION_MARGIN = 0.03  # a later sentence of an item is shown when it is (n
 CONTINUATION_LIFT = 0.1  # … and clearly more relevant than its item's first sentence
 SECOND_LIST_MARGIN = 0.3  # a two-intent question's second list must score this close
 DOMINANCE = 0.15  # an item this far ahead of every other item is answered on its own
-EXTRA_SENTENCES = 2
-PARAGRAPH_SENTENCES = 3  # the best sentence's paragraph is quoted up to this many sentences  # paragraph sentences outside the list that score with the best
+EXTRA_SENTENCES = 2  # paragraph sentences outside the list that score with the best
+PARAGRAPH_SENTENCES = 3  # the best sentence's paragraph is quoted up to this many sentences
 
 
 @dataclass
@@ -69,6 +70,8 @@ def shape(  # noqa: ANN001
     best = max(allowed, key=lambda c: (c.score, -c.index, -c.unit.start))
     owner = owners.get(_key(best))
     listy = wanted & set(SERVES)
+    if owner is not None and not listy and _announces(owner, best):
+        listy = frozenset({"list"})  # "… as laid out below:" is answered by what it announces
     if owner is not None and listy and any(owner.kind in SERVES[w] for w in listy):
         if len(listy - {"list"}) <= 1 and _dominant(owner, best, by_key):  # about one item
             return _with_extras(_item_lines(owner, best, by_key, question), allowed, owners,
@@ -171,6 +174,14 @@ def _with_extras(lines: list[Line], allowed: list, owners: dict, top: float) -> 
     before = [Line([c]) for c in sorted(extras, key=_key) if _key(c) < first]
     after = [Line([c]) for c in sorted(extras, key=_key) if _key(c) >= first]
     return before + lines + after
+
+
+def _announces(block: ListBlock, best) -> bool:  # noqa: ANN001
+    """True when the best unit is the sentence introducing the list ("…:", "…below.")."""
+    if not block.lead or best.unit != block.lead[-1]:
+        return False
+    text = best.unit.text.rstrip()
+    return text.endswith(":") or bool(re.search(r"\b(below|following)\b", text, re.I))
 
 
 def _dominant(block: ListBlock, best, by_key: dict) -> bool:  # noqa: ANN001
