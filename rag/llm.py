@@ -14,7 +14,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -281,7 +281,7 @@ class FirstTokenLate(LLMError):
 def timed_stream(
     model: ChatModel, messages: list[Message], max_tokens: int,
     first_token_timeout: float, timeout: float,
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
     """`model.stream` run in a worker thread, watched from the caller's thread.
 
     Raises FirstTokenLate when nothing arrives within `first_token_timeout` (the caller shows
