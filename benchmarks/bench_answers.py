@@ -86,8 +86,9 @@ def repeated_sentences(text: str) -> int:
     for line in text.splitlines():
         for a, b in split_sentences(line):
             key = " ".join(words(strip_citations(line[a:b])))
-            repeats += key in seen
-            seen.add(key)
+            if key:  # a lone "[1]" after a sentence's period is no sentence
+                repeats += key in seen
+                seen.add(key)
     return repeats
 
 

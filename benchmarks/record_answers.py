@@ -23,7 +23,7 @@ def rows_for(result: dict[str, Any], command: str) -> list[Row]:
                         f"ms (retrieve {t['retrieve_ms']['median']}, answer "
                         f"{t['generate_ms']['median']} ms; n={t['total_ms']['n']})",
                         command=command))
-    for key, label in (("local_idle", "idle"), ("local_busy", "one busy-loop per core")):
+    for key, label in (("local_idle", "no busy-loop added"), ("local_busy", "one busy-loop per core added")):
         local = result.get(key)
         if not local:
             continue
