@@ -319,7 +319,7 @@ def timed_stream(
                 if not seen:
                     waited = min(first_token_timeout, timeout)
                     raise FirstTokenLate(
-                        f"The model had not started answering after {waited:g} s"
+                        f"The model timed out: no first token after {waited:g} s"
                     ) from None
                 return  # silence or the overall deadline: keep what arrived
             if kind == "end":
