@@ -53,6 +53,7 @@ def write_report(results: Mapping[str, Any], out: Path, plots: bool = True) -> P
         parts.append("## Plots\n\n" + "\n\n".join(f"![{p.stem}]({p.name})" for p in images))
     for name, suite in results.get("suites", {}).items():
         parts.append(_misses(name, suite))
+        parts.append(key_point_misses(name, suite))
     path = out / "report.md"
     path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
     return path
@@ -125,6 +126,28 @@ def _misses(name: str, suite: Mapping[str, Any]) -> str:
         lines.append(f"| {q['id']} | {q['kind']} | {_cell(q['question'])} | {miss} | "
                      f"{_cell(detail)} |")
     return "\n".join(lines)
+
+
+def key_point_misses(name: str, suite: Mapping[str, Any]) -> str:
+    """Per answerer and question, the golden key points its answer does not cover."""
+    from evals.metrics import key_point_recall
+
+    questions = {q["id"]: q for q in suite.get("questions", [])}
+    rows = []
+    for answerer, records in suite.get("records", {}).get("answers", {}).items():
+        for rec in records:
+            q = questions[rec["id"]]
+            if q["refuse"] or rec.get("refused") or "error" in rec:
+                continue
+            missed = [p for p in q.get("key_points", [])
+                      if key_point_recall(rec.get("answer", ""), [p]) < 1.0]
+            if missed:
+                rows.append(f"| {answerer} | {q['id']} | {_cell(q['question'])} | "
+                            f"{len(missed)}/{len(q['key_points'])} | "
+                            f"{_cell('; '.join(missed))} |")
+    return "\n".join([f"### Key points missed in `{name}` ({len(rows)} answers)", "",
+                      "| answerer | id | question | missed | key points not covered |",
+                      "|---|---|---|---|---|", *rows])
 
 
 def _answer_miss(q: Mapping[str, Any], rec: Mapping[str, Any]) -> str:

@@ -76,8 +76,9 @@ class Answer:
     query: str = ""  # the query actually searched (differs from the question for follow-ups)
     sentences: list[Sentence] = field(default_factory=list)
     notice: str = ""  # e.g. "the LLM server did not answer; showing the extractive answer"
+    model: str = ""  # the language model that wrote the answer ("" = none: extractive)
 
-    def model(self) -> AnswerModel:
+    def schema(self) -> AnswerModel:
         """The answer as the shared pydantic model (rag/schema.py)."""
         return AnswerModel(
             question=self.question,
@@ -89,12 +90,13 @@ class Answer:
             query=self.query,
             sentences=[SentenceModel(**asdict(s)) for s in self.sentences],
             notice=self.notice,
+            model=self.model,
         )
 
     def to_json(self) -> dict[str, object]:
         """The DESIGN.md contract, plus query, sentences, notice and link fields."""
-        return dict(self.model().model_dump(mode="json"))
+        return dict(self.schema().model_dump(mode="json"))
 
     def to_json_text(self) -> str:
         """`to_json()` serialised exactly as every door (CLI, REST, MCP) sends it."""
-        return self.model().dumps()
+        return self.schema().dumps()

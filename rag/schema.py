@@ -69,6 +69,9 @@ class AnswerModel(_Model):
     query: str = Field(description="What was searched (differs from the question for follow-ups).")
     sentences: list[SentenceModel]
     notice: str = Field(description="A note for the reader, e.g. that the model was unreachable.")
+    model: str = Field(
+        "", description="The language model that wrote the answer; empty for extractive answers."
+    )
 
     def dumps(self) -> str:
         """The one serialisation every door prints (that of `playbook ask --json`)."""

@@ -50,7 +50,7 @@ def answer(
     """`rag.api.ask` for a program: validated question, the answer as the shared model."""
     checked_question(question, settings)
     turns = [(str(q), str(a)) for q, a in list(history)[-MAX_HISTORY:]]
-    return ask(question, settings, history=turns, on_token=on_token).model()
+    return ask(question, settings, history=turns, on_token=on_token).schema()
 
 
 def search(query: str, settings: Settings, k: int | None = None) -> SearchModel:

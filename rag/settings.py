@@ -82,7 +82,10 @@ class Settings(BaseSettings):
     llm_model_path: Path | None = Field(
         None, description="GGUF file for the local answerer (default: bundled SmolLM2-135M)."
     )
-    llm_threads: int = Field(2, ge=1, description="CPU threads for the local model.")
+    llm_threads: int = Field(
+        0, ge=0, description="CPU threads for the local model; 0 = what the CPU has free "
+        "(cores minus load, 1 under contention).",
+    )
     llm_max_tokens: int = Field(256, ge=16, description="Most tokens an answer may generate.")
     openai_base_url: str = Field(
         "http://127.0.0.1:11434/v1", description="OpenAI-compatible server base URL."
@@ -90,6 +93,14 @@ class Settings(BaseSettings):
     openai_model: str = Field("llama3.2", description="Model name on the OpenAI-compatible server.")
     openai_api_key: SecretStr | None = Field(None, description="API key, if the server needs one.")
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM call is abandoned.")
+    llm_first_token_timeout: float = Field(
+        4.0, gt=0, description="Show the extractive answer when the model's first token takes "
+        "longer than this many seconds.",
+    )
+    llm_prompt: Literal["extractive", "passages"] = Field(
+        "extractive", description="What the LLM reads: the extractive answer's cited sentences "
+        "to phrase ('extractive') or the passages' most relevant sentences ('passages').",
+    )
     llm_connect_timeout: float = Field(
         5.0, gt=0, description="Seconds to wait for the OpenAI-compatible server to accept."
     )

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ui.freshness import freshness_html
+from ui.markdown import passage_html
 
 _MARKER = re.compile(r"\[(\d+)\]")
 
@@ -110,7 +111,7 @@ def _where(cite: dict[str, Any]) -> str:
 def source_html(cite: dict[str, Any], *, open_: bool) -> str:
     """One source card: number, title › heading path, passage with cited spans, open link."""
     href = escape(article_href(str(cite.get("source", "")), str(cite.get("anchor", ""))))
-    passage = highlight(str(cite.get("text", "")), cite.get("spans", [])).replace("\n", "<br>")
+    passage = passage_html(str(cite.get("text", "")), cite.get("spans", []))
     score = cite.get("score")
     score_html = (
         f'<span class="pb-score" title="similarity to the question">{float(score):.2f}</span>'
@@ -189,8 +190,21 @@ def answer_html(answer: dict[str, Any]) -> str:
         )
     return (
         f'{head}<div class="pb-answer">{answer_text_html(str(answer.get("answer", "")))}</div>'
-        f"{notice_html}{sources_html(answer)}"
+        f"{notice_html}{answered_by_html(answer)}{sources_html(answer)}"
     )
+
+
+def answered_by_html(answer: dict[str, Any]) -> str:
+    """Who wrote the answer: the language model by name, or quotes chosen without one."""
+    model, answerer = str(answer.get("model", "") or ""), str(answer.get("answerer", ""))
+    if model:
+        text = f"Written by {model} ({answerer.split('>')[0]}), sentences checked against sources"
+    elif answerer:
+        text = "Quoted from the sources (extractive, no language model)"
+    else:
+        return ""
+    return f'<div class="pb-model">{escape(text)}</div>'
+
 
 
 def error_html(message: str) -> str:
