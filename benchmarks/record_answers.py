@@ -23,7 +23,8 @@ def rows_for(result: dict[str, Any], command: str) -> list[Row]:
                         f"ms (retrieve {t['retrieve_ms']['median']}, answer "
                         f"{t['generate_ms']['median']} ms; n={t['total_ms']['n']})",
                         command=command))
-    conditions = (("local_idle", "no busy-loop added"), ("local_busy", "one busy-loop per core added"))
+    conditions = (("local_idle", "no busy-loop added"),
+                  ("local_busy", "one busy-loop per core added"))
     for key, label in conditions:
         local = result.get(key)
         if not local:
