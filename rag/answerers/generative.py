@@ -18,7 +18,7 @@ from rag.answer import Answer, Citation, Sentence
 from rag.answerers import TokenCallback
 from rag.answerers.draft import Draft
 from rag.answerers.extractive import Candidate, extractive_answer, score_candidates
-from rag.citations import SUPPORT_THRESHOLD, Checked, verify
+from rag.citations import Checked, Thresholds, verify
 from rag.errors import LLMError
 from rag.llm import ChatModel, Message, make_llm, timed_stream
 from rag.retrieve import Passage
@@ -159,8 +159,8 @@ def checked_answer(
     if NOT_COVERED in draft.lower() and len(content_terms(draft)) < 8:
         return fallback(question, passages, settings, name,
                         "The model found no answer in the passages")
-    threshold = settings.support_threshold or SUPPORT_THRESHOLD
-    checked = verify(draft, [p.text for p in passages], make_embedder(settings), threshold)
+    checked = verify(draft, [p.text for p in passages], make_embedder(settings),
+                     thresholds=Thresholds.from_settings(settings))
     checked = [c for c in checked if not _label(c.text)]
     claims = [c for c in checked if content_terms(c.text)]
     kept = [c for c in claims if c.verified]
