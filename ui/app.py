@@ -44,7 +44,8 @@ def _api_ask(settings: Settings) -> Any:
         from rag.api import ask as rag_ask
 
         if llm and llm not in get_args(AnswererName):
-            raise gr.Error(f"Unknown answerer '{llm}': choose extractive, local or openai.")
+            names = ", ".join(get_args(AnswererName))
+            raise gr.Error(f"Unknown answerer '{llm}': choose one of {names}.")
         pairs = [
             (chatmod.clean_text(t[0]), chatmod.clean_text(t[1]))
             for t in (history or []) if isinstance(t, list | tuple) and len(t) >= 2

@@ -12,9 +12,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from rag.errors import PlaybookError
+from rag.settings import AnswererName
+
+ANSWERERS = list(get_args(AnswererName))  # the answerer registry's names (test_registries)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", help="the question, in plain words")
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     p.add_argument("-k", type=int, help="passages to retrieve (default 5)")
-    p.add_argument("--llm", choices=["extractive", "local", "openai"], help="answerer to use")
+    p.add_argument("--llm", choices=ANSWERERS, help="answerer to use")
 
     p = sub.add_parser("serve", help="open the chat page (Gradio) on http://127.0.0.1:7860")
     _common(p)
@@ -62,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite", default="all",
                    help="playbook, cwe-dev, cwe-test, or a group: all (default), gate, cwe")
     p.add_argument("--out", type=Path, help="results folder (default: evals/results/)")
-    p.add_argument("--llm", action="append", choices=["extractive", "local", "openai"],
+    p.add_argument("--llm", action="append", choices=ANSWERERS,
                    help="answerer(s) to run (repeatable; default: every available one)")
     p.add_argument("--beir", type=Path, metavar="DIR",
                    help="run a BEIR dataset folder (corpus.jsonl, queries.jsonl) instead")

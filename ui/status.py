@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
-from typing import get_args
 
 from rag.errors import PlaybookError
-from rag.settings import AnswererName, Settings
+from rag.settings import Settings
 
 
 def index_status_html(settings: Settings) -> str:
@@ -40,18 +39,13 @@ def index_status_html(settings: Settings) -> str:
 
 
 def available_answerers(settings: Settings) -> list[str]:
-    """Answerers that can be built here (the configured one always listed first)."""
-    from rag.answerers import get_answerer
+    """Answerers installed here (the registry's check), the configured one listed first."""
+    from rag.answerers import available_answerers as installed
 
-    names = [settings.llm] + [n for n in get_args(AnswererName) if n != settings.llm]
-    usable = []
-    for name in names:
-        try:
-            get_answerer(name)
-        except Exception:  # unknown or missing optional package: not offered
-            continue
-        usable.append(name)
-    return usable or [settings.llm]
+    names = installed()
+    if settings.llm not in names:
+        return names or [settings.llm]
+    return [settings.llm] + [n for n in names if n != settings.llm]
 
 
 def example_questions(settings: Settings, limit: int = 4) -> list[str]:

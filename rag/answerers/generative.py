@@ -105,7 +105,7 @@ class GenerativeAnswerer:
         model_name = ""
         draft = Draft()
         try:
-            model = make_llm(settings)
+            model = make_llm(settings, self.name)
             model_name = str(getattr(model, "model_name", model.name))
             stream = timed_stream(model, self._messages(model, question, passages, settings),
                                   settings.llm_max_tokens, settings.llm_first_token_timeout,
@@ -139,6 +139,20 @@ class GenerativeAnswerer:
             return build_messages(question, passages, settings)
         seconds = FIRST_TOKEN_SHARE * settings.llm_first_token_timeout
         return build_messages(question, passages, settings, budget(seconds), count)
+
+
+class LocalAnswerer(GenerativeAnswerer):
+    """A GGUF model run in-process by llama.cpp (default: the bundled SmolLM2-135M)."""
+
+    def __init__(self) -> None:
+        super().__init__("local")
+
+
+class OpenAIAnswerer(GenerativeAnswerer):
+    """Any OpenAI-compatible server (Ollama, vLLM, llama.cpp server, OpenAI)."""
+
+    def __init__(self) -> None:
+        super().__init__("openai")
 
 
 def fallback(
