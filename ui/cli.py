@@ -231,8 +231,8 @@ def cmd_stale(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from evals import diff
     from evals.diff_report import to_markdown
-    from rag import diff
     from ui.owners_cli import diff_questions
 
     wrong = set(filter(None, args.fail_on.split(","))) - set(diff.FAIL_ON)
