@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
 
 from ingest.blocks import atx_heading_text, parse_blocks
 from ingest.markup import strip_non_content
@@ -35,10 +36,10 @@ _LINK = re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)")  # no nesting: one scan per br
 class _NoAliasLoader(yaml.SafeLoader):
     """PyYAML's safe loader minus aliases: `*a` would let 351 bytes expand to gigabytes."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102 - PyYAML hook
+    def compose_node(self, parent: Any, index: Any) -> Any:  # PyYAML's hook for every node
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            raise yaml.composer.ComposerError(
+            raise ComposerError(
                 None, None, f"aliases such as *{event.anchor} are not allowed", event.start_mark
             )
         return super().compose_node(parent, index)
@@ -53,7 +54,7 @@ class Article:
     source: str  # path relative to the content dir, posix style
     body: str  # Markdown after the front matter
     body_line: int  # 1-based line number in the file where `body` starts
-    content_hash: str  # sha256 of the raw file bytes
+    content_hash: str  # sha256 of PARSER_VERSION + the raw file bytes
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
@@ -138,7 +139,7 @@ def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str, int
     if len(block) > MAX_FRONT_MATTER_BYTES:
         raise ContentError(source, f"has front matter over {MAX_FRONT_MATTER_BYTES:,} characters")
     try:
-        meta = yaml.load(block, Loader=_NoAliasLoader) if block.strip() else {}  # noqa: S506
+        meta = yaml.load(block, Loader=_NoAliasLoader) if block.strip() else {}  # safe: SafeLoader minus aliases
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" on line {mark.line + 2}" if mark is not None else ""

@@ -111,33 +111,55 @@ def _units(blocks: Sequence[Block], count: TokenCounter, budget: int) -> list[_U
     i = 0
     while i < len(blocks):
         block = blocks[i]
-        if block.kind == "paragraph" and i + 1 < len(blocks) and blocks[i + 1].kind == "item":
-            items = _list_items(blocks, i + 1)
-            whole = [block, *items]
-            if _fits_whole(whole, count, budget):  # a short list stays whole with its lead-in
-                units.append(_join(whole, count))
-                i += len(whole)
-                continue
-            # Too long to keep whole: the lead-in's last sentence still travels with item one.
-            *head, lead = _paragraph_units(block, count, budget)
-            units.extend(head)
-            first = items[0]
-            text = lead.text + "\n" + first.text
-            units.append(_Unit(text, lead.start, first.end, count(text)))
-            i += 2
-            continue
-        if block.kind == "item":
-            items = _list_items(blocks, i)
-            if _fits_whole(items, count, budget):
-                units.append(_join(items, count))
-                i += len(items)
-                continue
-        if block.kind == "paragraph":
+        lead = block.kind == "paragraph" and i + 1 < len(blocks) and blocks[i + 1].kind == "item"
+        if lead or block.kind == "item":
+            items = _list_items(blocks, i + 1 if lead else i)
+            units.extend(_list_units(block if lead else None, items, count, budget))
+            i += len(items) + lead
+        elif block.kind == "paragraph":
             units.extend(_paragraph_units(block, count, budget))
+            i += 1
         else:
             units.append(_Unit(block.text, block.start, block.end, count(block.text)))
-        i += 1
+            i += 1
     return [piece for unit in units for piece in _capped(unit, count)]
+
+
+def _list_units(
+    lead: Block | None, items: Sequence[Block], count: TokenCounter, budget: int
+) -> list[_Unit]:
+    """A list and its lead-in: one unit if it fits (see `_fits`); else the lead-in's last
+    sentence travels with item one, and items go one by one until the rest fits whole.
+    Each item is counted once (a per-item rescan of the rest of the list was quadratic)."""
+    tokens = [count(b.text) for b in items]
+    lead_tokens = count(lead.text) if lead else 0
+    if _fits(len(items), sum(tokens) + lead_tokens, max(tokens), budget):
+        return [_join([lead, *items] if lead else items, count)]
+    units: list[_Unit] = []
+    start = 0
+    if lead is not None:
+        *head, last = _paragraph_units(lead, count, budget)
+        units.extend(head)
+        text = last.text + "\n" + items[0].text
+        units.append(_Unit(text, last.start, items[0].end, count(text)))
+        start = 1
+    rest = _first_fitting_suffix(tokens, start, budget)
+    units.extend(_Unit(b.text, b.start, b.end, t)
+                 for b, t in zip(items[start:rest], tokens[start:rest], strict=True))
+    if rest < len(items):
+        units.append(_join(items[rest:], count))
+    return units
+
+
+def _first_fitting_suffix(tokens: list[int], start: int, budget: int) -> int:
+    """The smallest k >= start such that items[k:] fit whole (len(tokens) if none does)."""
+    first, total, largest = len(tokens), 0, 0
+    for k in range(len(tokens) - 1, start - 1, -1):
+        total += tokens[k]
+        largest = max(largest, tokens[k])
+        if _fits(len(tokens) - k, total, largest, budget):
+            first = k
+    return first
 
 
 def _capped(unit: _Unit, count: TokenCounter, cap: int = MAX_CHUNK_CHARS) -> list[_Unit]:
@@ -164,16 +186,15 @@ def _capped(unit: _Unit, count: TokenCounter, cap: int = MAX_CHUNK_CHARS) -> lis
     return pieces
 
 
-def _fits_whole(blocks: Sequence[Block], count: TokenCounter, budget: int) -> bool:
+def _fits(items: int, total: int, largest: int, budget: int) -> bool:
     """A list (with its lead-in) stays in one chunk if it fits the budget, or if it is a short
     list of short items: up to LIST_STRETCH x budget when no item exceeds half the budget.
     Splitting such a list would separate advice from the sentence that frames it; the price is
-    that the embedding model sees only its first 256 tokens (BM25 still sees all of it)."""
-    total = _tokens(blocks, count)
+    that the embedding model sees only its first 256 tokens (BM25 still sees all of it).
+    Token counts add up: the tokenizer never joins text across the newline between items."""
     if total <= budget:
         return True
-    items = [b for b in blocks if b.kind == "item"]
-    short = len(items) <= MAX_SHORT_LIST and all(count(b.text) <= budget // 2 for b in items)
+    short = items <= MAX_SHORT_LIST and largest <= budget // 2
     return short and total <= LIST_STRETCH * budget
 
 
@@ -183,10 +204,6 @@ def _list_items(blocks: Sequence[Block], start: int) -> list[Block]:
     while end < len(blocks) and blocks[end].kind == "item" and blocks[end].list_id == list_id:
         end += 1
     return list(blocks[start:end])
-
-
-def _tokens(blocks: Sequence[Block], count: TokenCounter) -> int:
-    return count("\n".join(b.text for b in blocks))
 
 
 def _join(blocks: Sequence[Block], count: TokenCounter) -> _Unit:

@@ -31,12 +31,13 @@ _ENDS = {
 # Shortcodes whose output is content: Slack channel names are answers ("ask in #people-ops").
 _KEEP_ARG = {"slack_channel": "#{}"}
 _FIRST_ARG = re.compile(r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'")
-# [label]: destination "optional title": a link definition, never shown on the page.
+# [label]: destination "optional title": a link definition, never shown on the page. The
+# destination must look like one (a URL, a path, an anchor, a tag) so "[Note]: Danger" stays.
 # Footnotes ([^1]: text) are content and excluded. Every part is deterministic (no two
 # adjacent quantifiers over the same characters), so a line is matched in linear time.
 _REF_DEF = re.compile(
     r" {0,3}\[(?!\^)[^\[\]\n]{1,999}\]:[ \t]*"
-    r"(?:<[^<>\n]*>|\{%[^%\n]*%\}|\{\{[^}\n]*\}\}|[^\s\"'(]\S*)"
+    r"(?:<[^<>\n]*>|\{%[^%\n]*%\}|\{\{[^}\n]*\}\}|(?=\S*[/:.#])[^\s\"'(<]\S*)"
     r"[ \t]*(?:(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\))[ \t]*)?\Z"
 )
 _EMPTY_LINK = re.compile(r"\[([^\[\]\n]*)\]\([ \t]*\)")  # what "[text]({% page %})" leaves
@@ -65,7 +66,8 @@ def _fence_segments(body: str) -> list[tuple[bool, str]]:
             continue
         if fence:
             _add(segments, True, line)
-            if stripped.startswith(fence) and not stripped.strip(fence[0]):
+            closing = line.strip()
+            if closing.startswith(fence) and not closing.strip(fence[0]):
                 fence = ""
             continue
         _add(segments, False, line)
@@ -106,7 +108,18 @@ def _strip_prose(text: str) -> str:
 
 
 def _code_spans(text: str) -> list[tuple[int, int]]:
-    """Inline code spans: a run of n backticks up to the next run of exactly n (CommonMark)."""
+    """Inline code spans: a run of n backticks up to the next run of exactly n on the same
+    line (CommonMark lets a span cross lines; one stray backtick must not hide a page)."""
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for line in text.split("\n"):
+        if "`" in line:
+            spans.extend((offset + a, offset + b) for a, b in _line_code_spans(line))
+        offset += len(line) + 1
+    return spans
+
+
+def _line_code_spans(text: str) -> list[tuple[int, int]]:
     runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(text)]
     nxt: list[int] = [-1] * len(runs)
     last: dict[int, int] = {}

@@ -23,7 +23,7 @@ from ingest.chunker import MAX_CHUNK_CHARS, chunk_article
 from ingest.markup import strip_non_content
 from rag.errors import ContentError
 
-SIZE = 40_000  # big enough that a quadratic pattern takes seconds, small enough to stay fast
+SIZE = 20_000  # big enough that a quadratic pattern takes seconds (the heading repro: ~7 s)
 RATIO, FLOOR = 15.0, 1.0  # allowed: RATIO x the normal input's time, and never less than FLOOR s
 
 NORMAL_PARAGRAPH = (
@@ -107,7 +107,7 @@ def test_issue_repros_take_normal_time(motif: Any, count_tokens: Any,
     assert_linear(seconds(lambda: parse_and_chunk(text, count_tokens)), normal_seconds, motif)
 
 
-@hsettings(deadline=None, max_examples=60, suppress_health_check=list(HealthCheck))
+@hsettings(deadline=None, max_examples=25, suppress_health_check=list(HealthCheck))
 @given(motif=st.sampled_from(MOTIFS), line_every=st.sampled_from([0, 0, 1, 7, 500]))
 def test_pathological_inputs_take_linear_time(
     motif: tuple[str, str, str], line_every: int, count_tokens: Any, normal_seconds: float
@@ -118,11 +118,13 @@ def test_pathological_inputs_take_linear_time(
 
 
 def test_a_megabyte_paragraph_chunks_as_fast_as_paragraphs(count_tokens: Any) -> None:
-    words = ("alpha beta gamma delta " * 50_000)[:1_000_000]
-    one = seconds(lambda: parse_and_chunk(words, count_tokens))
-    split = re.sub(r"(.{2000}) ", "\\1\n\n", words)  # the same words in 2 KB paragraphs
+    # Sentences, so that the paragraph is split into ~18k units (the quadratic path: 172 s at
+    # 5 MB before); the control is the same text in 2 KB paragraphs.
+    text = ("We ship small changes often and review them with care. " * 18_200)[:1_000_000]
+    one = seconds(lambda: parse_and_chunk(text, count_tokens))
+    split = "\n\n".join(text[i : i + 2000] for i in range(0, len(text), 2000))
     many = seconds(lambda: parse_and_chunk(split, count_tokens))
-    assert one <= max(3 * many, FLOOR), (one, many)
+    assert one <= max(2 * many, FLOOR), (one, many)
 
 
 def _visible(text: str) -> str:
@@ -137,7 +139,7 @@ PIECES = [
 ]
 
 
-@hsettings(deadline=None, max_examples=300, suppress_health_check=list(HealthCheck))
+@hsettings(deadline=None, max_examples=150, suppress_health_check=list(HealthCheck))
 @given(pieces=st.lists(st.sampled_from(PIECES) | st.text(max_size=12), max_size=60))
 def test_parsing_never_loses_text(pieces: list[str], count_tokens: Any) -> None:
     body = "".join(pieces)
