@@ -64,7 +64,7 @@ def read_article(
     """Read and parse one file. Raises ContentError with a one-sentence reason."""
     source = path.relative_to(content_dir).as_posix()
     try:
-        with path.open("rb") as handle:  # read one byte past the cap: never the whole of a huge file
+        with path.open("rb") as handle:  # one byte past the cap, never all of a huge file
             raw = handle.read(max_bytes + 1)
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop on older Pythons
         reason = getattr(exc, "strerror", None) or "symlink loop"
@@ -139,7 +139,7 @@ def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str, int
     if len(block) > MAX_FRONT_MATTER_BYTES:
         raise ContentError(source, f"has front matter over {MAX_FRONT_MATTER_BYTES:,} characters")
     try:
-        meta = yaml.load(block, Loader=_NoAliasLoader) if block.strip() else {}  # safe: SafeLoader minus aliases
+        meta = yaml.load(block, Loader=_NoAliasLoader) if block.strip() else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" on line {mark.line + 2}" if mark is not None else ""

@@ -181,7 +181,8 @@ def _capped(unit: _Unit, count: TokenCounter, cap: int = MAX_CHUNK_CHARS) -> lis
         if piece.strip():
             pieces.append(_Unit(piece, line, line + piece.count("\n"), count(piece)))
         line += piece.count("\n")
-        pos = _SEPARATOR.match(text, end).end()  # the whitespace we cut at
+        separator = _SEPARATOR.match(text, end)  # the whitespace we cut at (always matches)
+        pos = separator.end() if separator else end
         line += text.count("\n", end, pos)
     return pieces
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ingest.articles import DEFAULT_MAX_ARTICLE_BYTES, Article, read_article
-from ingest.files import scan_content
 from ingest.chunker import chunk_article
+from ingest.files import scan_content
 from rag.backend import Store, crash_point_for_tests, open_store
 from rag.bm25 import BM25
 from rag.chunk import Chunk

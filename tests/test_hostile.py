@@ -175,6 +175,9 @@ BOMB = "---\n" + "a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
 ) + "---\ntext\n"
 
 
+DEPTH = 1100  # nested folders: os.walk, rglob and rmtree recurse and fail at this depth
+
+
 def _hostile_folder(base: Path) -> Path:
     """The fixture playbook plus every kind of file that must not become content."""
     content = base / "content"
@@ -186,7 +189,7 @@ def _hostile_folder(base: Path) -> Path:
     (content / "sub").mkdir()
     (content / "sub" / "up").symlink_to(content)
     deep = content / "deep"
-    for _ in range(1100):
+    for _ in range(DEPTH):
         deep = deep / "d"
         deep.mkdir(parents=True)
     (deep / "x.md").write_text("# Deep\n\ndeep text\n")
@@ -197,8 +200,28 @@ def _hostile_folder(base: Path) -> Path:
     return content
 
 
-def test_hostile_files_are_skipped_with_one_sentence_each(tmp_path: Path) -> None:
-    content = _hostile_folder(tmp_path)
+def _remove_deep(content: Path) -> None:
+    """Delete the nested folders bottom-up without recursion: pytest's own clean-up of old
+    temp dirs uses shutil.rmtree, which would hit RecursionError (in any later session)."""
+    chain = [content / "deep"]
+    while (chain[-1] / "d").is_dir():
+        chain.append(chain[-1] / "d")
+    (chain[-1] / "x.md").unlink()
+    for folder in reversed(chain):
+        folder.rmdir()
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One hostile content folder for the module (tests only read it)."""
+    base = tmp_path_factory.mktemp("hostile-content")
+    content = _hostile_folder(base)
+    yield content
+    _remove_deep(content)
+
+
+def test_hostile_files_are_skipped_with_one_sentence_each(hostile: Path, tmp_path: Path) -> None:
+    content = hostile
     settings = Settings(content_dir=content, index_dir=tmp_path / "index",
                         max_article_bytes=50_000)
     report = run(settings)
@@ -212,15 +235,15 @@ def test_hostile_files_are_skipped_with_one_sentence_each(tmp_path: Path) -> Non
     assert "larger than max_article_bytes (50,000 bytes)" in reasons["huge.md"]
     assert not any(".git" in p for p in reasons) and report.added == 3
     assert all("\n" not in r for r in reasons.values())
-    answer = json.dumps(ask("root bash nologin secret hidden text", settings).to_json())
-    assert "root:x" not in answer and "secret hidden" not in answer
+    answer = ask("root bash nologin secret hidden text", settings).to_json()
+    quoted = json.dumps([answer["answer"], answer["citations"]])  # not the question itself
+    assert "root:x" not in quoted and "secret hidden" not in quoted
 
 
-def test_external_symlinks_are_read_only_when_allowed(tmp_path: Path) -> None:
+def test_external_symlinks_are_read_only_when_allowed(hostile: Path) -> None:
     from ingest.pipeline import load_articles
 
-    content = _hostile_folder(tmp_path)
-    articles, skipped = load_articles(content, 50_000, follow_external=True)
+    articles, skipped = load_articles(hostile, 50_000, follow_external=True)
     assert "passwd.md" in {a.source for a in articles}
     assert "passwd.md" not in {s["path"] for s in skipped}
     assert "loop.md" in {s["path"] for s in skipped}  # a loop stays a loop
@@ -232,15 +255,16 @@ def test_external_symlinks_are_read_only_when_allowed(tmp_path: Path) -> None:
     ("passwd.md", "outside the content folder"),
     (".git/x.md", "hidden path"),
     ("sub/up/.git/x.md", "hidden path"),
-    ("deep/" + "d/" * 1100 + "x.md", "is not a path inside the content folder"),
+    ("deep/" + "d/" * DEPTH + "x.md", "is not a path inside the content folder"),
     ("huge.md", "larger than max_article_bytes"),
     ("bomb.md", "aliases such as *a0 are not allowed"),
 ])
-def test_article_view_gives_one_sentence(tmp_path: Path, source: str, reason: str) -> None:
+def test_article_view_gives_one_sentence(
+    hostile: Path, tmp_path: Path, source: str, reason: str
+) -> None:
     from ui.article import article_html
 
-    content = _hostile_folder(tmp_path)
-    settings = Settings(content_dir=content, index_dir=tmp_path / "index",
+    settings = Settings(content_dir=hostile, index_dir=tmp_path / "index",
                         max_article_bytes=50_000)
     html = article_html(settings, source)
     assert html.startswith('<div class="pb-error">') and reason in html.replace("&#x27;", "'")
