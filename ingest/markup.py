@@ -40,6 +40,13 @@ _REF_DEF = re.compile(
     r"(?:<[^<>\n]*>|\{%[^%\n]*%\}|\{\{[^}\n]*\}\}|(?=\S*[/:.#])[^\s\"'(<]\S*)"
     r"[ \t]*(?:(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\))[ \t]*)?\Z"
 )
+# A definition may put its destination on the next line: "[label]:" then "  https://...".
+_REF_LABEL = re.compile(r" {0,3}\[(?!\^)[^\[\]\n]{1,999}\]:[ \t]*\Z")
+_REF_NEXT = re.compile(
+    r"[ \t]*(?:<[^<>\n]*>|\{%[^%\n]*%\}|(?=\S*[/:.#])[^\s\"'(<]\S*)"
+    r"[ \t]*(?:(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\))[ \t]*)?\Z"
+)
+_LITERAL = re.compile(r"\{\{-?[ \t]*(?:\"([^\"\n]*)\"|'([^'\n]*)')[ \t]*-?\}\}")  # {{ "x" }}
 _EMPTY_LINK = re.compile(r"\[([^\[\]\n]*)\]\([ \t]*\)")  # what "[text]({% page %})" leaves
 _BACKTICKS = re.compile(r"`+")
 
@@ -92,19 +99,37 @@ def _raw_markers_only(code: str) -> str:
 
 def _strip_prose(text: str) -> str:
     """Link definitions blanked, then tags and comments removed outside inline code spans."""
-    lines = text.split("\n")
-    for i, line in enumerate(lines):
-        if line.lstrip(" ").startswith("[") and len(line) <= 2000 and _REF_DEF.match(line):
-            lines[i] = ""
-    text = "\n".join(lines)
+    text = _blank_link_definitions(text)
     out: list[str] = []
     pos = 0
     for start, end in _code_spans(text):
         out.append(_strip_tags(text[pos:start]))
-        out.append(text[start:end])
+        out.append(_inline_code(text[start:end]))
         pos = end
     out.append(_strip_tags(text[pos:]))
     return "".join(out)
+
+
+def _inline_code(span: str) -> str:
+    """Inline code as the reader sees it: `{% raw %}x{% endraw %}` and `{{ "x" }}` print x
+    (how templated pages show a tag); anything else in code is example text, kept."""
+    if "{" not in span:
+        return span
+    return _LITERAL.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2),
+                        _raw_markers_only(span))
+
+
+def _blank_link_definitions(text: str) -> str:
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if not line.lstrip(" ").startswith("[") or len(line) > 2000:
+            continue
+        if _REF_DEF.match(line):
+            lines[i] = ""
+        elif i + 1 < len(lines) and _REF_LABEL.match(line) and len(lines[i + 1]) <= 2000 \
+                and _REF_NEXT.match(lines[i + 1]):
+            lines[i] = lines[i + 1] = ""
+    return "\n".join(lines)
 
 
 def _code_spans(text: str) -> list[tuple[int, int]]:
@@ -190,6 +215,10 @@ def _span(
         if block is not None:  # a comment goes whole; raw text stays, verbatim
             inner = text[end : block[0]]
             return block[1], "\n" * inner.count("\n") if tag == "comment" else inner
+    if opener == "{{":
+        literal = _LITERAL.fullmatch(text, start, end)
+        if literal:  # {{ "text" }} prints the text: content, as the reader sees it
+            return end, literal.group(1) if literal.group(1) is not None else literal.group(2)
     if tag in _KEEP_ARG:
         arg = _FIRST_ARG.search(text, start, end)
         if arg:

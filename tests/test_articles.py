@@ -153,3 +153,17 @@ def test_a_heading_that_was_only_a_tag_falls_back_to_the_title(count_tokens) -> 
 def test_an_article_of_only_template_tags_is_skipped_with_a_reason() -> None:
     with pytest.raises(ContentError, match="has only headings or markup"):
         parse_article(b'# {{ page.title }}\n\n{% include "toc.html" %}\n<!-- x -->\n', "t.md")
+
+
+@pytest.mark.parametrize(("markdown", "want"), [
+    ("a\n[cgeform]:\n  https://www.gsa.gov/forms \"Form\"\nb\n", "a\n\n\nb\n"),  # next-line URL
+    ("[Note]: Danger ahead.\n", "[Note]: Danger ahead.\n"),  # not a definition: kept
+    ("Use the `{{ \"{%include%}\" }}` tag.\n", "Use the `{%include%}` tag.\n"),  # as shown
+    ("Use `{% raw %}{%include%}{% endraw %}`.\n", "Use `{%include%}`.\n"),
+    ("Say {{ 'hello' }} and {{ page.x }}!\n", "Say hello and !\n"),
+    ("Stray {% and }} and <!-- never closed\n", "Stray {% and }} and <!-- never closed\n"),
+])
+def test_markup_edge_cases(markdown: str, want: str) -> None:
+    from ingest.markup import strip_non_content
+
+    assert strip_non_content(markdown) == want
