@@ -282,13 +282,11 @@ def _flat_metadata(article: Article) -> dict[str, str]:
 
 def _dedupe_ids(chunks: list[Chunk]) -> list[Chunk]:
     """Sections sharing a heading slug get GitHub's -1, -2 ... suffixes, in ids and anchors."""
-    seen_sections: dict[str, list[int]] = {}
+    seen_sections: dict[str, dict[int, int]] = {}  # slug -> {section: its rank}: O(1) lookups
     out = []
     for chunk in chunks:
-        sections = seen_sections.setdefault(chunk.anchor or "top", [])
-        if chunk.section not in sections:
-            sections.append(chunk.section)
-        k = sections.index(chunk.section)
+        sections = seen_sections.setdefault(chunk.anchor or "top", {})
+        k = sections.setdefault(chunk.section, len(sections))
         if k:
             anchor = f"{chunk.anchor or 'top'}-{k}"
             n = chunk.id.rsplit("#", 1)[1]

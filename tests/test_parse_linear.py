@@ -162,3 +162,19 @@ def test_parsing_never_loses_text(pieces: list[str], count_tokens: Any) -> None:
     content = "".join(b.text for b in parse_blocks(article.body) if b.kind != "heading")
     assert _visible("".join(c.text for c in chunks)) == _visible(content)
     assert all(len(c.text) <= MAX_CHUNK_CHARS for c in chunks)
+
+
+def test_thousands_of_sections_with_one_heading_take_linear_time() -> None:
+    # Every section gets a numbered anchor (notes, notes-1, ...): the lookup must not rescan.
+    # A word counter stands in for the tokenizer so that the anchor bookkeeping dominates.
+    def words(text: str) -> int:
+        return len(text.split())
+
+    def doc(n: int) -> str:
+        return "".join(f"## Notes\n\nPoint {i}.\n\n" for i in range(n))
+
+    small = seconds(lambda: parse_and_chunk(doc(2_000), words))
+    big = seconds(lambda: parse_and_chunk(doc(16_000), words))
+    assert big <= max(8 * 2.5 * small, FLOOR), (small, big)  # linear: ~8x; quadratic: ~64x
+    anchors = [c.anchor for c in parse_and_chunk(doc(3), words)]
+    assert anchors == ["notes", "notes-1", "notes-2"]
