@@ -52,6 +52,7 @@ def chunk_article(
     article: Article, count_tokens: TokenCounter, budget: int = 256, overlap: int = 32
 ) -> list[Chunk]:
     """Split one article into chunks of at most `budget` tokens (unsplittable pieces excepted)."""
+    count_tokens = _sliced(count_tokens)
     chunks: list[Chunk] = []
     metadata = _flat_metadata(article)  # once: a copy per chunk, so it is kept small
     sections = _sections(parse_blocks(article.body), article.title)
@@ -80,6 +81,27 @@ def chunk_article(
             )
             previous = text
     return _dedupe_ids(chunks)
+
+
+def _sliced(count: TokenCounter) -> TokenCounter:
+    """The counter, fed at most MAX_CHUNK_CHARS at a time: the tokenizer's time grows faster
+    than the length of one huge string. Slices end at whitespace, which no token crosses, so
+    the sum is the same count (a slice cut inside a 8,000-character word is an estimate)."""
+
+    def counted(text: str) -> int:
+        if len(text) <= MAX_CHUNK_CHARS:
+            return count(text)
+        total, pos = 0, 0
+        while pos < len(text):
+            end = pos + MAX_CHUNK_CHARS
+            if end < len(text):
+                cut = max(text.rfind(" ", pos + 1, end), text.rfind("\n", pos + 1, end))
+                end = cut if cut > 0 else end
+            total += count(text[pos:end])
+            pos = end
+        return total
+
+    return counted
 
 
 def _sections(
