@@ -23,7 +23,7 @@ def resolve_source(settings: Settings, source: str) -> Path:
         return content_file(settings.content_path, source, settings.follow_external_symlinks)
     except ContentError as exc:
         raise PlaybookError(
-            f"There is no article '{exc.path}' in the playbook: {exc.path} {exc.reason}."
+            f"There is no article '{exc.path}' in the playbook: it {exc.reason}."
         ) from exc
 
 
