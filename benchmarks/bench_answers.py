@@ -1,4 +1,5 @@
-"""Answer speed, in process: extractive `rag.ask` warm latency; local model TTFT and tokens/s.
+"""Answer speed, in process: extractive `rag.ask` warm latency; the local model's time to first
+token and total time, idle and with one busy-loop process per core.
 
     python -m benchmarks.bench_answers [--index DIR --content DIR] [--runs 30] [--no-llm]
 
@@ -14,6 +15,8 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -61,38 +64,63 @@ def bench_extractive(settings: Any, qs: list[str], runs: int) -> dict[str, Any]:
     return result
 
 
-def bench_local(settings: Any, qs: list[str], runs: int) -> dict[str, Any]:
-    """Local model: load time, then time to first token and generation speed per question."""
-    from rag.answerers.generative import build_messages
-    from rag.api import retrieve_passages
-    from rag.llm import make_llm
+def busy_loops(count: int) -> list[subprocess.Popen[bytes]]:
+    """`count` processes that each keep one core busy (a stand-in for a busy laptop)."""
+    code = "while True:\n    pass\n"
+    return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(count)]
 
-    local = settings.model_copy(update={"llm": "local", "llm_max_tokens": 64, "llm_timeout": 600})
-    model = make_llm(local)
-    started = time.perf_counter()
-    model.load()  # type: ignore[attr-defined]
-    load_s = time.perf_counter() - started
-    ttft, speed, prompt_tokens = [], [], []
-    for i in range(runs + 1):
-        q = qs[i % len(qs)]
-        started = time.perf_counter()
-        messages = build_messages(q, retrieve_passages(q, local), local)
-        first, count = 0.0, 0
-        for _ in model.stream(messages, local.llm_max_tokens):
-            count += 1
-            first = first or time.perf_counter()
-        done = time.perf_counter()
-        if i == 0:
-            continue  # the first call pays llama.cpp's one-time warm-up
-        ttft.append((first - started) * 1000)
-        if count > 1:
-            speed.append((count - 1) / max(done - first, 1e-9))
-        text = messages[0]["content"] + "\n" + messages[1]["content"]
-        prompt_tokens.append(len(model.load().tokenize(text.encode())))  # type: ignore[attr-defined]
-    return {"load_s": round(load_s, 2), "ttft_ms": summary(ttft),
-            "tokens_per_s": {"median": round(statistics.median(speed), 1)} if speed else {},
-            "prompt_tokens_median": statistics.median(prompt_tokens),
-            "threads": local.llm_threads}
+
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Stop the busy loops this benchmark started, by pid."""
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
+def repeated_sentences(text: str) -> int:
+    """Sentences of an answer that repeat an earlier one (citations and case aside)."""
+    from rag.text import split_sentences, strip_citations, words
+
+    seen: set[str] = set()
+    repeats = 0
+    for line in text.splitlines():
+        for a, b in split_sentences(line):
+            key = " ".join(words(strip_citations(line[a:b])))
+            if key:  # a lone "[1]" after a sentence's period is no sentence
+                repeats += key in seen
+                seen.add(key)
+    return repeats
+
+
+def bench_local(settings: Any, qs: list[str], runs: int, busy: int = 0) -> dict[str, Any]:
+    """`rag.ask` with the local model: time to first token, total, fallbacks, repeats.
+
+    With `busy`, that many busy-loop processes run alongside (one per core = a loaded laptop).
+    """
+    from rag.api import ask
+    from rag.llm import cpu_load, pick_threads
+
+    local = settings.model_copy(update={"llm": "local"})
+    ask(qs[0], local)  # loads the model and pays llama.cpp's one-time warm-up
+    procs = busy_loops(busy)
+    try:
+        time.sleep(2 if busy else 0)
+        ttft, total, fallbacks, repeats, threads, loads = [], [], 0, 0, [], []
+        for i in range(runs):
+            loads.append(cpu_load())
+            threads.append(pick_threads(local.llm_threads))
+            answer = ask(qs[i % len(qs)], local)
+            total.append(answer.timings_ms["total"])
+            if "first_token" in answer.timings_ms:
+                ttft.append(answer.timings_ms["first_token"])
+            fallbacks += answer.answerer != "local"
+            repeats += repeated_sentences(answer.answer)
+    finally:
+        stop(procs)
+    return {"busy_loops": busy, "runs": runs, "ttft_ms": summary(ttft) if ttft else {},
+            "total_ms": summary(total), "fallbacks": fallbacks, "repeated_sentences": repeats,
+            "threads_median": statistics.median(threads),
+            "cpu_load_median": round(statistics.median(loads), 2), "prompt": local.llm_prompt}
 
 
 def main() -> None:
@@ -103,7 +131,7 @@ def main() -> None:
     parser.add_argument("--index", type=Path)
     parser.add_argument("--content", type=Path, default=ROOT / "content")
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--llm-runs", type=int, default=5)
+    parser.add_argument("--llm-runs", type=int, default=len(questions()))
     parser.add_argument("--no-llm", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,7 +145,9 @@ def main() -> None:
         result: dict[str, Any] = {"cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0],
                                   "extractive_ask": bench_extractive(settings, qs, args.runs)}
         if not args.no_llm:
-            result["local"] = bench_local(settings, qs, args.llm_runs)
+            cores = os.cpu_count() or 1
+            result["local_idle"] = bench_local(settings, qs, args.llm_runs)
+            result["local_busy"] = bench_local(settings, qs, args.llm_runs, busy=cores)
         result["load_avg_1m_after"] = os.getloadavg()[0]
     print(json.dumps(result, indent=1))
 

@@ -29,7 +29,7 @@ from typing import Any
 from benchmarks.common import CWE, PYTHON, Row, emit, median, status
 
 QUESTION = "How should we propagate a correlation ID between services?"
-PLAYBOOK = [PYTHON, "-m", "rag.cli"]
+PLAYBOOK = [PYTHON, "-m", "ui.cli"]
 
 
 def _cpu_children() -> float:
@@ -57,7 +57,7 @@ def cold_asks(index: Path, runs: int, env: dict[str, str]) -> dict[str, Any]:
 
 def import_profile(index: Path, env: dict[str, str], top: int = 8) -> dict[str, float]:
     """Cumulative import time (ms) of the heaviest top-level packages on the ask path."""
-    argv = [PYTHON, "-X", "importtime", "-m", "rag.cli", "ask", QUESTION, "--json", "--index",
+    argv = [PYTHON, "-X", "importtime", "-m", "ui.cli", "ask", QUESTION, "--json", "--index",
             str(index)]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True, timeout=600)
     totals: dict[str, float] = {}

@@ -112,8 +112,8 @@ def reingests(content: Path, work: Path, runtime: str, cache: Path | None,
               full_seconds: float) -> dict[str, Any]:
     """No-op and one-article-changed re-ingest on the index the full run left behind."""
     from ingest.pipeline import run
-    from rag.bm25 import BM25
-    from rag.store import current_generation, read_chunks
+    from rag.index.bm25 import BM25
+    from rag.index.folders import current_generation, read_chunks
 
     settings = settings_for(content, work / f"idx-{runtime}", runtime, cache)
     noop = [timed(lambda: run(settings)) for _ in range(3)]
@@ -182,7 +182,7 @@ def cli_ingest(content: Path, work: Path, runtime: str, cache: Path | None) -> d
         env["PLAYBOOK_MODEL_CACHE_DIR"] = str(cache)
     index = work / f"cli-{runtime}"
     shutil.rmtree(index, ignore_errors=True)
-    argv = [PYTHON, "-m", "rag.cli", "ingest", "--content", str(content), "--index", str(index),
+    argv = [PYTHON, "-m", "ui.cli", "ingest", "--content", str(content), "--index", str(index),
             "--json"]
     full_wall, full_rss, out = run_child_peak_rss(argv, env)
     noop_wall, noop_rss, out2 = run_child_peak_rss(argv, env)

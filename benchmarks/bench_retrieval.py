@@ -136,7 +136,7 @@ def measure(size: int, work: Path, real_max: int, seed: int, qs: list[str]) -> d
             "--index", str(index), "--articles", str(articles), "--seed", str(seed)]
     wall, rss, out = run_child_peak_rss(argv + (["--random"] if random_vectors else []))
     report = json.loads(out.strip().splitlines()[-1])
-    from rag.store import current_generation
+    from rag.index.folders import current_generation
 
     folder = current_generation(index)
     assert folder is not None

@@ -1,18 +1,21 @@
-"""Load test of the served chat page: concurrent gradio_client sessions against real
-`playbook serve` replicas sharing one real Chroma server, with a re-ingest during the load.
+"""Load test of the served chat page: concurrent sessions against real `playbook serve`
+replicas sharing one real Chroma server, with a re-ingest during the load, through each door:
+the Gradio `ask` endpoint (gradio_client) and the REST API (`POST /api/ask`, httpx).
 
-    .venv/bin/python -m benchmarks.load_test                  # 20 sessions x 10 questions
-    .venv/bin/python -m benchmarks.load_test --sessions 5 --questions 3 --replicas 1
+    .venv/bin/python -m benchmarks.load_test                  # 20 sessions x 10 questions, both
+    .venv/bin/python -m benchmarks.load_test --door rest --sessions 5 --questions 3 --replicas 1
 
 What it does, all on 127.0.0.1, every process started here and killed by pid:
 1. starts `chroma run` on a tmp dir and ingests a tmp copy of the content with `playbook ingest`;
 2. starts `--replicas` `playbook serve` processes on that Chroma server;
 3. asks every question once, one at a time, on each replica: the single-user answers (the
    replicas must agree exactly);
-4. runs `--sessions` concurrent sessions (one gradio_client each, spread over the replicas), each
-   asking `--questions` questions, while `playbook ingest --rebuild` builds and swaps in a new
-   generation; sessions keep asking until the swap has happened, so requests straddle it;
-5. prints errors, answers differing from the single-user ones, p50/p95/max latency and the
+4. for each `--door` in turn (same servers): runs `--sessions` concurrent sessions (one client
+   each, spread over the replicas), each asking `--questions` questions, while `playbook ingest
+   --rebuild` builds and swaps in a new generation; sessions keep asking until the swap has
+   happened, so requests straddle it;
+5. prints, per door, errors, answers differing from the single-user ones (asked through Gradio,
+   so the REST answers are also checked against the other door), p50/p95/max latency and the
    throughput, as text and as one JSON line. A partial index would show up as a differing answer.
 The answerer is the default (extractive, deterministic). Figures measured on a shared machine
 are noisy: say so when quoting them.
@@ -98,7 +101,7 @@ def start_chroma(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
 def ingest(content: Path, index: Path, env: dict[str, str], *extra: str) -> dict[str, Any]:
     """`playbook ingest --json` in a subprocess; returns its report."""
     done = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ingest", "--content", str(content),
+        [sys.executable, "-m", "ui.cli", "ingest", "--content", str(content),
          "--index", str(index), "--json", *extra],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
     )
@@ -114,7 +117,7 @@ def start_serve(
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "rag.cli", "serve", "--content", str(content),
+            [sys.executable, "-m", "ui.cli", "serve", "--content", str(content),
              "--index", str(index), "--port", str(port)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
@@ -153,6 +156,28 @@ def stable(answer: dict[str, Any]) -> str:
     return json.dumps({k: answer.get(k) for k in STABLE}, sort_keys=True, ensure_ascii=False)
 
 
+DOORS = ("gradio", "rest")
+
+
+def make_asker(url: str, door: str) -> Callable[[str], dict[str, Any]]:
+    """A client of one door: question -> answer JSON (one connection, reused)."""
+    if door == "rest":
+        import httpx
+
+        client = httpx.Client(base_url=url, timeout=600)
+
+        def post(question: str) -> dict[str, Any]:
+            response = client.post("/api/ask", json={"question": question})
+            response.raise_for_status()
+            return dict(response.json())
+
+        return post
+    from gradio_client import Client
+
+    session = Client(url, verbose=False, download_files=False)
+    return lambda question: dict(session.predict(question, api_name="/ask"))
+
+
 def single_user_answers(url: str, questions: list[str]) -> dict[str, str]:
     """Each question asked once, one at a time."""
     from gradio_client import Client
@@ -181,11 +206,10 @@ class LoadResult:
 def run_load(
     urls: list[str], expected: dict[str, str], sessions: int, per_session: int,
     keep_going: Callable[[], bool] = lambda: False, max_seconds: float = 900,
+    door: str = "gradio",
 ) -> LoadResult:
-    """`sessions` concurrent gradio_client sessions (round-robin over `urls`), each asking
+    """`sessions` concurrent sessions of one door (round-robin over `urls`), each asking
     `per_session` questions, then more while `keep_going()` is true (bounded by max_seconds)."""
-    from gradio_client import Client
-
     result = LoadResult()
     lock = threading.Lock()
     questions = list(expected)
@@ -194,7 +218,7 @@ def run_load(
     def session(number: int) -> None:
         rng = random.Random(number)
         try:
-            client = Client(urls[number % len(urls)], verbose=False, download_files=False)
+            ask = make_asker(urls[number % len(urls)], door)
         except Exception as exc:  # a failed connection is an error of the run, not a crash
             with lock:
                 result.errors.append(f"session {number}: connect: {exc!r}")
@@ -204,7 +228,7 @@ def run_load(
             question = rng.choice(questions)
             begin = time.monotonic()
             try:
-                got = stable(client.predict(question, api_name="/ask"))
+                got = stable(ask(question))
                 error = None
             except Exception as exc:
                 got, error = "", f"session {number}: {question!r}: {exc!r}"
@@ -231,7 +255,7 @@ class SwapWatcher:
     """Polls the index pointer in the background; records when the live generation changes."""
 
     def __init__(self, settings: Any) -> None:
-        from rag.backend import open_store
+        from rag.index.backend import open_store
 
         self.store = open_store(settings)
         self.first = self.store.current()
@@ -277,32 +301,72 @@ def report(result: LoadResult, extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the whole scenario and print the figures."""
+    """Run the whole scenario and print the figures (one line per door, then one JSON line)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--questions", type=int, default=10, help="questions per session")
     parser.add_argument("--replicas", type=int, default=2, help="`playbook serve` processes")
     parser.add_argument("--content", type=Path, default=DEFAULT_CONTENT)
     parser.add_argument("--no-reingest", action="store_true", help="skip the re-ingest")
+    parser.add_argument("--door", default="both",
+                        help="gradio (the `ask` endpoint), rest (POST /api/ask), both (= gradio,"
+                             "rest) or a comma-separated order such as rest,gradio")
+    parser.add_argument("--no-update", action="store_true",
+                        help="do not write benchmarks/results/load.json and BENCHMARKS.md rows")
     args = parser.parse_args(argv)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    doors = DOORS if args.door == "both" else tuple(args.door.split(","))
+    if not doors or any(d not in DOORS for d in doors):
+        parser.error(f"--door: choose from {', '.join(DOORS)}, both, or a comma-separated list")
     figures = scenario(args.content, args.sessions, args.questions, args.replicas,
-                       reingest=not args.no_reingest)
-    print(f"{figures['requests']} requests from {args.sessions} sessions on {args.replicas} "
-          f"replica(s): {figures['errors']} errors, {figures['mismatches']} answers differing "
-          f"from single-user; p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms, "
-          f"max {figures['max_ms']} ms, {figures['throughput_rps']} req/s; "
-          f"replicas agree: {figures['replicas_agree']}; re-ingest swapped "
-          f"{figures['generations']} with {figures['in_flight_at_swap']} requests in flight.")
-    print(json.dumps(figures))
-    return 0 if figures["errors"] == figures["mismatches"] == 0 and figures["replicas_agree"] else 1
+                       reingest=not args.no_reingest, doors=doors)
+    ok = figures["replicas_agree"]
+    for door, row in figures["doors"].items():
+        print(f"{door}: {row['requests']} requests from {args.sessions} sessions on "
+              f"{args.replicas} replica(s): {row['errors']} errors, {row['mismatches']} answers "
+              f"differing from single-user; p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, "
+              f"max {row['max_ms']} ms, {row['throughput_rps']} req/s; re-ingest swapped "
+              f"{row['generations']} with {row['in_flight_at_swap']} requests in flight.")
+        ok = ok and row["errors"] == row["mismatches"] == 0
+    print(f"replicas agree: {figures['replicas_agree']}")
+    from benchmarks.common import emit
+
+    emit("load", figures, load_rows(figures), update=not args.no_update)
+    return 0 if ok else 1
+
+
+DOOR_NAMES = {"gradio": "Gradio `ask` endpoint (gradio_client)",
+              "rest": "REST `POST /api/ask` (httpx)"}
+
+
+def load_rows(figures: dict[str, Any]) -> list[Any]:
+    """One BENCHMARKS.md row per door."""
+    from benchmarks.common import Row, status
+
+    rows = []
+    for door, row in figures["doors"].items():
+        clean = row["errors"] == row["mismatches"] == 0 and row["replicas_agree"]
+        rows.append(Row(
+            figure=f"load, {DOOR_NAMES.get(door, door)}: {row['sessions']} concurrent sessions "
+                   f"× {row['questions_per_session']} questions, {row['replicas']} replicas, "
+                   "re-ingest midway",
+            measured=f"{row['requests']} requests, {row['errors']} errors, {row['mismatches']} "
+                     f"answers differing; p50 {row['p50_ms'] / 1000:.2f} s, p95 "
+                     f"{row['p95_ms'] / 1000:.2f} s, max {row['max_ms'] / 1000:.2f} s; "
+                     f"{row['throughput_rps']} req/s; {row['in_flight_at_swap']} in flight at "
+                     "the swap",
+            target="0 errors, answers = single-user",
+            status=status(clean, f"{row['errors']} errors, {row['mismatches']} differing"),
+        ))
+    return rows
 
 
 def scenario(
     content: Path, sessions: int, questions: int, replicas: int, reingest: bool = True,
-    chroma_url: str | None = None,
+    chroma_url: str | None = None, doors: tuple[str, ...] = ("gradio",),
 ) -> dict[str, Any]:
-    """Steps 1-5 of the module docstring; returns the figures. Starts and stops everything."""
+    """Steps 1-5 of the module docstring; starts and stops everything. Returns the first door's
+    figures at the top level, every door's under "doors"."""
     from rag.settings import Settings
 
     base = Path(tempfile.mkdtemp(prefix="playbook-load-"))
@@ -323,38 +387,54 @@ def scenario(
         expected = single_user_answers(urls[0], QUESTIONS)
         agree = all(single_user_answers(u, QUESTIONS) == expected for u in urls[1:])
         settings = Settings(index_dir=base / "index", chroma_url=chroma_url, chroma_prefix=prefix)
-        watcher = SwapWatcher(settings)
-        failures: list[BaseException] = []
-
-        def rebuild() -> None:
-            try:
-                ingest(base / "content", base / "index", env, "--rebuild")
-            except BaseException as exc:  # reported after the load
-                failures.append(exc)
-
-        job = threading.Thread(target=rebuild)
-        if reingest:
-            job.start()
-
-        def keep_going() -> bool:
-            return reingest and not failures and watcher.keep_going()
-
-        result = run_load(urls, expected, sessions, questions, keep_going=keep_going)
-        if reingest:
-            job.join()
-        watcher.close()
-        if failures:
-            raise failures[0]
-        return report(result, {
-            "sessions": sessions, "questions_per_session": questions, "replicas": replicas,
-            "replicas_agree": agree, "generations": f"{watcher.first}->{watcher.last}",
-            "in_flight_at_swap": in_flight_at(result, watcher.swapped_at),
-            "error_samples": result.errors[:3], "mismatch_samples": result.mismatches[:3],
-        })
+        shared = {"sessions": sessions, "questions_per_session": questions,
+                  "replicas": replicas, "replicas_agree": agree}
+        rows = {}
+        for door in doors:
+            rebuild = (lambda: ingest(base / "content", base / "index", env, "--rebuild")) \
+                if reingest else None
+            rows[door] = {**shared, "door": door, **door_run(
+                urls, expected, settings, sessions, questions, rebuild, door)}
+        return {**rows[doors[0]], "doors": rows}
     finally:
         for proc in reversed(procs):
             stop(proc)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def door_run(
+    urls: list[str], expected: dict[str, str], settings: Any, sessions: int, questions: int,
+    rebuild: Callable[[], Any] | None, door: str,
+) -> dict[str, Any]:
+    """One load run through one door, with `rebuild` (a re-ingest) swapping the index midway."""
+    watcher = SwapWatcher(settings)
+    failures: list[BaseException] = []
+
+    def run_rebuild() -> None:
+        try:
+            assert rebuild is not None
+            rebuild()
+        except BaseException as exc:  # reported after the load
+            failures.append(exc)
+
+    job = threading.Thread(target=run_rebuild)
+    if rebuild is not None:
+        job.start()
+
+    def keep_going() -> bool:
+        return rebuild is not None and not failures and watcher.keep_going()
+
+    result = run_load(urls, expected, sessions, questions, keep_going=keep_going, door=door)
+    if rebuild is not None:
+        job.join()
+    watcher.close()
+    if failures:
+        raise failures[0]
+    return report(result, {
+        "generations": f"{watcher.first}->{watcher.last}",
+        "in_flight_at_swap": in_flight_at(result, watcher.swapped_at),
+        "error_samples": result.errors[:3], "mismatch_samples": result.mismatches[:3],
+    })
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from benchmarks.common import PYTHON, ROOT, Row, emit
 
 
 def rows_for(result: dict[str, Any], command: str) -> list[Row]:
-    """Rows for extractive `rag.ask` latency and the local model's TTFT and tokens/s."""
+    """Rows for extractive `rag.ask` latency and the local model's TTFT and total, idle/busy."""
     rows = []
     for name, label in (("unseen", "first time asked"), ("repeated", "asked again")):
         t = result["extractive_ask"][name]
@@ -23,14 +23,20 @@ def rows_for(result: dict[str, Any], command: str) -> list[Row]:
                         f"ms (retrieve {t['retrieve_ms']['median']}, answer "
                         f"{t['generate_ms']['median']} ms; n={t['total_ms']['n']})",
                         command=command))
-    local = result.get("local")
-    if local:
-        rows.append(Row("local model (SmolLM2-135M, llama.cpp) time to first token",
-                        f"median {local['ttft_ms']['median']} ms, p90 {local['ttft_ms']['p90']} "
-                        f"ms (load {local.get('load_s', '-')} s)", command=command))
-        rows.append(Row("local model tokens/s",
-                        f"{local['tokens_per_s'].get('median', '-')} tokens/s "
-                        f"({local['threads']} threads)", command=command))
+    conditions = (("local_idle", "no busy-loop added"),
+                  ("local_busy", "one busy-loop per core added"))
+    for key, label in conditions:
+        local = result.get(key)
+        if not local:
+            continue
+        rows.append(Row(f"local model (SmolLM2-135M, llama.cpp) via `rag.ask`, {label}",
+                        f"first token median {local['ttft_ms'].get('median', '-')} ms, p90 "
+                        f"{local['ttft_ms'].get('p90', '-')} ms; total median "
+                        f"{local['total_ms']['median']} ms, p90 {local['total_ms']['p90']} ms; "
+                        f"{local['fallbacks']}/{local['runs']} fell back to extractive, "
+                        f"{local['repeated_sentences']} repeated sentences "
+                        f"({local['threads_median']} threads, load {local['cpu_load_median']}, "
+                        f"prompt '{local['prompt']}')", command=command))
     return rows
 
 

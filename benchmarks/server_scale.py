@@ -53,9 +53,9 @@ def _chunks(n: int, per_article: int = 10) -> list:  # noqa: ANN401
 def measure(url: str, n: int) -> dict[str, float]:
     """Build a generation of n chunks and time the replica and ingest operations on it."""
     from rag.index import IndexReader
+    from rag.index.manifest import Manifest
+    from rag.index.server import ServerStore
     from rag.settings import Settings
-    from rag.store import Manifest
-    from rag.store_server import ServerStore
 
     base = Path(tempfile.mkdtemp())
     settings = Settings(index_dir=base, chroma_url=url, chroma_prefix=f"scale{n}")

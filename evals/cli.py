@@ -1,4 +1,4 @@
-"""`playbook eval`: the command-line side of the evaluation suite (rag/cli.py delegates here)."""
+"""`playbook eval`: the command-line side of the evaluation suite (ui/cli.py delegates here)."""
 
 from __future__ import annotations
 

@@ -98,7 +98,7 @@ def run_eval(
 
 
 def _config(settings: Settings, answerers: Sequence[str]) -> dict[str, Any]:
-    from rag.bm25 import DEFAULT_STEMMER
+    from rag.index.bm25 import DEFAULT_STEMMER
 
     keys = ("embed_model", "embed_runtime", "chunk_tokens", "chunk_overlap", "top_k",
             "max_per_article", "retrieval", "rrf_k", "bm25_weight", "candidates",

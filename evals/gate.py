@@ -4,7 +4,8 @@
 
 Thresholds live in evals/thresholds.toml: `[min]` metrics must stay at or above their value,
 `[max]` ones (false refusals, errors) at or below. Keys name a flattened result,
-"<suite>.retrieval.<retriever>.<metric>" or "<suite>.answers.<answerer>.<metric>".
+"<suite>.retrieval.<retriever>.<metric>" or "<suite>.answers.<answerer>.<metric>", and
+"checker.<split>.<category>.<metric>" for the citation checker graded by human labels.
 The gate runs the extractive answerer only (the local LLM is minutes slower; `playbook eval`
 runs it).
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evals.checker_report import add_checker, flatten_checker
 from rag.errors import PlaybookError
 
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
@@ -58,17 +60,19 @@ def load_thresholds(path: Path = THRESHOLDS) -> dict[str, dict[str, float]]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise PlaybookError(f"Cannot read thresholds from {path} ({exc}).") from exc
-    return {b: {k: float(v) for k, v in data.get(b, {}).items()} for b in ("min", "max")}
+    extra = data.get("checker", {})  # the [checker.min] / [checker.max] block (checker.* keys)
+    return {b: {k: float(v) for k, v in {**data.get(b, {}), **extra.get(b, {})}.items()}
+            for b in ("min", "max")}
 
 
 def check(results: Mapping[str, Any], thresholds: Mapping[str, Mapping[str, float]],
           suites: Sequence[str] | None = None) -> list[Check]:
     """Compare results with thresholds (only those of `suites`, when given)."""
-    flat = flatten(results)
+    flat = flatten(results) | flatten_checker(results)
     checks = []
     for bound in ("min", "max"):
         for key, threshold in sorted(thresholds.get(bound, {}).items()):
-            if suites is not None and key.split(".", 1)[0] not in suites:
+            if suites is not None and key.split(".", 1)[0] not in (*suites, "checker"):
                 continue
             checks.append(Check(key, bound, threshold, flat.get(key)))
     return checks
@@ -92,6 +96,7 @@ def run_gate(settings: Any, thresholds: Path = THRESHOLDS, out: Path | None = No
     from evals.suites import GROUPS
 
     results = run_eval("gate", settings, answerers=GATE_ANSWERERS, **kwargs)
+    add_checker(results)  # the citation checker graded by human labels (checker.* keys)
     if out is not None:
         write_results(results, out, plots=False)
     return check(results, load_thresholds(thresholds), GROUPS["gate"]), results

@@ -150,7 +150,7 @@ def _join(passages: Mapping[int, str], numbers: Sequence[int]) -> str:
 
 def key_point_recall(answer: str, key_points: Sequence[str], threshold: float = 0.6) -> float:
     """Share of key points whose content words (stemmed) mostly appear in the answer."""
-    from rag.bm25 import tokenize
+    from rag.index.bm25 import tokenize
 
     if not key_points:
         return 1.0

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.checker_report import checker_section
+
 RETRIEVAL_COLUMNS = ("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10", "recall@10", "recall@100",
                      "quote@1", "quote@5", "latency_p50_ms", "latency_p95_ms")
 ANSWER_COLUMNS = ("citation_validity", "citation_recall", "citation_precision",
@@ -46,10 +48,12 @@ def write_report(results: Mapping[str, Any], out: Path, plots: bool = True) -> P
         parts.append(_suite_section(name, suite))
     if results.get("beir"):
         parts.append(beir_section(results["beir"]))
+    parts.append(checker_section(results))
     if images:
         parts.append("## Plots\n\n" + "\n\n".join(f"![{p.stem}]({p.name})" for p in images))
     for name, suite in results.get("suites", {}).items():
         parts.append(_misses(name, suite))
+        parts.append(key_point_misses(name, suite))
     path = out / "report.md"
     path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
     return path
@@ -65,7 +69,8 @@ def _header(results: Mapping[str, Any]) -> str:
         "Retrieval metrics are per document (the fused chunk ranking collapsed to articles); "
         "`quote@k` = the gold quote is inside one of the first k passages an answerer receives. "
         "Answer metrics need no LLM judge: citation recall/precision follow ALCE with the support "
-        f"checker `{config.get('support_checker', '?')}`; key-point recall is content-word "
+        f"checker `{config.get('support_checker', '?')}`, so they are self-graded (the checker "
+        "graded by human labels has its own section below); key-point recall is content-word "
         "coverage. Latencies were measured on a shared 2-core machine and are noisy."
     )
 
@@ -77,7 +82,8 @@ def _suite_section(name: str, suite: Mapping[str, Any]) -> str:
             "questions)", "### Retrieval",
             table(suite["retrieval"], RETRIEVAL_COLUMNS, "retriever")]
     if suite.get("answers"):
-        text += ["### Answers", table(suite["answers"], ANSWER_COLUMNS, "answerer"),
+        text += ["### Answers (citation recall / precision: self-graded)",
+                 table(suite["answers"], ANSWER_COLUMNS, "answerer"),
                  "Latency per stage (ms):", table(suite["answers"], LATENCY_COLUMNS, "answerer")]
     return "\n\n".join(text)
 
@@ -120,6 +126,28 @@ def _misses(name: str, suite: Mapping[str, Any]) -> str:
         lines.append(f"| {q['id']} | {q['kind']} | {_cell(q['question'])} | {miss} | "
                      f"{_cell(detail)} |")
     return "\n".join(lines)
+
+
+def key_point_misses(name: str, suite: Mapping[str, Any]) -> str:
+    """Per answerer and question, the golden key points its answer does not cover."""
+    from evals.metrics import key_point_recall
+
+    questions = {q["id"]: q for q in suite.get("questions", [])}
+    rows = []
+    for answerer, records in suite.get("records", {}).get("answers", {}).items():
+        for rec in records:
+            q = questions[rec["id"]]
+            if q["refuse"] or rec.get("refused") or "error" in rec:
+                continue
+            missed = [p for p in q.get("key_points", [])
+                      if key_point_recall(rec.get("answer", ""), [p]) < 1.0]
+            if missed:
+                rows.append(f"| {answerer} | {q['id']} | {_cell(q['question'])} | "
+                            f"{len(missed)}/{len(q['key_points'])} | "
+                            f"{_cell('; '.join(missed))} |")
+    return "\n".join([f"### Key points missed in `{name}` ({len(rows)} answers)", "",
+                      "| answerer | id | question | missed | key points not covered |",
+                      "|---|---|---|---|---|", *rows])
 
 
 def _answer_miss(q: Mapping[str, Any], rec: Mapping[str, Any]) -> str:

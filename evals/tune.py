@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from evals import metrics
-from rag.bm25 import STEMMERS
+from rag.index.bm25 import STEMMERS
 
 DEPTHS = (30, 50, 100)
 RRF_KS = (5, 10, 20, 30, 60)

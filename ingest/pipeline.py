@@ -17,13 +17,13 @@ import numpy as np
 from ingest.articles import DEFAULT_MAX_ARTICLE_BYTES, Article, read_article
 from ingest.chunker import chunk_article
 from ingest.files import scan_content
-from rag.backend import Store, crash_point_for_tests, open_store
-from rag.bm25 import BM25
 from rag.chunk import Chunk
-from rag.embedder import count_tokens_factory, encode_texts, make_embedder
+from rag.embedder import count_tokens_factory, encode_texts, make_embedder, vector_space
 from rag.errors import ContentError, PlaybookError
+from rag.index.backend import Store, crash_point_for_tests, open_store
+from rag.index.bm25 import BM25
+from rag.index.manifest import Manifest
 from rag.settings import Settings
-from rag.store import Manifest
 
 Progress = Callable[[int, int], None]  # (done, total) chunks embedded
 
@@ -110,7 +110,7 @@ def _compatible_base(store: Store, settings: Settings) -> str | None:
     old = store.manifest(base)
     store.verify(base, old)  # a damaged live index is reported, not silently built upon
     same = (old.embed_model, old.chunk_tokens, old.chunk_overlap, old.embed_int8) == (
-        settings.embed_model, settings.chunk_tokens, settings.chunk_overlap, _int8(settings),
+        vector_space(settings), settings.chunk_tokens, settings.chunk_overlap, _int8(settings),
     )
     return base if same else None
 
@@ -233,7 +233,7 @@ def _manifest(
         entries[a.id] = {"hash": a.content_hash, "source": a.source, "title": a.title,
                          "chunks": chunks}
     return Manifest(
-        embed_model=settings.embed_model,
+        embed_model=vector_space(settings),
         chunk_tokens=settings.chunk_tokens,
         chunk_overlap=settings.chunk_overlap,
         embed_int8=_int8(settings),

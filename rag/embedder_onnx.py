@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import threading
@@ -25,6 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from rag.embedder import Embedder, max_tokens, model_path
+
+log = logging.getLogger(__name__)
 EXPORT_VERSION = 3  # bump when the exported graph changes
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -175,9 +179,22 @@ def _sensitive_matmuls(names: list[str]) -> list[str]:
     return [n for n in names if any(w in n for w in wanted)]
 
 
-class OnnxEmbedder:
-    """Sentence embeddings from an ONNX graph; the methods the project uses of a LlamaIndex
-    BaseEmbedding (`get_query_embedding`, `get_text_embedding(_batch)`), plus `encode`."""
+def load(name: str, cache_dir: Path, int8: bool, batch_size: int) -> Embedder:
+    """The ONNX runtime on the cached export of the model; the torch runtime when the graph
+    cannot be exported here (exporting needs torch + onnx; using the graph does not)."""
+    folder = model_path(name)
+    try:
+        graph = cached_model(folder, cache_dir, int8=int8)
+    except ImportError as exc:
+        from rag.embedder_torch import load as load_torch
+
+        log.warning("ONNX export unavailable (%s); using the torch runtime", exc)
+        return load_torch(name, cache_dir, int8, batch_size)
+    return OnnxEmbedder(graph, folder / "tokenizer.json", max_tokens(folder), batch_size)
+
+
+class OnnxEmbedder(Embedder):
+    """Sentence embeddings from an ONNX graph (unit vectors straight out of the graph)."""
 
     def __init__(
         self, graph: Path, tokenizer_file: Path, max_tokens: int = 256, batch_size: int = 64,
@@ -238,17 +255,3 @@ class OnnxEmbedder:
                 "token_type_ids": np.zeros_like(input_ids)}
         with self._lock:
             return np.asarray(self._session.run(None, feed)[0], dtype=np.float32)
-
-    def get_query_embedding(self, query: str) -> list[float]:
-        """The vector of one question."""
-        return self.encode([query])[0].tolist()
-
-    def get_text_embedding(self, text: str) -> list[float]:
-        """The vector of one passage."""
-        return self.encode([text])[0].tolist()
-
-    def get_text_embedding_batch(
-        self, texts: list[str], show_progress: bool = False, **_: Any
-    ) -> list[list[float]]:
-        """The vectors of many passages (same order as `texts`)."""
-        return self.encode(texts).tolist()

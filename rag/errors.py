@@ -24,6 +24,10 @@ class IndexCorruptError(PlaybookError):
     """The index exists but cannot be read."""
 
 
+class SettingsError(PlaybookError):
+    """A setting (environment variable or command-line flag) has a value it does not accept."""
+
+
 class QuestionError(PlaybookError):
     """The question is empty or cannot be used."""
 

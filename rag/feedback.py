@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from rag.errors import PlaybookError
 
 FILENAME = "feedback.sqlite3"
+MAX_COMMENT_CHARS = 2000  # the default of Settings.feedback_comment_chars
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -41,11 +42,19 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class FeedbackStore:
-    """Reads and writes feedback rows; thread-safe (one connection per call)."""
+class FeedbackError(PlaybookError):
+    """Feedback that cannot be saved as given (too long a comment, bad marks)."""
 
-    def __init__(self, index_dir: Path) -> None:
+
+class FeedbackStore:
+    """Reads and writes feedback rows; thread-safe (one connection per call).
+
+    A comment longer than `max_comment_chars` is refused with a sentence rather than stored: the
+    page is open to anyone who can reach it, and rows are exported into eval candidates."""
+
+    def __init__(self, index_dir: Path, max_comment_chars: int = MAX_COMMENT_CHARS) -> None:
         self.path = Path(index_dir) / FILENAME
+        self.max_comment_chars = max_comment_chars
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,8 +80,16 @@ class FeedbackStore:
         """Create or update the row for one answer (an `Answer.to_json()` dict).
 
         Only the feedback fields that are given change: a thumbs up and a later comment on the same
-        answer end up in one row. `rating` is 1 (up), -1 (down) or 0 (cleared).
+        answer end up in one row. `rating` is 1 (up), -1 (down) or 0 (cleared). A comment over
+        the store's cap or marks that are not citation numbers raise FeedbackError.
         """
+        comment = comment.strip() if comment is not None else None
+        if comment is not None and len(comment) > self.max_comment_chars:
+            raise FeedbackError(
+                f"Comments are limited to {self.max_comment_chars:,} characters (this one has "
+                f"{len(comment):,}): please shorten it."
+            )
+        marks = _marks(wrong) if wrong is not None else None
         now = _now()
         with closing(self._connect()) as conn, conn:
             conn.execute(
@@ -94,12 +111,12 @@ class FeedbackStore:
             if comment is not None:
                 conn.execute(
                     "UPDATE feedback SET comment = ?, updated = ? WHERE id = ?",
-                    (comment.strip(), now, answer_id),
+                    (comment, now, answer_id),
                 )
-            if wrong is not None:
+            if marks is not None:
                 conn.execute(
                     "UPDATE feedback SET wrong_citations = ?, updated = ? WHERE id = ?",
-                    (json.dumps(sorted(set(wrong))), now, answer_id),
+                    (json.dumps(marks), now, answer_id),
                 )
 
     def rows(self) -> Iterator[dict[str, Any]]:
@@ -121,6 +138,16 @@ class FeedbackStore:
             out.write(json.dumps(candidate_case(row), ensure_ascii=False) + "\n")
             count += 1
         return count
+
+
+def _marks(wrong: Iterable[Any]) -> list[int]:
+    """Citation numbers marked wrong: small positive integers only, at most 100 of them."""
+    items = list(wrong)
+    if len(items) > 100 or not all(
+        isinstance(n, int) and not isinstance(n, bool) and 0 < n <= 1000 for n in items
+    ):
+        raise FeedbackError("Marked sources must be citation numbers shown with the answer.")
+    return sorted(set(items))
 
 
 def candidate_case(row: dict[str, Any]) -> dict[str, Any]:

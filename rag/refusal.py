@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answer import Answer, Citation
-from rag.retrieve import Passage
+from rag.retrieve import Passage, retrieve_passages
 from rag.settings import Settings
 from rag.text import content_terms
 
@@ -114,7 +114,6 @@ def null_relevance(settings: Settings) -> float:
     """Median relevance of the off-topic PROBES on the live index (cached per generation)."""
     import statistics
 
-    from rag.api import retrieve_passages
     from rag.index import load_index
 
     reader = load_index(settings)

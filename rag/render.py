@@ -10,6 +10,17 @@ from typing import Any
 from rag.answer import Answer
 
 
+def where(title: str, heading: str) -> str:
+    """'Title › Heading › Subheading' for a source, never repeating the title.
+
+    Headings come as 'H1 > H2' paths; an H1 that is the article's title is dropped.
+    """
+    path = [h.strip() for h in heading.split(" > ") if h.strip()]
+    if path and path[0].casefold() == title.strip().casefold():
+        path = path[1:]
+    return " › ".join([title.strip(), *path]) if title.strip() else " › ".join(path)
+
+
 def format_answer(answer: Answer, show_text: bool = True, width: int = 100) -> str:
     """The answer, then its numbered sources with heading, score, link and passage."""
     lines = []
@@ -17,13 +28,15 @@ def format_answer(answer: Answer, show_text: bool = True, width: int = 100) -> s
         lines.append(f"note: {answer.notice}")
     if show_text:
         lines.append(answer.answer)
+    if answer.model:
+        lines.append(f"(written by {answer.model}; each sentence checked against its source)")
     if answer.query and answer.query != answer.question:
         lines.append(f"(searched for: {answer.query})")
     if answer.citations:
         lines.append("")
         lines.append("Sources:")
     for c in answer.citations:
-        lines.append(f"[{c.n}] {c.title} — {c.heading}  (score {c.score:.2f})  {c.url}")
+        lines.append(f"[{c.n}] {where(c.title, c.heading)}  (score {c.score:.2f})  {c.url}")
         for para in c.text.split("\n"):
             wrapped = textwrap.wrap(para, width=width - 6) or [""]
             lines.extend("      " + w for w in wrapped)
@@ -42,13 +55,16 @@ def rich_answer(answer: Answer, show_text: bool = True) -> Any:
         body.highlight_regex(r"\[\d+\]", "cyan")
         out.append_text(body)
         out.append("\n")
+    if answer.model:
+        out.append(f"(written by {answer.model}; each sentence checked against its source)\n",
+                   style="dim")
     if answer.query and answer.query != answer.question:
         out.append(f"(searched for: {answer.query})\n", style="dim")
     if answer.citations:
         out.append("\nSources:\n", style="bold")
     for c in answer.citations:
         out.append(f"[{c.n}] ", style="cyan")
-        out.append(f"{c.title} — {c.heading}", style="bold")
+        out.append(where(c.title, c.heading), style="bold")
         out.append(f"  (score {c.score:.2f})  {c.url}\n", style="dim")
         passage = Text(c.text, style="dim")
         for start, end in c.spans:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rag.chunk import Chunk
-from rag.index import IndexReader
+from rag.index import IndexReader, load_index
 from rag.settings import Settings
 
 CANDIDATES = 30  # per retriever, before fusion (default of settings.candidates)
@@ -114,3 +114,15 @@ def _score(reader: IndexReader, passages: list[Passage], vector: list[float] | N
     sims = reader.similarities(vector, ids)
     for passage in passages:
         passage.score = max(sims.get(cid, 0.0) for cid in passage.chunk_ids)
+
+
+def retrieve_passages(
+    query: str, settings: Settings, k: int | None = None, mode: str | None = None
+) -> list[Passage]:
+    """Passages for a standalone query from the live index (used by ask, refusal and evals)."""
+    from rag.embedder import make_embedder
+
+    reader = load_index(settings)
+    mode = mode or settings.retrieval
+    vector = make_embedder(settings).get_query_embedding(query) if mode != "bm25" else None
+    return retrieve(reader, query, vector, settings, k=k, mode=mode)

@@ -6,10 +6,12 @@ Entry points (CLI, UI, evals) build it and pass it down; nothing creates it at i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rag.errors import SettingsError
 
 AnswererName = Literal["extractive", "local", "openai"]
 
@@ -40,11 +42,11 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2",
         description="Embedding model: 'all-MiniLM-L6-v2' (bundled, offline) or a local model path.",
     )
-    embed_runtime: Literal["torch", "onnx"] = Field(
+    embed_runtime: Literal["torch", "onnx", "hashed"] = Field(
         "onnx",
         description="Runtime for the embedding model: 'onnx' (ONNX Runtime on a graph exported "
-        "once from the local weights; same vectors, fast start) or 'torch' "
-        "(sentence-transformers).",
+        "once from the local weights; same vectors, fast start), 'torch' "
+        "(sentence-transformers) or 'hashed' (no model: word hashing, for fast tests only).",
     )
     embed_int8: bool = Field(
         False, description="With the onnx runtime, use the partly int8-quantised graph "
@@ -92,7 +94,10 @@ class Settings(BaseSettings):
     llm_model_path: Path | None = Field(
         None, description="GGUF file for the local answerer (default: bundled SmolLM2-135M)."
     )
-    llm_threads: int = Field(2, ge=1, description="CPU threads for the local model.")
+    llm_threads: int = Field(
+        0, ge=0, description="CPU threads for the local model; 0 = what the CPU has free "
+        "(cores minus load, 1 under contention).",
+    )
     llm_max_tokens: int = Field(256, ge=16, description="Most tokens an answer may generate.")
     openai_base_url: str = Field(
         "http://127.0.0.1:11434/v1", description="OpenAI-compatible server base URL."
@@ -100,6 +105,14 @@ class Settings(BaseSettings):
     openai_model: str = Field("llama3.2", description="Model name on the OpenAI-compatible server.")
     openai_api_key: SecretStr | None = Field(None, description="API key, if the server needs one.")
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM call is abandoned.")
+    llm_first_token_timeout: float = Field(
+        4.0, gt=0, description="Show the extractive answer when the model's first token takes "
+        "longer than this many seconds.",
+    )
+    llm_prompt: Literal["extractive", "passages"] = Field(
+        "extractive", description="What the LLM reads: the extractive answer's cited sentences "
+        "to phrase ('extractive') or the passages' most relevant sentences ('passages').",
+    )
     llm_connect_timeout: float = Field(
         5.0, gt=0, description="Seconds to wait for the OpenAI-compatible server to accept."
     )
@@ -116,9 +129,43 @@ class Settings(BaseSettings):
         None, description="Refuse when the best passage's relevance is below this "
         "(default: the value chosen on dev data, see rag/refusal.py).",
     )
-    support_threshold: float | None = Field(
-        None, description="Support score a cited sentence needs to be verified "
-        "(default: the value chosen on dev data, see rag/citations.py).",
+    # The citation checker (rag/citations.py, rag/claims.py). The five support_* scores below
+    # were chosen together by a grid search on the human-labelled DEV split of
+    # evals/datasets/support.jsonl (235 rows: 75 supported, 160 unsupported; three corpora),
+    # never on its test split: `python -m evals.checker_eval --calibrate`. No setting reaches
+    # the targets (<= 5% unsupported shown, >= 90% supported kept); the frontier on dev was
+    #   kept >= 0.80: 14.4% shown / 80.0% kept;  >= 0.85: 15.6% / 85.3% (chosen);
+    #   >= 0.90: 21.9% / 90.7% (worst category 40.9%).
+    # The 0.85 point is frozen: a sentence wrongly dropped costs at most a fallback to the
+    # extractive answer, one wrongly shown is an unsupported claim. Test split with these
+    # values (`python -m evals.checker_eval --split test`, 2026-11-30): 21.2% shown, 84.1% kept
+    # (the previous checker, 0.5 sim + 0.5 overlap >= 0.57: 54.5% shown, 84.1% kept).
+    support_threshold: float = Field(
+        0.48, ge=0, le=1, description="Score a cited sentence needs to be verified: "
+        "support_embed_weight x best MiniLM cosine to one passage sentence + the rest x share of "
+        "its content words found in the passage (after the rule checks: reversals, changed "
+        "numbers and names, filler).",
+    )
+    support_embed_weight: float = Field(
+        0.7, ge=0, le=1, description="Weight of MiniLM similarity (vs word overlap) in the "
+        "support score.",
+    )
+    support_clause_threshold: float = Field(
+        0.2, ge=0, le=1, description="Score (same formula, per clause) each clause of at least "
+        "support_clause_terms content words needs: catches an unsupported clause in a long "
+        "sentence (0 = off).",
+    )
+    support_clause_terms: int = Field(
+        2, ge=1, description="Content words a clause needs to be scored on its own.",
+    )
+    support_drift_cover: float = Field(
+        0.34, ge=-1, le=1, description="Copy-then-drift: beside a clause copied from the "
+        "passage, a clause of three or more content words with at most this share found in the "
+        "passage fails the sentence (-1 = off).",
+    )
+    support_duplicate: float = Field(
+        0.8, gt=0, le=1, description="Similarity of content words in order (difflib ratio) at "
+        "which a sentence counts as a repeat of an earlier one and is dropped.",
     )
     min_verified: float = Field(
         0.5, ge=0, le=1, description="Fall back to the extractive answer when fewer than this "
@@ -134,10 +181,61 @@ class Settings(BaseSettings):
         "playbook", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,40}$",
         description="Name prefix of this playbook's collections on the Chroma server.",
     )
+    chroma_timeout: float = Field(
+        10.0, gt=0, le=3600, description="Seconds to wait for the Chroma server to answer one "
+        "request before giving up with a message (a hung server must never hang a question).",
+    )
+    chroma_connect_timeout: float = Field(
+        5.0, gt=0, le=600, description="Seconds to wait for the Chroma server to accept a "
+        "connection.",
+    )
 
     # Serving
     auth: SecretStr | None = Field(
         None, description="user:password required when serving on a non-loopback host."
+    )
+    feedback_comment_chars: int = Field(
+        2000, ge=1, le=100_000, description="Longest feedback comment the page accepts."
+    )
+    feedback_per_minute: int = Field(
+        20, ge=1, le=10_000,
+        description="Feedback saves the page accepts per client address per minute.",
+    )
+    login_delay_max: float = Field(
+        8.0, ge=0, le=60, description="Cap, in seconds, of the delay added after failed logins "
+        "(doubling per failure from one client address, from 0.25 s).",
+    )
+    api_token: SecretStr | None = Field(
+        None, description="Token accepted as 'Authorization: Bearer <token>' by /api and /mcp "
+        "(besides the PLAYBOOK_AUTH login)."
+    )
+
+    # For content owners: question log, gap report, owners and freshness
+    log_questions: bool | None = Field(
+        None, description="Log each question (text, time, refused or answered, relevance, top "
+        "articles, answerer) to questions.sqlite3 in the index folder. Unset: on for "
+        "`playbook serve`, off for the other commands.",
+    )
+    log_retention_days: int = Field(
+        90, ge=1, description="Logged questions older than this many days are deleted.",
+    )
+    log_user: bool = Field(
+        False, description="Also log the signed-in user name (the user of PLAYBOOK_AUTH); "
+        "off by default: the log holds no personal data.",
+    )
+    gaps_cluster_distance: float = Field(
+        0.80, gt=0, lt=2, description="Cosine distance under which gap questions join one "
+        "topic (average-linkage clustering of their embeddings; chosen on the dev splits of "
+        "cwe-playbook and 18f-handbook by `python -m benchmarks.calibrate_gaps`).",
+    )
+    front_matter_aliases: dict[str, list[str]] = Field(
+        default_factory=dict, description="Extra front-matter keys per freshness field, as JSON "
+        "(e.g. {\"owner\": [\"steward\"], \"review_every\": [\"cadence\"]}); added to the "
+        "built-in table in rag/freshness.py.",
+    )
+    git_dates: bool = Field(
+        True, description="When the content folder is in a git repository, read each "
+        "article's last commit date with git (local, no network).",
     )
 
     @property
@@ -149,3 +247,62 @@ class Settings(BaseSettings):
     def index_path(self) -> Path:
         """The index dir, resolved."""
         return self.index_dir.expanduser().resolve()
+
+
+# Settings that also have a command-line flag, named in error messages.
+FLAGS = {"top_k": "-k", "llm": "--llm", "content_dir": "--content", "index_dir": "--index"}
+
+
+def load_settings(**values: Any) -> Settings:
+    """Settings from the environment plus `values`; a bad value raises SettingsError naming the
+    setting, its environment variable and the values it accepts (never pydantic's dump)."""
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError(settings_error_message(exc)) from exc
+
+
+def settings_error_message(exc: ValidationError) -> str:
+    """One sentence for the first invalid setting of a pydantic ValidationError."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error.get("loc") else "?"
+    if name not in Settings.model_fields:
+        return f"Invalid setting: {error.get('msg', exc)}."
+    where = f"PLAYBOOK_{name.upper()}"
+    if name in FLAGS:
+        where = f"{FLAGS[name]} or {where}"
+    shown = repr(error.get("input"))[:80]
+    return f"Invalid setting {name} ({where}): {shown} is not allowed; use {allowed_values(name)}."
+
+
+def allowed_values(name: str) -> str:
+    """What a setting accepts, in words: 'one of a, b', 'a whole number from 1 to 50'..."""
+    field = Settings.model_fields[name]
+    kinds = [a for a in (get_args(field.annotation) or (field.annotation,)) if a is not type(None)]
+    optional = len(kinds) < len(get_args(field.annotation) or (field.annotation,))
+    kind = kinds[0] if kinds else str
+    if get_origin(field.annotation) is Literal:
+        kind = field.annotation
+    if get_origin(kind) is Literal:
+        text = "one of " + ", ".join(str(v) for v in get_args(kind))
+    else:
+        words = {int: "a whole number", float: "a number", bool: "true or false", Path: "a path"}
+        text = words.get(kind, "text")  # type: ignore[call-overload]
+        text += _bounds(field.metadata)
+    return text + (" (or unset)" if optional and field.default is None else "")
+
+
+def _bounds(metadata: list[Any]) -> str:
+    """' from 1 to 50', ' above 0 and at most 60', ' matching ^...$' from a field's constraints."""
+    found: dict[str, Any] = {}
+    for item in metadata:
+        for key in ("ge", "gt", "le", "lt", "pattern"):
+            if getattr(item, key, None) is not None:
+                found[key] = getattr(item, key)
+    if "pattern" in found:
+        return f" matching {found['pattern']}"
+    if "ge" in found and "le" in found:
+        return f" from {found['ge']} to {found['le']}"
+    words = {"ge": "at least", "gt": "above", "le": "at most", "lt": "below"}
+    parts = [f"{words[k]} {found[k]}" for k in ("ge", "gt", "le", "lt") if k in found]
+    return " " + " and ".join(parts) if parts else ""

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.settings import Settings
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -21,3 +25,14 @@ def build_index(tmp: Path, content: Path, **overrides: object):  # noqa: ANN201
     )
     run(settings)
     return settings
+
+
+def chroma_ids(settings: Settings) -> list[str]:
+    """Sorted ids of the vectors Chroma holds for the live generation (both stores keep every
+    vector in Chroma; the embedded store's exact search uses vectors.npy beside it)."""
+    from rag.index import load_index
+    from rag.index.chroma_search import ChromaSearch
+
+    search = load_index(settings.model_copy(update={"dense_search": "chroma"})).search
+    assert isinstance(search, ChromaSearch)
+    return sorted(search.collection.get(include=[])["ids"])

@@ -10,21 +10,54 @@ from rag.answerers import get_answerer
 from rag.api import ask, retrieve_passages
 
 TACTICS = ("Assume positive intent", "Ask for an overview", "Get in the trenches",
-           "Offer to take on some of the tasks")
+           "Offer to take on some of the tasks", "commiserate with them")
+CAUSES = ("dead bodies", "Lack of a transparent culture", "thrown under the bus")
+RULE = "Trust is built more by asking for help rather than giving help."
 
 
 def numbers(text: str) -> set[int]:
     return {int(n) for n in re.findall(r"\[(\d+)\]", text)}
 
 
-def test_tribal_team_answer_quotes_the_tactics(trust) -> None:  # noqa: ANN001
+def test_tribal_team_answer_is_the_whole_tactics_list_in_order(trust) -> None:  # noqa: ANN001
     answer = ask("How do I approach a tribal team?", trust)
     assert answer.answerer == "extractive" and not answer.refused
-    assert sum(t in answer.answer for t in TACTICS) >= 2, answer.answer
-    lines = answer.answer.splitlines()
-    assert 2 <= len(answer.sentences) <= trust.extractive_units
-    assert all(re.search(r"\[\d+\]$", line) for line in lines)
-    assert numbers(answer.answer) <= {c.n for c in answer.citations}
+    text = answer.answer
+    positions = [text.find(t) for t in TACTICS]
+    assert -1 not in positions and positions == sorted(positions), text
+    assert not any(c in text for c in CAUSES), text  # causes answer "why", not "how"
+    bullets = [line for line in text.splitlines() if line.startswith("- ")]
+    assert len(bullets) == len(TACTICS)
+    if "Trust is built" in text:
+        assert RULE in text and text.index(RULE) > positions[-1]
+    assert all(re.search(r"\[\d+\]$", line) for line in text.splitlines())
+    assert numbers(text) <= {c.n for c in answer.citations}
+
+
+def test_why_question_gets_the_causes_and_no_tactics(trust) -> None:  # noqa: ANN001
+    answer = ask("Why are some tech teams closed off to outsiders?", trust)
+    assert all(c in answer.answer for c in CAUSES[:2]), answer.answer
+    assert not any(t in answer.answer for t in TACTICS), answer.answer
+
+
+def test_should_i_question_gets_the_advice_and_its_caveat(trust) -> None:  # noqa: ANN001
+    answer = ask("Should I commiserate with a team to gain its trust?", trust)
+    assert "commiserate with them" in answer.answer
+    assert "careful not to be sucked into the negativity" in answer.answer
+    assert "Assume positive intent" not in answer.answer  # one item, not the whole list
+
+
+def test_two_part_question_answers_both_parts(trust) -> None:  # noqa: ANN001
+    answer = ask("What are the two kinds of shared experiences, and is trust built more by "
+                 "giving or by asking for help?", trust)
+    assert "Past experiences" in answer.answer and "Current experiences" in answer.answer
+    assert RULE in answer.answer
+
+
+def test_follow_up_after_a_how_question_gets_no_causes(trust) -> None:  # noqa: ANN001
+    history = [("How do I approach a tribal team?", "")]
+    answer = ask("and what if they still don't open up?", trust, history=history)
+    assert not any(c in answer.answer for c in CAUSES), answer.answer
 
 
 def test_every_sentence_is_a_verified_quote_with_its_span(fixtures) -> None:  # noqa: ANN001

@@ -84,7 +84,7 @@ def test_beir_run_scores_each_retriever(tmp_path: Path) -> None:
 
 
 def test_beir_cli_prints_table_and_writes_json(tmp_path: Path, capsys) -> None:  # noqa: ANN001
-    from rag.cli import main
+    from ui.cli import main
 
     folder, qrels = _dataset(tmp_path)
     out = tmp_path / "out"

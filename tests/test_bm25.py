@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.bm25 import BM25, tokenize
+from rag.index.bm25 import BM25, tokenize
 
 DOCS = {
     "a": "Assume positive intent when a team seems closed off",
@@ -47,27 +47,23 @@ def test_incremental_update_equals_rebuild(tmp_path: Path) -> None:
      ("run", "running", "runs"), ("container", "containers")],
 )
 def test_plus_stemmer_joins_word_forms(words: tuple[str, ...]) -> None:
-    from rag.bm25 import stem_plus
+    from rag.index.bm25 import stem_plus
 
     assert len({stem_plus(w) for w in words}) == 1, [stem_plus(w) for w in words]
 
 
 def test_index_counted_with_another_stemmer_is_recounted_on_load(tmp_path: Path) -> None:
-    """An index saved before the default stemmer changed keeps matching new queries."""
-    import json
-    from dataclasses import asdict
-
-    from rag.bm25 import DEFAULT_STEMMER
+    """An index saved before the default stemmer changed keeps matching new queries (the store
+    hands the generation's chunks to `load`, which re-counts them)."""
     from rag.chunk import Chunk
+    from rag.index.bm25 import DEFAULT_STEMMER
 
     chunks = [Chunk(f"a#s#{i}", "a", "T", "a.md", (), "", i, 0, 1, 1, text)
               for i, text in enumerate(["We assumed good intent", "Rotation of secrets"])]
-    with open(tmp_path / "chunks.jsonl", "w", encoding="utf-8") as out:
-        for chunk in chunks:
-            out.write(json.dumps(asdict(chunk)) + "\n")
     other = "none" if DEFAULT_STEMMER != "none" else "light"
     BM25.build([c.id for c in chunks], [c.embed_text for c in chunks], other).save(tmp_path)
-    loaded = BM25.load(tmp_path)
+    assert BM25.load(tmp_path).stemmer == other  # without the chunks: read as saved
+    loaded = BM25.load(tmp_path, chunks)
     assert loaded.stemmer == DEFAULT_STEMMER
     fresh = BM25.build([c.id for c in chunks], [c.embed_text for c in chunks])
     for query in ("assuming intent", "rotate secret"):

@@ -118,3 +118,101 @@ def test_checked_citations_are_always_retrieved_passages(embedder, parts) -> Non
         assert set(checked.citations) <= {1, 2}
         assert checked.verified == bool(checked.citations)
         assert all(n not in (1, 2) for n in checked.invalid)
+
+
+# --- the stricter checks (rag.claims) and verify()'s repeats / filler -------------------------
+
+ARTICLE = (
+    "So a lot of tech teams, particularly those that have been together for a while, can be "
+    "very closed off to others.\n\n"
+    "1. Assume positive intent - assume the team is making decisions with the best of intent.\n"
+    "1. Get in the trenches - offer to join the war rooms even if you don't have to.\n\n"
+    "Trust is built more by asking for help rather than giving help. Reviews should start "
+    "within one working day, and KeePassXC runs on Linux."
+)
+
+
+@pytest.mark.parametrize(
+    ("claim", "reason"),
+    [
+        ("Trust is built more by giving help rather than asking for help.", "comparison"),
+        ("Do not assume positive intent when the team decides.", "negation"),
+        ("Tech teams that have been together for a while are very open to others.", "antonym"),
+        ("Reviews should start within three working days.", "number"),
+        ("Reviews should start within one working day and end within 48 hours.", "number"),
+        ("Reviews should start within one working day, and Bitwarden runs on Linux.", "name"),
+        ("Offer to join the war rooms, and ask the manager to pay you a bonus for each incident.",
+         "drift novel"),
+        ("It depends on the team.", "filler"),
+    ],
+)
+def test_rules_reject_reversals_changed_facts_tails_and_filler(
+    embedder, claim: str, reason: str  # noqa: ANN001
+) -> None:
+    support = support_score(claim, ARTICLE, embedder)
+    assert support.reason in reason.split(), support
+    assert not supports(claim, ARTICLE, embedder)
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "Trust is built more by asking for help rather than giving help.",
+        "Trust comes more from asking for help than from giving it.",
+        "Assume the team makes its decisions with the best of intent.",
+        "Offer to join the war rooms even if you don't have to.",
+        "Reviews should start within 1 working day.",
+    ],
+)
+def test_faithful_claims_pass_the_rules(embedder, claim: str) -> None:  # noqa: ANN001
+    support = support_score(claim, ARTICLE, embedder)
+    assert support.ok(0.0) and supports(claim, ARTICLE, embedder), support
+
+
+def test_clauses_split_at_connectives_and_keep_short_pieces_attached() -> None:
+    from rag.claims import clauses
+
+    assert clauses("Join the war rooms, and ask the manager for a bonus because it pays the "
+                   "bills; it helps.") == [
+        "Join the war rooms", "and ask the manager for a bonus",
+        "because it pays the bills it helps."]
+    assert clauses("Assume positive intent.") == ["Assume positive intent."]
+
+
+def test_numbers_read_digits_and_words() -> None:
+    from rag.claims import changed_number, numbers
+
+    assert numbers("over six staff or above ten thousand dollars ($10,000), 3 servers") >= {
+        "6", "10000", "3"}
+    assert not changed_number("It costs ten thousand dollars.", "It costs $10,000.")
+    assert changed_number("Keep 500 users.", "Keep 250 users.")
+
+
+def test_verify_drops_repeats_and_near_duplicates_but_not_reversals(embedder) -> None:  # noqa: ANN001
+    text = ("Offer to join the war rooms even if you don't have to [1]. "
+            "Trust is built more by asking for help rather than giving help [1]. "
+            "Offer to join the war rooms even if you don't have to [1]. "
+            "Offer to join the war rooms, even if you do not have to [1]. "
+            "Trust is built more by giving help rather than asking for help [1].")
+    checked = verify(text, [ARTICLE], embedder)
+    assert [c.text for c in checked] == [
+        "Offer to join the war rooms even if you don't have to.",
+        "Trust is built more by asking for help rather than giving help.",
+        "Trust is built more by giving help rather than asking for help."]
+    assert [c.repeats for c in checked] == [2, 0, 0]
+    assert [c.verified for c in checked] == [True, True, False]
+    assert checked[2].reason == "comparison"
+
+
+def test_verify_never_verifies_filler(embedder) -> None:  # noqa: ANN001
+    [filler] = verify("It depends on the team [1].", [ARTICLE], embedder)
+    assert not filler.verified and filler.citations == [] and filler.reason == "filler"
+
+
+def test_thresholds_come_from_settings() -> None:
+    from rag.citations import DEFAULTS, Thresholds
+    from rag.settings import Settings
+
+    assert Thresholds.from_settings(Settings.model_validate({})) == DEFAULTS
+    custom = Thresholds.from_settings(Settings.model_validate({"support_threshold": 0.9}))
+    assert custom.score == 0.9 and custom.embed_weight == DEFAULTS.embed_weight

@@ -16,7 +16,7 @@ ROOT = Path(__file__).parent.parent
 def playbook(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYBOOK_")}
     return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args],
+        [sys.executable, "-m", "ui.cli", *args],
         capture_output=True, text=True, cwd=cwd, env=env, timeout=300,
     )
 

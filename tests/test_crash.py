@@ -1,7 +1,7 @@
 """Crash safety: a real `playbook ingest` process is killed with SIGKILL at several points, and
 damaged or missing index folders give one clear sentence that `ingest --rebuild` cures.
 
-The kill points use the test-only hook rag.backend.crash_point_for_tests (environment variable
+The kill points use the test-only hook rag.index.backend.crash_point_for_tests (environment variable
 PLAYBOOK_TEST_CRASH_AT), which sends SIGKILL to the ingest process itself: the same as `kill -9`
 arriving at exactly that step, without timing races.
 """
@@ -18,11 +18,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from answers_common import chroma_ids
 
 from ingest.pipeline import run
 from rag.api import retrieve_passages
-from rag.backend import CRASH_POINTS, open_store
 from rag.errors import IndexCorruptError, IndexMissingError
+from rag.index.backend import CRASH_POINTS, open_store
 from rag.settings import Settings
 
 ROOT = Path(__file__).parent.parent
@@ -34,7 +35,7 @@ QUESTION = "how soon should a new engineer ship"
 def playbook(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PLAYBOOK_")}
     return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, cwd=ROOT,
+        [sys.executable, "-m", "ui.cli", *args], capture_output=True, text=True, cwd=ROOT,
         env={**clean, **(env or {})}, timeout=300,
     )
 
@@ -45,7 +46,7 @@ def _exact(settings: Settings) -> list[str]:
     generation = store.current()
     assert generation is not None
     chunks = sorted(c.id for c in store.chunks(generation))
-    assert sorted(store.collection(generation).get(include=[])["ids"]) == chunks
+    assert chroma_ids(settings) == chunks
     assert len(set(chunks)) == len(chunks)
     return chunks
 

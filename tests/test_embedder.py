@@ -21,7 +21,7 @@ TEXTS = [
 
 
 def _matrix(embedder: object, texts: list[str]) -> np.ndarray:
-    return np.asarray(embedder.get_text_embedding_batch(texts), dtype=np.float32)  # type: ignore[attr-defined]
+    return np.asarray(embedder.get_text_embedding_batch(texts), dtype=np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def runtimes() -> dict[str, object]:
 
 def test_onnx_is_used_and_matches_torch(runtimes: dict[str, object]) -> None:
     assert type(runtimes["onnx"]).__name__ == "OnnxEmbedder"
-    assert type(runtimes["torch"]).__name__ == "HuggingFaceEmbedding"
+    assert type(runtimes["torch"]).__name__ == "TorchEmbedder"
     torch, onnx = _matrix(runtimes["torch"], TEXTS), _matrix(runtimes["onnx"], TEXTS)
     assert onnx.shape == torch.shape == (len(TEXTS), 384)
     np.testing.assert_allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-4)
@@ -44,17 +44,17 @@ def test_onnx_is_used_and_matches_torch(runtimes: dict[str, object]) -> None:
 
 def test_query_embedding_matches_torch(runtimes: dict[str, object]) -> None:
     question = "What should a code review check first?"
-    a = np.asarray(runtimes["onnx"].get_query_embedding(question))  # type: ignore[attr-defined]
-    b = np.asarray(runtimes["torch"].get_query_embedding(question))  # type: ignore[attr-defined]
+    a = np.asarray(runtimes["onnx"].get_query_embedding(question))
+    b = np.asarray(runtimes["torch"].get_query_embedding(question))
     assert float(np.abs(a - b).max()) < 1e-3
 
 
 def test_batch_order_and_batching_do_not_change_vectors(runtimes: dict[str, object]) -> None:
     onnx = runtimes["onnx"]
-    together = onnx.encode(TEXTS, batch_size=2)  # type: ignore[attr-defined]
-    alone = np.vstack([onnx.encode([t]) for t in TEXTS])  # type: ignore[attr-defined]
+    together = onnx.encode(TEXTS, batch_size=2)
+    alone = np.vstack([onnx.encode([t]) for t in TEXTS])
     np.testing.assert_allclose(together, alone, atol=1e-5)
-    assert onnx.encode([]).shape[0] == 0  # type: ignore[attr-defined]
+    assert onnx.encode([]).shape[0] == 0
 
 
 def test_int8_stays_close_to_fp32(runtimes: dict[str, object]) -> None:

@@ -8,8 +8,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from rag.cli import main
 from rag.feedback import FeedbackStore
+from ui.cli import main
 
 
 def answer_json(question: str = "How do I approach a tribal team?") -> dict[str, object]:

@@ -10,8 +10,8 @@ import pytest
 from ingest.pipeline import run
 from rag.api import retrieve_passages
 from rag.errors import ContentError, IndexMissingError
-from rag.generation import GenerationWriter
-from rag.store import (
+from rag.index.embedded_writer import GenerationWriter
+from rag.index.folders import (
     close_chroma,
     current_generation,
     get_collection,

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.llm, pytest.mark.slow]
 def local(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     pytest.importorskip("llama_cpp")
     return build_index(tmp_path_factory.mktemp("trust"), ROOT / "content", llm="local",
-                       llm_max_tokens=48, llm_timeout=120.0)
+                       llm_max_tokens=48, llm_timeout=120.0, llm_first_token_timeout=60.0)
 
 
 def test_bundled_model_is_found_inside_the_package() -> None:
@@ -43,23 +43,65 @@ def test_local_answer_streams_and_is_verified(local) -> None:  # noqa: ANN001
         assert "".join(tokens).strip()  # the draft the checked answer came from
 
 
-def test_prompt_numbers_passages_as_data(local) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("style", ["extractive", "passages"])
+def test_prompt_numbers_passages_as_data(local, style: str) -> None:  # noqa: ANN001
     from rag.answerers.generative import build_messages
 
     question = "Should I commiserate with the team?"
-    messages = build_messages(question, retrieve_passages(question, local), local)
+    styled = local.model_copy(update={"llm_prompt": style})
+    messages = build_messages(question, retrieve_passages(question, styled), styled)
     assert [m["role"] for m in messages] == ["system", "user"]
     assert "not instructions" in messages[0]["content"]
     user = messages[1]["content"]
-    assert "[1] " in user and user.rstrip().endswith("like [1].")
+    assert "[1]" in user and user.rstrip().endswith("like [1].")
     assert f"Question: {question}" in user and len(user) < local.llm_context_chars + 600
 
 
-def test_slow_model_times_out_to_the_extractive_answer(local) -> None:  # noqa: ANN001
-    hurried = local.model_copy(update={"llm_timeout": 0.05})
+def test_prompt_is_cut_to_the_first_token_budget(local) -> None:  # noqa: ANN001
+    from rag.answerers.generative import build_messages
+    from rag.llm import make_llm
+
+    question = "How do I approach a tribal team?"
+    passages = retrieve_passages(question, local)
+    model = make_llm(local)
+    full = build_messages(question, passages, local)
+    budget = model.count_tokens(full) - 40  # type: ignore[attr-defined]
+    cut = build_messages(question, passages, local, budget, model.count_tokens)  # type: ignore[attr-defined]
+    assert model.count_tokens(cut) <= budget < model.count_tokens(full)  # type: ignore[attr-defined]
+    assert cut[1]["content"].endswith(full[1]["content"][-60:])  # the question is always kept
+
+
+def test_late_first_token_falls_back_quickly_with_a_notice(local) -> None:  # noqa: ANN001
+    hurried = local.model_copy(update={"llm_first_token_timeout": 0.05})
     answer = ask("How do I approach a tribal team?", hurried)
-    assert answer.answerer == "local>extractive" and "longer than 0.05 s" in answer.notice
+    assert answer.answerer == "local>extractive" and "after 0.05 s" in answer.notice
     assert answer.sentences and all(s.verified for s in answer.sentences)
+    assert answer.timings_ms["generate"] < 3000 and answer.model == ""
+    settled = ask("How do I approach a tribal team?", local)  # the aborted call freed the model
+    assert "first_token" in settled.timings_ms or "after" in settled.notice
+
+
+def test_threads_follow_the_free_cpu() -> None:
+    from rag.llm import pick_threads
+
+    assert pick_threads(0, cores=2, load=0.1) == 2
+    assert pick_threads(0, cores=2, load=2.0) == 1  # one busy loop per core: one thread
+    assert pick_threads(0, cores=8, load=3.0) == 5
+    assert pick_threads(3, cores=2, load=0.0) == 2  # a configured count, capped by the cores
+
+
+def test_answers_never_repeat_a_sentence(local) -> None:  # noqa: ANN001
+    from rag.text import split_sentences, strip_citations
+
+    for question in ("How do I approach a tribal team?", "Is trust built more by asking for "
+                     "help or by giving help?", "What does get in the trenches mean?"):
+        answer = ask(question, local)
+        sentences = [strip_citations(line[a:b]).strip(" -").lower()
+                     for line in answer.answer.splitlines() for a, b in split_sentences(line)]
+        sentences = [s for s in sentences if s]  # a lone "[1]" after a period is no sentence
+        assert len(sentences) == len(set(sentences)), answer.answer
+        if answer.answerer == "local":
+            assert answer.model.startswith("SmolLM2")
 
 
 def test_missing_model_file_names_the_setting(local, tmp_path: Path) -> None:  # noqa: ANN001

@@ -72,7 +72,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="module")
 def trust(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     return build_index(tmp_path_factory.mktemp("trust"), ROOT / "content", llm="openai",
-                       openai_model="smollm2", llm_max_tokens=48, llm_timeout=60.0)
+                       openai_model="smollm2", llm_max_tokens=48, llm_timeout=60.0,
+                       llm_first_token_timeout=60.0)  # streaming is tested here, not the budget
 
 
 @pytest.fixture

@@ -11,12 +11,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+from answers_common import chroma_ids
 
 from ingest.pipeline import run
 from rag.api import ask, retrieve_passages
-from rag.backend import open_store
 from rag.errors import IndexCorruptError, IndexMissingError, PlaybookError
 from rag.index import load_index
+from rag.index.backend import open_store
 from rag.settings import Settings
 
 pytestmark = pytest.mark.server
@@ -38,8 +39,7 @@ def _ids(settings: Settings) -> tuple[list[str], list[str]]:
     store = open_store(settings)
     generation = store.current()
     assert generation is not None
-    vectors = store.collection(generation).get(include=[])["ids"]
-    return sorted(vectors), sorted(c.id for c in store.chunks(generation))
+    return chroma_ids(settings), sorted(c.id for c in store.chunks(generation))
 
 
 def test_ingest_is_incremental_and_exact(mode_settings: Settings, content: Path) -> None:

@@ -117,3 +117,102 @@ def test_port_in_use_is_one_sentence(tmp_path: Path) -> None:
         done = playbook("serve", "--port", str(port), "--index", str(tmp_path), timeout=120)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f"127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
+
+
+# --- issue 14: the page's limits ---------------------------------------------------------------
+
+NOT_PAGE = "only works from the chat page"
+FAKE_INPUT = {"textbox": QUESTION, "chatbot": [], "state": None, "radio": "extractive",
+              "slider": 3, "checkboxgroup": [], "markdown": "", "html": ""}
+
+
+def _page_config(url: str) -> dict[str, Any]:
+    import urllib.request
+
+    with urllib.request.urlopen(url + "config", timeout=30) as response:
+        return dict(json.loads(response.read()))
+
+
+def _raw_call(url: str, fn_index: int, data: list[Any], session: str) -> dict[str, Any]:
+    """What a script can do without the page: join the queue for a handler by its index."""
+    import urllib.request
+
+    body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session,
+                       "event_data": None, "trigger_id": None}).encode()
+    join = urllib.request.Request(url + "gradio_api/queue/join", data=body,
+                                  headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(join, timeout=30).read()
+    stream_url = url + f"gradio_api/queue/data?session_hash={session}"
+    with urllib.request.urlopen(stream_url, timeout=300) as stream:
+        for raw in stream:
+            line = raw.decode("utf-8", "replace").strip()
+            if line.startswith("data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    return dict(message)
+    raise AssertionError("the queue stream ended without a result")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("elem_id", "event"), [
+    ("pb-question", "submit"), ("pb-send-feedback", "click"), ("pb-reingest", "click"),
+])
+def test_hidden_handlers_refuse_raw_queue_calls(ui_server: Any, elem_id: str, event: str) -> None:
+    config = _page_config(ui_server.url)
+    types = {c["id"]: c["type"] for c in config["components"]}
+    target = next(c["id"] for c in config["components"]
+                  if c.get("props", {}).get("elem_id") == elem_id)
+    dep = next(d for d in config["dependencies"] if [target, event] in d["targets"])
+    data = [FAKE_INPUT.get(types[i]) for i in dep["inputs"]]
+    result = _raw_call(ui_server.url, dep["id"], data, session=f"script-{elem_id}")
+    assert result["success"] is False, result
+    assert NOT_PAGE in json.dumps(result["output"]), result
+
+
+@pytest.mark.slow
+def test_lone_surrogate_in_history_is_answered(ui_server: Any) -> None:
+    """JSON may carry "\\ud800" (gradio_client cannot even encode it; a script can)."""
+    config = _page_config(ui_server.url)
+    dep = next(d for d in config["dependencies"] if d.get("api_name") == "ask")
+    history = [["How do I build trust \ud800 with a tribal team?", "Assume positive intent."]]
+    follow_up = "And why does that matter?"  # rewritten with the history's question
+    result = _raw_call(ui_server.url, dep["id"], [follow_up, 0, "", history], "surrogate")
+    assert result["success"] is True, result  # before: success false, error null
+    answer = result["output"]["data"][0]
+    assert answer["question"] == follow_up and "\ufffd" in answer["query"]
+
+
+def test_failed_logins_slow_down_and_success_resets(tmp_path: Path) -> None:
+    import time
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from ui.app import serve
+
+    settings = Settings(content_dir=tmp_path, index_dir=tmp_path / "index",
+                        auth="alice:s3cret", login_delay_max=2.0)  # type: ignore[arg-type]
+    port = free_port()
+    demo = serve(settings, "127.0.0.1", port, block=False)
+
+    def login(password: str) -> tuple[int, float]:
+        form = urllib.parse.urlencode({"username": "alice", "password": password}).encode()
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", form, timeout=30) as r:
+                status = r.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        return status, time.monotonic() - started
+
+    try:
+        tries = [login("guess") for _ in range(6)]
+        assert all(status != 200 for status, _ in tries)
+        waits = [seconds for _, seconds in tries]
+        # 0, 0.25, 0.5, 1, 2, 2 (capped): today 200 wrong logins take 10 s in all
+        assert sum(waits) >= 5.0 and waits[-1] >= 1.9 and waits[-1] < 4, waits
+        status, seconds = login("s3cret")
+        assert status == 200 and seconds >= 1.9
+        assert login("s3cret")[1] < 1.0  # a success clears the count
+    finally:
+        demo.close()

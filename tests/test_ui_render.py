@@ -154,3 +154,50 @@ def test_answer_bullets_become_a_list_and_stay_escaped() -> None:
     first = '<ul class="pb-list"><li>first &lt;b&gt;bold&lt;/b&gt; <sup class="pb-cite">[1]</sup>'
     assert first in html
     assert "<li>second" in html and "End." in html and "<b>" not in html
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab <>&*_`#-1.\n[]()")), max_size=120),
+       st.lists(st.tuples(st.integers(-5, 130), st.integers(-5, 130)), max_size=4))
+def test_passage_markdown_is_escaped_and_keeps_every_visible_character(text: str,
+                                                                        spans: list) -> None:
+    from ui.markdown import passage_html
+
+    html = passage_html(text, spans)
+    assert "<script" not in html and re.fullmatch(
+        r"(?:[^<]|</?(?:p|ol|ul|li|mark|em|strong|code|pre|h[3-6])(?: [^>]*)?>)*", html)
+    shown = re.sub(r"\s+", "", unescape(re.sub(r"<[^>]+>", "", html)))
+    assert set(shown) <= set(re.sub(r"\s+", "", text))  # markup removed, nothing invented
+
+
+def test_passage_renders_numbered_list_emphasis_code_and_marks_a_cited_item() -> None:
+    from ui.markdown import passage_html
+
+    text = ("Here are some *tactics*:\n\n1. Assume `positive` intent.\n1. Ask for an overview "
+            "<b>now</b>.\n   - listen **intently**\n\n```\nx < y\n```\n")
+    start = text.index("Ask for")
+    html = passage_html(text, [(start, text.index(".", start) + 1)])
+    assert '<ol class="pb-md-list"><li>Assume <code>positive</code> intent.</li>' in html
+    assert "<mark>Ask for an overview &lt;b&gt;now&lt;/b&gt;.</mark>" in html
+    assert "<ul" in html and "<strong>intently</strong>" in html  # nested under its item
+    assert "<em>tactics</em>" in html and "<pre><code>x &lt; y</code></pre>" in html
+
+
+def test_source_card_renders_the_passage_as_markdown_and_names_the_model() -> None:
+    passage = "Tactics:\n\n1. First one.\n1. Second one."
+    start = passage.index("Second")
+    data = answer(answer="Second one [1].", model="SmolLM2-135M-Instruct.Q4_1",
+                  answerer="local", citations=[cite(1, text=passage,
+                                                    spans=[[start, len(passage)]])])
+    html = answer_html(data)
+    assert "<li><mark>Second one.</mark></li>" in html and "1. First" not in html
+    assert "Written by SmolLM2-135M-Instruct.Q4_1" in html
+    assert "no language model" in answer_html(answer())
+
+
+def test_cli_source_header_does_not_repeat_the_title() -> None:
+    from rag.render import where
+
+    assert where("Building Trust", "Building Trust") == "Building Trust"
+    assert where("Alerting", "Guidance for Alerting > Best Practices") == (
+        "Alerting › Guidance for Alerting › Best Practices")
+    assert where("Alerting", "Alerting > Best Practices") == "Alerting › Best Practices"

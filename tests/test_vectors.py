@@ -13,9 +13,15 @@ import pytest
 from ingest.pipeline import run
 from rag.api import retrieve_passages
 from rag.index import load_index
+from rag.index.folders import (
+    close_chroma,
+    current_generation,
+    get_collection,
+    open_chroma,
+    read_chunks,
+)
+from rag.index.vectors import VectorMatrix
 from rag.settings import Settings
-from rag.store import close_chroma, current_generation, get_collection, open_chroma, read_chunks
-from rag.vectors import VectorMatrix
 
 ROOT = Path(__file__).parent.parent
 QUESTIONS = ("How do I approach a tribal team?", "What breaks trust between teams?",
@@ -71,8 +77,10 @@ def test_exact_search_agrees_with_chroma(settings: Settings, question: str) -> N
     assert [p.chunk_ids for p in exact] == [p.chunk_ids for p in hnsw]
     for a, b in zip(exact, hnsw, strict=True):
         assert a.score == pytest.approx(b.score, abs=1e-5)
-    assert load_index(settings).matrix is not None
-    assert load_index(settings.model_copy(update={"dense_search": "chroma"})).matrix is None
+    assert isinstance(load_index(settings).search, VectorMatrix)
+    assert not isinstance(
+        load_index(settings.model_copy(update={"dense_search": "chroma"})).search, VectorMatrix
+    )
 
 
 def test_top_is_exact_and_ordered() -> None:
@@ -97,13 +105,13 @@ def test_index_without_matrix_still_answers_and_gets_one_on_next_ingest(
     folder = current_generation(settings.index_path)
     assert folder is not None
     (folder / "vectors.npy").unlink()
-    assert load_index(settings).matrix is None
+    assert not isinstance(load_index(settings).search, VectorMatrix)
     assert "tribal" in retrieve_passages(QUESTIONS[0], settings)[0].text.lower()
     article = settings.content_path / "building-trust.md"
     article.write_text(article.read_text() + "\n\nOne more line about trust.\n")
     run(settings)
     _assert_in_line(settings)
-    assert load_index(settings).matrix is not None
+    assert isinstance(load_index(settings).search, VectorMatrix)
 
 
 def test_ask_imports_neither_chromadb_nor_torch(settings: Settings) -> None:

@@ -70,7 +70,7 @@ def playbook(*args: str, env: dict[str, str] | None = None, timeout: float = 300
 ):
     """Run the real CLI in a subprocess."""
     return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args], cwd=ROOT, env=env or clean_env(),
+        [sys.executable, "-m", "ui.cli", *args], cwd=ROOT, env=env or clean_env(),
         capture_output=True, text=True, timeout=timeout,
     )
 
@@ -118,7 +118,7 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     log = base / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "rag.cli", "serve", "--content", str(content),
+            [sys.executable, "-m", "ui.cli", "serve", "--content", str(content),
              "--index", str(index), "--port", str(port)],
             cwd=ROOT, env=clean_env(), stdout=out, stderr=subprocess.STDOUT,
         )

@@ -1,4 +1,7 @@
-"""The Gradio chat page (presentation only; it calls the rag API)."""
+"""The ways in: the Gradio chat page (ui.app) and the `playbook` command line (ui.cli).
+
+Presentation only: both call the core API (rag.ask, ingest.run, evals) and nothing imports them.
+"""
 
 import os
 

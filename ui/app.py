@@ -12,16 +12,19 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from html import escape
 from typing import Any, get_args
 
 import gradio as gr
 
+from rag import questionlog
 from rag.errors import PlaybookError
 from rag.feedback import FeedbackStore
 from rag.settings import AnswererName, Settings
 from ui import chat as chatmod
 from ui.article import article_html
+from ui.feedback_panel import feedback_section
+from ui.gaps import mount_gaps
+from ui.guard import Guards, LoginThrottle
 from ui.reingest import ReingestJob
 from ui.status import available_answerers, example_questions, index_status_html
 from ui.style import CSS
@@ -42,77 +45,22 @@ def _api_ask(settings: Settings) -> Any:
 
         if llm and llm not in get_args(AnswererName):
             raise gr.Error(f"Unknown answerer '{llm}': choose extractive, local or openai.")
-        pairs = [(str(t[0]), str(t[1])) for t in (history or []) if len(t) >= 2]
+        pairs = [
+            (chatmod.clean_text(t[0]), chatmod.clean_text(t[1]))
+            for t in (history or []) if isinstance(t, list | tuple) and len(t) >= 2
+        ]
         run = chatmod.session_settings(settings, llm or None, max(0, min(int(k or 0), 50)))
         try:
-            return rag_ask(question, run, history=pairs).to_json()
+            return rag_ask(chatmod.clean_text(question), run, history=pairs).to_json()
         except PlaybookError as exc:
             raise gr.Error(str(exc)) from exc
 
     return ask
 
 
-def _feedback_target(record: chatmod.Record) -> str:
-    if not record:
-        return '<div id="pb-feedback-target" class="pb-muted">Ask a question first.</div>'
-    question = escape(str(record["answer"].get("question", "")))
-    return f'<div id="pb-feedback-target">On the answer to: <q>{question}</q></div>'
-
-
-def _panel(records: list[chatmod.Record], index: int | None) -> tuple[Any, ...]:
-    """Feedback panel values for the answer at `index` (latest when None)."""
-
-    index, record = chatmod.pick_record(records, index)
-    return (
-        index,
-        _feedback_target(record),
-        gr.CheckboxGroup(choices=chatmod.citation_choices(record), value=[]),
-        gr.Textbox(value=""),
-        "",
-    )
-
-
-def _feedback_section(store: FeedbackStore, chatbot: Any, records: Any) -> Any:
-    """Thumbs on each answer (the Chatbot's like buttons) plus a panel for comment and wrong
-    sources; returns the function that points the panel at the latest answer."""
-
-    with gr.Accordion("Feedback on an answer", open=True, elem_id="pb-feedback"):
-        target = gr.HTML(_feedback_target(None))
-        with gr.Row():
-            up = gr.Button("Helpful", size="sm", elem_id="pb-up")
-            down = gr.Button("Not helpful", size="sm", elem_id="pb-down")
-        wrong = gr.CheckboxGroup(label="This source is wrong", choices=[], elem_id="pb-wrong")
-        comment = gr.Textbox(label="Comment (optional)", lines=2, elem_id="pb-comment")
-        send = gr.Button("Send feedback", variant="secondary", elem_id="pb-send-feedback")
-        status = gr.Markdown(elem_id="pb-feedback-status")
-    selected = gr.State(None)
-    panel = [selected, target, wrong, comment, status]
-
-    def save(records: list[chatmod.Record], index: int | None, **fields: Any) -> str:
-        index, record = chatmod.pick_record(records, index)
-        if record is None:
-            return "Ask a question first."
-        store.record(record["id"], record["answer"], **fields)
-        return "Thanks — feedback saved."
-
-    def on_like(records: list[chatmod.Record], data: gr.LikeData) -> tuple[Any, ...]:
-        idx = data.index if isinstance(data.index, int) else data.index[0]
-        rating = 1 if data.liked is True else -1 if data.liked is False else 0
-        values = _panel(records, idx // 2)
-        return (*values[:-1], save(records, idx // 2, rating=rating))
-
-    private: dict[str, Any] = {"api_visibility": "private"}  # page plumbing, not API
-    chatbot.like(on_like, [records], panel, **private)
-    up.click(lambda r, i: save(r, i, rating=1), [records, selected], status, **private)
-    down.click(lambda r, i: save(r, i, rating=-1), [records, selected], status, **private)
-    send.click(
-        lambda r, i, w, c: save(r, i, wrong=[int(x) for x in w or []], comment=c or ""),
-        [records, selected, wrong, comment], status, **private,
-    )
-    return lambda records: _panel(records, None), panel
-
-
-def _side_panel(settings: Settings, job: ReingestJob) -> tuple[Any, Any]:
+def _side_panel(
+    settings: Settings, job: ReingestJob, guards: Guards, session: Any
+) -> tuple[Any, Any]:
 
     gr.Markdown("### Index")
     status = gr.HTML(index_status_html(settings), elem_id="pb-index-status")
@@ -126,7 +74,8 @@ def _side_panel(settings: Settings, job: ReingestJob) -> tuple[Any, Any]:
     button = gr.Button("Re-ingest content", elem_id="pb-reingest")
     message = gr.Markdown(elem_id="pb-reingest-status")
 
-    def reingest() -> Iterator[tuple[str, str]]:
+    def reingest(token: Any, request: gr.Request) -> Iterator[tuple[str, str]]:
+        guards.check(token, request)
         if not job.start():
             yield "A re-ingest is already running.", index_status_html(settings)
         while job.state.running:
@@ -134,7 +83,7 @@ def _side_panel(settings: Settings, job: ReingestJob) -> tuple[Any, Any]:
             time.sleep(0.5)
         yield job.status_text(), index_status_html(settings)
 
-    button.click(reingest, None, [message, status], concurrency_limit=None,
+    button.click(reingest, [session], [message, status], concurrency_limit=None,
                  api_visibility="private")
     refresh.click(lambda: index_status_html(settings), None, status, api_visibility="private")
     return llm, k
@@ -143,10 +92,12 @@ def _side_panel(settings: Settings, job: ReingestJob) -> tuple[Any, Any]:
 def build_app(settings: Settings) -> Any:
     """The Blocks app for these settings (not launched)."""
 
-    store = FeedbackStore(settings.index_path)
+    store = FeedbackStore(settings.index_path, settings.feedback_comment_chars)
     job = ReingestJob(settings)
+    guards = Guards(settings)
     with gr.Blocks(title="Playbook Q&A") as demo:
         records = gr.State([])
+        session = gr.State(None)  # the page's token, set by its load event (ui/guard.py)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=480):
                 gr.HTML(HEADER)
@@ -160,19 +111,27 @@ def build_app(settings: Settings) -> Any:
                     box = gr.Textbox(placeholder="Ask the playbook…", show_label=False,
                                      scale=8, elem_id="pb-question", autofocus=True)
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="pb-ask")
+                if questionlog.notice(settings):
+                    gr.Markdown(questionlog.notice(settings), elem_id="pb-logged")
                 examples = example_questions(settings)
                 if examples:
                     gr.Examples([[q] for q in examples], inputs=[box], label="Try asking")
-                latest, panel = _feedback_section(store, chatbot, records)
+                latest, panel = feedback_section(store, guards, chatbot, records, session)
             with gr.Column(scale=1, min_width=260, elem_id="pb-side"):
-                llm, k = _side_panel(settings, job)
+                llm, k = _side_panel(settings, job, guards, session)
 
-        def respond(message: str, history: Any, recs: Any, name: str, kk: float) -> Any:
+        def respond(message: str, history: Any, recs: Any, name: str, kk: float, token: Any,
+                    request: gr.Request) -> Any:
+            guards.check(token, request)
             yield from chatmod.respond(message, history, recs, settings, name, kk)
 
+        def issue(request: gr.Request) -> str | None:
+            return guards.tokens.issue(request)
+
+        demo.load(issue, None, session, api_visibility="private")
         for trigger in (box.submit, send.click):
             trigger(
-                respond, [box, chatbot, records, llm, k], [box, chatbot, records],
+                respond, [box, chatbot, records, llm, k, session], [box, chatbot, records],
                 concurrency_limit=8, api_visibility="private",
             ).then(latest, [records], panel, api_visibility="private")
         # The trash button empties the chat: forget its answers too (records follow messages).
@@ -181,6 +140,8 @@ def build_app(settings: Settings) -> Any:
         )
         gr.api(_api_ask(settings), api_name="ask", concurrency_limit=8)
     _article_page(demo, settings)
+    if settings.auth is not None:  # only signed-in users see what others asked
+        mount_gaps(demo, settings)
     return demo
 
 
@@ -231,7 +192,8 @@ def warm_up(settings: Settings) -> threading.Thread:
 
         started = time.perf_counter()
         try:  # a whole question: also loads the answerer and its per-index calibration
-            ask("How does the playbook help a team?", settings)
+            ask("How does the playbook help a team?", settings.model_copy(
+                update={"log_questions": False}))  # not a user's question
         except Exception as exc:  # no index yet, or a broken one: the page says so when asked
             print(f"Warm-up skipped: {exc}", flush=True)
             return
@@ -263,6 +225,7 @@ def serve(
 
     With block=False it returns the running Blocks (call `.close()` to stop it).
     """
+    settings = questionlog.serving(settings)  # the page logs questions unless told not to
     auth = parse_auth(settings)
     if not is_loopback(host) and auth is None:
         raise PlaybookError(
@@ -277,7 +240,15 @@ def serve(
         font_mono=["ui-monospace", "monospace"],
     )
     print(f"Playbook Q&A: http://{host}:{port}  (Ctrl-C to stop)", flush=True)
+    from starlette.middleware import Middleware
+
+    from ui.rest import server_app_kwargs  # the REST API (/api) and MCP (/mcp) on this server
+
+    app_kwargs = server_app_kwargs(settings, host)
+    # Each failed login from an address doubles that address's wait (ui/guard.py).
+    app_kwargs["middleware"] = [Middleware(LoginThrottle, max_delay=settings.login_delay_max)]
     demo.queue(default_concurrency_limit=4).launch(
+        app_kwargs=app_kwargs,
         server_name=host, server_port=port, auth=auth, share=False, ssr_mode=False,
         show_error=False, quiet=True, theme=theme, css=CSS, footer_links=["api"],
         prevent_thread_lock=not block,

@@ -31,6 +31,13 @@ Record = dict[str, Any] | None
 Chat = list[dict[str, Any]]
 
 
+def clean_text(value: Any) -> str:
+    """`value` as text that can be encoded: lone surrogates (which a JSON client can send as
+    "\\ud800") become U+FFFD, or the answer could not be sent back at all."""
+    text = str(value)
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def session_settings(settings: Settings, llm: str | None, k: float | None) -> Settings:
     """The server's settings with this page's answerer and k."""
     update: dict[str, Any] = {}
@@ -98,7 +105,8 @@ def respond(
 ) -> Iterator[tuple[str, Chat, list[Record]]]:
     """The Chatbot submit handler: yields (textbox value, chat, records) as the answer grows."""
     chat, records = list(chat or []), list(records or [])
-    if not (message or "").strip():
+    message = clean_text(message or "")
+    if not message.strip():
         yield "", chat, records
         return
     chat.append({"role": "user", "content": question_html(message.strip())})

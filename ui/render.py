@@ -13,6 +13,9 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from ui.freshness import freshness_html
+from ui.markdown import passage_html
+
 _MARKER = re.compile(r"\[(\d+)\]")
 
 PENDING = '<div class="pb-pending">Searching the playbook…</div>'
@@ -108,7 +111,7 @@ def _where(cite: dict[str, Any]) -> str:
 def source_html(cite: dict[str, Any], *, open_: bool) -> str:
     """One source card: number, title › heading path, passage with cited spans, open link."""
     href = escape(article_href(str(cite.get("source", "")), str(cite.get("anchor", ""))))
-    passage = highlight(str(cite.get("text", "")), cite.get("spans", [])).replace("\n", "<br>")
+    passage = passage_html(str(cite.get("text", "")), cite.get("spans", []))
     score = cite.get("score")
     score_html = (
         f'<span class="pb-score" title="similarity to the question">{float(score):.2f}</span>'
@@ -117,7 +120,8 @@ def source_html(cite: dict[str, Any], *, open_: bool) -> str:
     return (
         f'<details class="pb-source"{" open" if open_ else ""}>'
         f'<summary><span class="pb-n">[{int(cite.get("n", 0))}]</span> '
-        f'<span class="pb-where">{_where(cite)}</span> {score_html}</summary>'
+        f'<span class="pb-where">{_where(cite)}</span> {score_html}{freshness_html(cite)}'
+        "</summary>"
         f'<div class="pb-passage">{passage}</div>'
         f'<a class="pb-open" href="{href}" target="_blank" rel="noopener">'
         f"Open the article at this heading ↗</a></details>"
@@ -186,8 +190,21 @@ def answer_html(answer: dict[str, Any]) -> str:
         )
     return (
         f'{head}<div class="pb-answer">{answer_text_html(str(answer.get("answer", "")))}</div>'
-        f"{notice_html}{sources_html(answer)}"
+        f"{notice_html}{answered_by_html(answer)}{sources_html(answer)}"
     )
+
+
+def answered_by_html(answer: dict[str, Any]) -> str:
+    """Who wrote the answer: the language model by name, or quotes chosen without one."""
+    model, answerer = str(answer.get("model", "") or ""), str(answer.get("answerer", ""))
+    if model:
+        text = f"Written by {model} ({answerer.split('>')[0]}), sentences checked against sources"
+    elif answerer:
+        text = "Quoted from the sources (extractive, no language model)"
+    else:
+        return ""
+    return f'<div class="pb-model">{escape(text)}</div>'
+
 
 
 def error_html(message: str) -> str:

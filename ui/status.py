@@ -12,14 +12,15 @@ from rag.settings import AnswererName, Settings
 
 def index_status_html(settings: Settings) -> str:
     """Articles, chunks and last ingest of the live generation (or how to build one)."""
-    from rag.store import Manifest, current_generation
+    from rag.index import open_store
 
-    try:
-        folder = current_generation(settings.index_path)
-        manifest = Manifest.read(folder) if folder else None
+    try:  # through the store: the same facts for a folder and for a Chroma server
+        store = open_store(settings)
+        generation = store.current()
+        manifest = store.manifest(generation) if generation else None
     except (PlaybookError, OSError, ValueError) as exc:
         return f'<div class="pb-error">{escape(str(exc))}</div>'
-    if folder is None or manifest is None:
+    if generation is None or manifest is None:
         return (
             '<div class="pb-error">No index yet: press “Re-ingest content” '
             "(or run <code>playbook ingest</code>).</div>"
@@ -32,7 +33,7 @@ def index_status_html(settings: Settings) -> str:
         ("Articles", str(len(manifest.articles))),
         ("Chunks", str(manifest.chunk_count)),
         ("Last ingest", when),
-        ("Generation", folder.name),
+        ("Generation", generation),
     ]
     cells = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows)
     return f'<dl class="pb-status">{cells}</dl>'

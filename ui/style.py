@@ -13,6 +13,7 @@ CSS = """
 .pb-query { font-size: .85em; color: var(--body-text-color-subdued); margin-bottom: .4rem; }
 .pb-notice { font-size: .85em; margin-top: .4rem; padding: .3rem .5rem; border-radius: 6px;
   background: var(--color-accent-soft); }
+.pb-model { font-size: .75em; color: var(--body-text-color-subdued); margin-top: .3rem; }
 .pb-label { font-size: .75rem; font-weight: 600; text-transform: uppercase; letter-spacing: .04em;
   color: var(--body-text-color-subdued); margin: .8rem 0 .3rem 0; }
 .pb-source { border: 1px solid var(--border-color-primary); border-radius: 8px;
@@ -22,9 +23,16 @@ CSS = """
 .pb-where { font-weight: 600; }
 .pb-sep { color: var(--body-text-color-subdued); font-weight: 400; }
 .pb-score { float: right; font-size: .75em; color: var(--body-text-color-subdued); }
+.pb-fresh { display: block; font-size: .75em; color: var(--body-text-color-subdued); }
+.pb-stale { color: #b45309; } .pb-stale-mark { font-weight: 600; }
 .pb-passage { font-size: .88em; line-height: 1.5; margin: .45rem 0; padding-left: .6rem;
   border-left: 3px solid var(--border-color-primary); }
 .pb-passage mark { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; }
+.pb-passage p { margin: .25rem 0; }
+.pb-passage .pb-md-list { margin: .2rem 0 .2rem 1.3rem; padding: 0; }
+.pb-passage .pb-md-list li { margin: .12rem 0; }
+.pb-passage .pb-h { font-size: 1em; margin: .4rem 0 .2rem 0; }
+.pb-passage pre { white-space: pre-wrap; font-size: .92em; margin: .3rem 0; }
 .pb-open { font-size: .82em; }
 .pb-others .pb-source { opacity: .85; }
 .pb-refused { border: 1px solid #f59e0b; border-radius: 8px; padding: .6rem .8rem;

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from rag.answer import Answer, Citation, Sentence
 from rag.answerers import TokenCallback
+from rag.answerers.shape import Line, shape
+from rag.answerers.structure import intents, parts
 from rag.citations import VECTORS
 from rag.retrieve import Passage
 from rag.settings import Settings
@@ -48,13 +50,14 @@ class Candidate:
     block_text: str  # the whole paragraph or list item the unit belongs to
     lead_in: str = ""  # list items: the sentence introducing their list
     score: float = 0.0
+    continuation: bool = False  # a later sentence of a list item
 
 
-def candidates(passages: Sequence[Passage]) -> list[Candidate]:
+def candidates(passages: Sequence[Passage], continuations: bool = False) -> list[Candidate]:
     """Citable units of the passages, in passage order then reading order.
 
     Paragraph sentences are candidates on their own; a list item is one candidate shown by its
-    first sentence.
+    first sentence (with `continuations`, its later sentences are candidates too).
     """
     found: list[Candidate] = []
     for i, passage in enumerate(passages):
@@ -70,6 +73,9 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
             elif unit is block[0] or not block[0].list_item:
                 found.append(Candidate(i, unit, " ".join(u.text for u in block)))
                 lead = unit.text if unit.text.rstrip().endswith(":") else ""
+            elif continuations:  # a later sentence of a list item
+                found.append(Candidate(i, unit, " ".join(u.text for u in block), lead,
+                                       continuation=True))
     return found
 
 
@@ -79,7 +85,7 @@ def score_candidates(
     """Candidates scored against the question (higher = more relevant)."""
     from rag.embedder import make_embedder
 
-    found = candidates(passages)
+    found = candidates(passages, continuations=True)
     if not found:
         return []
     texts = [question, *(c.unit.text for c in found), *(c.block_text for c in found)]
@@ -127,24 +133,43 @@ def select(scored: list[Candidate], max_units: int, min_units: int = 2) -> list[
     return sorted(chosen, key=lambda c: (c.index, c.unit.start))
 
 
-def compose(chosen: list[Candidate]) -> tuple[str, list[tuple[str, int]]]:
-    """Answer text: list items as '- item [n]' lines, sentences as paragraphs."""
-    lines: list[str] = []
-    parts: list[tuple[str, int]] = []
+def compose(lines: list[Line]) -> str:
+    """Answer text: bullets as '- item [n]' lines, the rest as paragraphs; every quote cited."""
+    out: list[str] = []
     paragraph: list[str] = []
-    for cand in chosen:
-        piece = f"{cand.unit.text} [{cand.index + 1}]"
-        parts.append((cand.unit.text, cand.index + 1))
-        if cand.unit.list_item:
+    for line in lines:
+        text = " ".join(f"{c.unit.text} [{c.index + 1}]" for c in line.parts)
+        if line.more:
+            plural = "s" if line.more > 1 else ""
+            text = f"… {line.more} more item{plural} [{line.parts[0].index + 1}]"
+        if line.bullet:
             if paragraph:
-                lines.append(" ".join(paragraph))
+                out.append(" ".join(paragraph))
                 paragraph = []
-            lines.append(f"- {piece}")
+            out.append(f"- {text}")
         else:
-            paragraph.append(piece)
+            paragraph.append(text)
     if paragraph:
-        lines.append(" ".join(paragraph))
-    return "\n".join(lines), parts
+        out.append(" ".join(paragraph))
+    return "\n".join(out)
+
+
+def shaped_lines(question: str, passages: Sequence[Passage], settings: Settings) -> list[Line]:
+    """The answer's lines; each part of a multi-part question is answered in turn, no unit
+    twice. A part asking nothing of its own kind inherits the previous part's intent."""
+    lines: list[Line] = []
+    used: set[tuple[int, int]] = set()
+    wanted: frozenset[str] = frozenset()
+    for part in parts(question):
+        scored = score_candidates(part, passages, settings)
+        wanted = intents(part) or wanted  # "…? and what if they still don't?" continues
+        for line in shape(part, passages, scored,
+                          lambda found: select(found, settings.extractive_units), wanted):
+            keys = {(c.index, c.unit.start) for c in line.parts}
+            if line.more or not keys & used:
+                lines.append(line)
+                used |= keys
+    return lines
 
 
 def extractive_answer(
@@ -153,15 +178,16 @@ def extractive_answer(
 ) -> Answer:
     """The extractive Answer for passages already judged relevant."""
     citations = [Citation.from_passage(i + 1, p) for i, p in enumerate(passages)]
-    chosen = select(score_candidates(question, passages, settings), settings.extractive_units)
-    text, _ = compose(chosen)
+    lines = shaped_lines(question, passages, settings)
+    text = compose(lines)
     sentences = []
-    for cand in chosen:
-        citations[cand.index].spans.append((cand.unit.start, cand.unit.end))
-        sentences.append(Sentence(cand.unit.text, [cand.index + 1], True))
+    for line in lines:
+        for cand in [] if line.more else line.parts:
+            citations[cand.index].spans.append((cand.unit.start, cand.unit.end))
+            sentences.append(Sentence(cand.unit.text, [cand.index + 1], True))
     if on_token is not None:
-        for i, line in enumerate(text.split("\n")):
-            on_token(("\n" if i else "") + line)
+        for i, piece in enumerate(text.split("\n")):
+            on_token(("\n" if i else "") + piece)
     return Answer(question, text, False, name, citations, {}, sentences=sentences)
 
 

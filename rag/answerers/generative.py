@@ -10,21 +10,23 @@ extractive answer instead when too little survives or the model fails.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from importlib import resources
 
 from rag.answer import Answer, Citation, Sentence
 from rag.answerers import TokenCallback
+from rag.answerers.draft import Draft
 from rag.answerers.extractive import Candidate, extractive_answer, score_candidates
 from rag.citations import SUPPORT_THRESHOLD, Checked, verify
 from rag.errors import LLMError
-from rag.llm import Message, make_llm
+from rag.llm import ChatModel, Message, make_llm, timed_stream
 from rag.retrieve import Passage
 from rag.settings import Settings
 from rag.text import content_terms
 
 NOT_COVERED = "does not cover"
+FIRST_TOKEN_SHARE = 0.6  # of llm_first_token_timeout: the prompt must be read well before it
 
 
 @lru_cache(maxsize=8)
@@ -38,7 +40,8 @@ def passage_block(
 ) -> str:
     """The numbered passages for the prompt: each one's most relevant sentences, within budget."""
     shown = list(passages[: settings.llm_passages])
-    scored = sorted(score_candidates(question, shown, settings), key=lambda c: -c.score)
+    scored = sorted((c for c in score_candidates(question, shown, settings)
+                     if not c.continuation), key=lambda c: -c.score)  # items come whole
     picked: dict[int, list[Candidate]] = {}
     used = 0
     for cand in scored:
@@ -56,13 +59,34 @@ def passage_block(
     return "\n\n".join(blocks)
 
 
-def build_messages(question: str, passages: Sequence[Passage], settings: Settings) -> list[Message]:
-    """System rules plus the user message holding the delimited passages and the question."""
-    user = prompt("answer").format(
-        passages=passage_block(question, passages, settings), question=question
-    )
-    return [{"role": "system", "content": prompt("system").strip()},
-            {"role": "user", "content": user}]
+def quoted_block(question: str, passages: Sequence[Passage], settings: Settings) -> str:
+    """The extractive answer's cited sentences, as the material a model phrases."""
+    return extractive_answer(question, passages, settings).answer
+
+
+def build_messages(
+    question: str, passages: Sequence[Passage], settings: Settings, budget_tokens: int = 0,
+    count: Callable[[list[Message]], int] | None = None,
+) -> list[Message]:
+    """System rules plus the user message holding the delimited material and the question.
+
+    `settings.llm_prompt` picks the material: the extractive answer's cited sentences or the
+    passages' most relevant sentences. With `budget_tokens` and a token `count`, material is cut
+    (whole lines from the end) until the prompt fits: the first token must come quickly.
+    """
+    style = settings.llm_prompt
+    material = (quoted_block if style == "extractive" else passage_block)(
+        question, passages, settings)
+    template = prompt("phrase" if style == "extractive" else "answer")
+    lines = material.split("\n")
+    while True:
+        user = template.format(passages="\n".join(lines), question=question)
+        messages = [{"role": "system", "content": prompt("system").strip()},
+                    {"role": "user", "content": user}]
+        if not budget_tokens or count is None or len(lines) <= 1 \
+                or count(messages) <= budget_tokens:
+            return messages
+        lines = lines[:-1]
 
 
 class GenerativeAnswerer:
@@ -77,25 +101,44 @@ class GenerativeAnswerer:
     ) -> Answer:
         """Generate, stream, verify; fall back to the extractive answer with a notice."""
         started = time.perf_counter()
-        draft: list[str] = []
         first_token: float | None = None
+        model_name = ""
+        draft = Draft()
         try:
             model = make_llm(settings)
-            for piece in model.stream(build_messages(question, passages, settings),
-                                      settings.llm_max_tokens):
+            model_name = str(getattr(model, "model_name", model.name))
+            stream = timed_stream(model, self._messages(model, question, passages, settings),
+                                  settings.llm_max_tokens, settings.llm_first_token_timeout,
+                                  settings.llm_timeout)
+            for piece in stream:
                 first_token = first_token or time.perf_counter()
-                draft.append(piece)
                 if on_token is not None:
                     on_token(piece)
+                if not draft.add(piece):
+                    stream.close()  # repeating itself: stop generating
+                    break
         except LLMError as exc:
             answer = fallback(question, passages, settings, self.name, f"{exc}")
         else:
-            answer = checked_answer(question, "".join(draft), passages, settings, self.name)
+            answer = checked_answer(question, draft.text(), passages, settings, self.name)
+            answer.model = model_name if answer.answerer == self.name else ""
         done = time.perf_counter()
         answer.timings_ms = {"generate": (done - started) * 1000}
         if first_token is not None:
             answer.timings_ms["first_token"] = (first_token - started) * 1000
         return answer
+
+    @staticmethod
+    def _messages(
+        model: ChatModel, question: str, passages: Sequence[Passage], settings: Settings
+    ) -> list[Message]:
+        """The prompt, inside the model's first-token budget when it knows its prompt speed."""
+        budget = getattr(model, "prompt_budget", None)
+        count = getattr(model, "count_tokens", None)
+        if budget is None or count is None:
+            return build_messages(question, passages, settings)
+        seconds = FIRST_TOKEN_SHARE * settings.llm_first_token_timeout
+        return build_messages(question, passages, settings, budget(seconds), count)
 
 
 def fallback(

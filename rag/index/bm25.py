@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
+from rag.chunk import Chunk
+
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 STOP_WORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being
@@ -159,15 +161,13 @@ class BM25:
         (folder / "bm25.json").write_text(json.dumps(meta))
 
     @classmethod
-    def load(cls, folder: Path) -> BM25:
+    def load(cls, folder: Path, chunks: Sequence[Chunk] = ()) -> BM25:
         """Read an index written by `save`. One counted with another stemmer than the default is
-        re-counted from the generation's chunks.jsonl, so indexes built before a change work."""
+        re-counted from the generation's `chunks`, so indexes built before a change work."""
         meta = json.loads((folder / "bm25.json").read_text())
         stemmer = meta.get("stemmer", "light")
-        if stemmer != DEFAULT_STEMMER and (folder / "chunks.jsonl").is_file():
-            from rag.store import read_chunks
-
-            texts = {c.id: c.embed_text for c in read_chunks(folder)}
+        if stemmer != DEFAULT_STEMMER and chunks:
+            texts = {c.id: c.embed_text for c in chunks}
             return cls.build(meta["ids"], [texts[i] for i in meta["ids"]])
         vocab = {t: i for i, t in enumerate(meta["terms"])}
         return cls(meta["ids"], sparse.load_npz(folder / "bm25.npz"), vocab, stemmer=stemmer)

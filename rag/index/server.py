@@ -10,8 +10,8 @@ last), with collections in place of folders. Used when PLAYBOOK_CHROMA_URL is se
 
 Everything a replica needs is on the server, so any number of `playbook serve` processes on any
 machines share one index. BM25 is not stored: each replica rebuilds it from the documents of the
-generation the pointer names and caches it with that generation's reader (rag/index.py), so the
-keyword side can never disagree with the vectors, and every replica computes the same matrix.
+generation the pointer names and caches it with that generation's reader (rag/index/reader.py),
+so the keyword side can never disagree with the vectors, and every replica computes the same matrix.
 
 An ingest builds `<prefix>-gen-N` (copying the live generation's records, then applying the
 change), checks that it holds exactly the expected chunk ids, writes the manifest record and only
@@ -37,45 +37,50 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from rag.backend import Writer, crash_point_for_tests
 from rag.chunk import Chunk
 from rag.errors import IndexCorruptError, IndexMissingError, PlaybookError
-from rag.store import Manifest, ingest_lock
+from rag.index.backend import DenseSearch, Writer, crash_point_for_tests
+from rag.index.chroma_search import ChromaSearch
+from rag.index.folders import ingest_lock
+from rag.index.manifest import Manifest
 
 if TYPE_CHECKING:
-    from rag.bm25 import BM25
+    from rag.index.bm25 import BM25
     from rag.settings import Settings
 
 POINTER = "CURRENT"
 PAGE = 1000
-_clients: dict[tuple[str, str], Any] = {}
+_clients: dict[tuple[str, str, float, float], Any] = {}
 _clients_lock = threading.Lock()
 
 
-def connect(url: str, token: str | None) -> Any:
-    """A (cached, thread-safe) HTTP client for the Chroma server at `url`."""
+def connect(url: str, token: str | None, read: float = 10.0, connect: float = 5.0) -> Any:
+    """A (cached, thread-safe) HTTP client for the Chroma server at `url`: every request gives
+    up after `connect` seconds to connect and `read` seconds to answer
+    (rag/index/chroma_http.py)."""
+    key = (url, token or "", read, connect)
     with _clients_lock:
-        client = _clients.get((url, token or ""))
+        client = _clients.get(key)
         if client is None:
-            client = _clients[(url, token or "")] = _new_client(url, token)
+            client = _clients[key] = _new_client(url, token, read, connect)
         return client
 
 
-def _new_client(url: str, token: str | None) -> Any:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
+def _new_client(url: str, token: str | None, read: float, connect: float) -> Any:
+    from rag.index.chroma_http import timed_client
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise PlaybookError(f"PLAYBOOK_CHROMA_URL must look like http://host:port, not '{url}'.")
     headers = {"Authorization": f"Bearer {token}"} if token else None
     try:
-        return chromadb.HttpClient(
-            host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 8000),
-            ssl=parts.scheme == "https", headers=headers,
-            settings=ChromaSettings(anonymized_telemetry=False),
+        return timed_client(
+            url, parts.hostname, parts.port or (443 if parts.scheme == "https" else 8000),
+            parts.scheme == "https", headers, read, connect,
         )
-    except Exception as exc:  # chromadb raises ValueError/httpx errors when unreachable
+    except PlaybookError:
+        raise
+    except Exception as exc:  # chromadb raises ValueError etc. when the server is not Chroma
         raise _unreachable(url, exc) from exc
 
 
@@ -91,6 +96,10 @@ class ServerStore:
 
     saves_bm25 = False
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServerStore:
+        return cls(settings)
+
     def __init__(self, settings: Settings) -> None:
         assert settings.chroma_url
         token = settings.chroma_token.get_secret_value() if settings.chroma_token else None
@@ -98,7 +107,9 @@ class ServerStore:
         self.prefix = settings.chroma_prefix
         self.key = f"{self.url}#{self.prefix}"
         self.index_dir = settings.index_path  # holds only the ingest lock
-        self.client = connect(self.url, token)
+        self.client = connect(
+            self.url, token, settings.chroma_timeout, settings.chroma_connect_timeout
+        )
         self._gen = re.compile(rf"^{re.escape(self.prefix)}-(gen-\d{{6}}-[0-9a-f]{{6}})$")
 
     def collection_name(self, generation: str) -> str:
@@ -111,6 +122,8 @@ class ServerStore:
             if create:
                 return self.client.get_or_create_collection(name, embedding_function=None)
             return self.client.get_collection(name, embedding_function=None)
+        except PlaybookError:
+            raise
         except Exception as exc:
             if not create and _not_found(exc):
                 return None
@@ -123,6 +136,8 @@ class ServerStore:
             return {}
         try:
             got = meta.get(ids=[POINTER], include=["metadatas"])
+        except PlaybookError:
+            raise
         except Exception as exc:
             raise _unreachable(self.url, exc) from exc
         return {k: str(v) for k, v in (got["metadatas"] or [{}])[0].items()} if got["ids"] else {}
@@ -146,9 +161,9 @@ class ServerStore:
         if held != manifest.chunk_count:
             raise self._damaged(generation, ValueError(f"{held} of {manifest.chunk_count} chunks"))
 
-    def vectors(self, generation: str, ids: list[str]) -> None:
+    def search(self, generation: str, ids: list[str], exact: bool) -> DenseSearch:
         """No local matrix: readers query the server's collection."""
-        return None
+        return ChromaSearch(self.collection(generation))
 
     def release(self, generation: str) -> None:
         """Nothing to close: one HTTP client serves every generation."""
@@ -165,7 +180,7 @@ class ServerStore:
         return chunks
 
     def bm25(self, generation: str, chunks: list[Chunk]) -> BM25:
-        from rag.bm25 import BM25
+        from rag.index.bm25 import BM25
 
         return BM25.build([c.id for c in chunks], [c.embed_text for c in chunks])
 
@@ -174,6 +189,8 @@ class ServerStore:
             return self.client.get_collection(
                 self.collection_name(generation), embedding_function=None
             )
+        except PlaybookError:
+            raise
         except Exception as exc:
             if _not_found(exc):
                 raise self._damaged(generation, exc) from exc

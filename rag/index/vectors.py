@@ -34,6 +34,23 @@ def save(folder: Path, matrix: np.ndarray) -> None:
     os.replace(tmp, folder / FILE)
 
 
+def check(matrix: np.ndarray, block: int = 8192) -> None:
+    """Raise ValueError unless every row is finite with a non-zero norm.
+
+    A vectors.npy overwritten with zeros or NaN would otherwise score every passage 0 (or NaN)
+    and refuse every question without saying why. Read in blocks: the file is memory-mapped."""
+    if matrix.ndim != 2:
+        raise ValueError(f"{FILE} is not a matrix (shape {matrix.shape})")
+    for start in range(0, matrix.shape[0], block):
+        part = np.asarray(matrix[start : start + block], dtype=np.float64)
+        norms = np.sqrt(np.einsum("ij,ij->i", part, part))
+        bad = np.flatnonzero(~np.isfinite(norms) | (norms < 1e-6))
+        if len(bad):
+            row = start + int(bad[0])
+            what = "a zero vector" if np.isfinite(norms[bad[0]]) else "non-finite values"
+            raise ValueError(f"{FILE} row {row} holds {what}")
+
+
 def rows(folder: Path) -> int | None:
     """Row count of `folder/vectors.npy` (header only), None when the file is absent."""
     path = folder / FILE
@@ -58,7 +75,9 @@ class VectorMatrix:
         path = folder / FILE
         if not path.is_file():
             return None
-        return cls(ids, np.load(path, mmap_mode="r", allow_pickle=False))
+        matrix = np.load(path, mmap_mode="r", allow_pickle=False)
+        check(matrix)
+        return cls(ids, matrix)
 
     def top(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
         """The k rows most similar to `vector` (cosine), best first, as (chunk id, similarity)."""

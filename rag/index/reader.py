@@ -1,4 +1,4 @@
-"""Reading the live index generation: chunks, BM25 and the vectors (matrix or Chroma collection).
+"""Reading the live index generation: chunks, BM25 and dense search (the store picks how).
 
 `load_index(settings)` re-reads the pointer on every call (the CURRENT file, or one small record on
 a Chroma server) and returns a cached reader for that generation, so a long-running server (or
@@ -9,14 +9,13 @@ already in flight finish on the generation they started with.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Sequence
 
-from rag.backend import Store, open_store
-from rag.bm25 import BM25
 from rag.chunk import Chunk
+from rag.index.backend import DenseSearch, Store, open_store
+from rag.index.bm25 import BM25
+from rag.index.manifest import Manifest
 from rag.settings import Settings
-from rag.store import Manifest
-from rag.vectors import VectorMatrix
 
 
 class IndexReader:
@@ -28,18 +27,14 @@ class IndexReader:
         self.manifest: Manifest = store.manifest(generation)
         store.verify(generation, self.manifest)  # damage: one sentence, never a wrong answer
         self.chunks: dict[str, Chunk] = {c.id: c for c in store.chunks(generation)}
-        # Exact search on the generation's vector matrix when it has one (embedded store),
-        # else (server mode, older indexes, PLAYBOOK_DENSE_SEARCH=chroma) Chroma's HNSW index.
-        self.matrix: VectorMatrix | None = (
-            store.vectors(generation, list(self.chunks)) if exact else None
-        )
+        self.exact = exact
         self.by_article: dict[str, list[Chunk]] = {}
         for chunk in self.chunks.values():
             self.by_article.setdefault(chunk.article_id, []).append(chunk)
         for chunks in self.by_article.values():
             chunks.sort(key=lambda c: c.position)
         self._bm25: BM25 | None = None
-        self._collection: Any = None
+        self._search: DenseSearch | None = None
         self._lock = threading.Lock()
 
     @property
@@ -50,44 +45,29 @@ class IndexReader:
             return self._bm25
 
     @property
-    def collection(self) -> Any:
+    def search(self) -> DenseSearch:
+        """Exact search on the generation's vector matrix (embedded store), else (server mode,
+        older indexes, PLAYBOOK_DENSE_SEARCH=chroma) Chroma's HNSW index: the store decides."""
         with self._lock:
-            if self._collection is None:
-                self._collection = self.store.collection(self.generation)
-            return self._collection
+            if self._search is None:
+                self._search = self.store.search(self.generation, list(self.chunks), self.exact)
+            return self._search
 
     def close(self) -> None:
         """Release what this reader opened in the store (an embedded Chroma client)."""
         with self._lock:
-            if self._collection is not None:
-                self._collection = None
+            if self._search is not None:
+                self._search = None
                 self.store.release(self.generation)
 
-    def dense(self, vector: list[float], k: int) -> list[tuple[str, float]]:
+    def dense(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
         """The k nearest chunks by cosine similarity, as (chunk id, similarity)."""
         k = min(k, len(self.chunks))
-        if k == 0:
-            return []
-        if self.matrix is not None:
-            return self.matrix.top(vector, k)
-        result = self.collection.query(
-            query_embeddings=[vector], n_results=k, include=["distances"]
-        )
-        ids, distances = result["ids"][0], result["distances"][0]
-        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
+        return self.search.top(vector, k) if k else []
 
-    def similarities(self, vector: list[float], ids: list[str]) -> dict[str, float]:
+    def similarities(self, vector: Sequence[float], ids: list[str]) -> dict[str, float]:
         """Cosine similarity of the query to specific chunks (for BM25-only hits)."""
-        import numpy as np
-
-        if not ids:
-            return {}
-        if self.matrix is not None:
-            return self.matrix.similarities(vector, ids)
-        got = self.collection.get(ids=ids, include=["embeddings"])
-        query = np.asarray(vector, dtype=np.float32)
-        sims = np.asarray(got["embeddings"], dtype=np.float32) @ query
-        return {i: float(s) for i, s in zip(got["ids"], sims, strict=True)}
+        return self.search.similarities(vector, ids) if ids else {}
 
 
 _cache: dict[str, IndexReader] = {}
@@ -117,6 +97,7 @@ def load_index(settings: Settings) -> IndexReader:
     try:
         reader = IndexReader(store, generation, exact=settings.dense_search == "exact")
         reader.bm25  # noqa: B018 - build it now, not under the first question's lock
+        reader.search  # noqa: B018
     finally:
         with _cache_lock:
             _loading.pop(key, None)

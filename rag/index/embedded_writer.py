@@ -16,21 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag import vectors
-from rag.backend import crash_point_for_tests
 from rag.chunk import Chunk
-from rag.store import (
-    GEN_PATTERN,
-    Manifest,
-    close_chroma,
-    damaged,
-    get_collection,
-    open_chroma,
-    pointer,
-)
+from rag.errors import PlaybookError
+from rag.index import vectors
+from rag.index.backend import crash_point_for_tests
+from rag.index.folders import GEN_PATTERN, close_chroma, get_collection, open_chroma, pointer
+from rag.index.manifest import Manifest, damaged
 
 if TYPE_CHECKING:
-    from rag.bm25 import BM25
+    from rag.index.bm25 import BM25
 
 WRITE_BATCH = 2000  # chunks per Chroma write (bounds the memory of the converted vectors)
 
@@ -66,6 +60,13 @@ class GenerationWriter:
         matrix = vectors.as_matrix(embeddings)
         if len(matrix) != len(chunks):
             raise ValueError(f"{len(chunks)} chunks but {len(matrix)} vectors")
+        try:  # never publish a generation that would refuse everything
+            vectors.check(matrix)
+        except ValueError as exc:
+            raise PlaybookError(
+                f"The embedding model returned unusable vectors ({exc}); the live index is "
+                "unchanged."
+            ) from exc
         store = ChromaVectorStore(chroma_collection=self._collection)
         for start in range(0, len(chunks), WRITE_BATCH):
             batch = chunks[start : start + WRITE_BATCH]
@@ -130,7 +131,10 @@ class GenerationWriter:
             return np.zeros((0, 0), dtype=np.float32)
         assert self.base is not None, "chunks kept from a base generation need one"
         base_ids = _chunk_ids(self.base)
-        matrix = vectors.VectorMatrix.open(self.base, base_ids)
+        try:  # damaged vectors (NaN, zeros) must not be copied into the next generation
+            matrix = vectors.VectorMatrix.open(self.base, base_ids)
+        except (OSError, ValueError) as exc:
+            raise damaged(self.index_dir, exc) from exc
         if matrix is not None:
             row = {cid: i for i, cid in enumerate(base_ids)}
             try:

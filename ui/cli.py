@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="address to bind (default 127.0.0.1; others need PLAYBOOK_AUTH)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
 
+    p = sub.add_parser("mcp", help="serve the playbook to MCP clients over stdio")
+    _common(p)
+
     p = sub.add_parser("feedback", help="feedback given on the chat page")
     fsub = p.add_subparsers(dest="feedback_command", required=True)
     p = fsub.add_parser("export", help="write feedback as JSONL (candidate eval cases)")
@@ -67,19 +70,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpora", type=Path, help="folder holding cwe-playbook/ (default: "
                    "../shared/corpora beside the project)")
     p.add_argument("--cache", type=Path, help="index cache (default: .playbook-eval/)")
+    _owner_commands(sub)
     return parser
+
+
+def _owner_commands(sub: Any) -> None:
+    """`gaps`, `stale` and `diff`: reports for the people who keep the playbook."""
+    p = sub.add_parser("gaps", help="topics of refused, low-relevance and thumbs-down questions")
+    _common(p)
+    p.add_argument("--since", type=float, metavar="DAYS", help="only the last DAYS days")
+    p.add_argument("--json", action="store_true", help="print the groups as JSON")
+    p = sub.add_parser("stale", help="articles past their review date, most-cited first")
+    _common(p)
+    p.add_argument("--json", action="store_true", help="print the articles as JSON")
+    p = sub.add_parser("diff", help="what a content change does to the answers")
+    _common(p)
+    p.add_argument("--base", required=True, metavar="DIR|GIT_REF",
+                   help="the content before the change: a folder or a git ref")
+    p.add_argument("--questions", type=Path, metavar="FILE",
+                   help="questions (JSONL with \"question\" or one per line); default: the "
+                   "evaluation datasets for this content, plus logged questions")
+    p.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    p.add_argument("--fail-on", default="", metavar="refusal,citation",
+                   help="exit 1 when questions are newly refused / citations moved or broke")
+    p.add_argument("--cache", type=Path, default=Path(".playbook-diff"),
+                   help="folder for the two indexes (default: .playbook-diff/)")
 
 
 def settings_from(args: argparse.Namespace, **overrides: Any) -> Any:
     """Build Settings from the environment plus command-line overrides."""
-    from rag.settings import Settings
+    from rag.settings import load_settings
 
     values = {k: v for k, v in overrides.items() if v is not None}
     if getattr(args, "content", None) is not None:
         values["content_dir"] = args.content
     if getattr(args, "index", None) is not None:
         values["index_dir"] = args.index
-    return Settings(**values)
+    return load_settings(**values)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -128,7 +155,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         draft.append(piece)
         printer(piece)
 
-    answer = ask(args.question, settings, on_token=on_token if stream else None)
+    # Bytes that are not UTF-8 reach argv as lone surrogates, which no tokenizer accepts.
+    question = args.question.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    answer = ask(question, settings, on_token=on_token if stream else None)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return 0
@@ -146,6 +175,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from rag.mcp_server import run_stdio
+
+    run_stdio(settings_from(args))
+    return 0
+
+
 def cmd_feedback(args: argparse.Namespace) -> int:
     from rag.feedback import FeedbackStore
 
@@ -153,7 +189,11 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     if args.out is None:
         count = store.export(sys.stdout)
     else:
-        with args.out.open("w", encoding="utf-8") as out:
+        try:
+            out = args.out.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise PlaybookError(f"Cannot write {args.out}: {_reason(exc)}.") from exc
+        with out:
             count = store.export(out)
     print(f"Exported {count} feedback rows from {store.path}.", file=sys.stderr)
     return 0
@@ -165,8 +205,54 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return run_command(args, settings_from(args))
 
 
+def cmd_gaps(args: argparse.Namespace) -> int:
+    from rag import gaps
+
+    groups = gaps.gaps(settings_from(args), args.since)
+    if args.json:
+        print(json.dumps(gaps.to_json(groups), ensure_ascii=False))
+    else:
+        gaps.print_table(groups, args.since)
+    return 0
+
+
+def cmd_stale(args: argparse.Namespace) -> int:
+    from rag.freshness import print_stale, stale_articles
+
+    articles = stale_articles(settings_from(args))
+    if args.json:
+        print(json.dumps(articles, ensure_ascii=False))
+    else:
+        print_stale(articles)
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from evals.diff_report import to_markdown
+    from rag import diff
+    from ui.owners_cli import diff_questions
+
+    wrong = set(filter(None, args.fail_on.split(","))) - set(diff.FAIL_ON)
+    if wrong:
+        print(f"error: --fail-on takes {', '.join(diff.FAIL_ON)}, not {', '.join(wrong)}.",
+              file=sys.stderr)
+        return 2
+    settings = settings_from(args)
+    questions = diff_questions(settings, args.questions)
+    def progress(done: int, total: int) -> None:  # a line per 10 questions: CI logs show life
+        if done % 10 == 0 or done == total:
+            print(f"diff: {done}/{total} questions answered", file=sys.stderr, flush=True)
+
+    report = diff.run_diff(settings, args.base, questions, args.cache.resolve(), progress)
+    text = to_markdown(report) if args.format == "markdown" else json.dumps(
+        report.to_json(), ensure_ascii=False)
+    print(text.rstrip("\n"))
+    return 1 if report.failed(args.fail_on.split(",")) else 0
+
+
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "serve": cmd_serve, "feedback": cmd_feedback,
-            "eval": cmd_eval}
+            "eval": cmd_eval, "mcp": cmd_mcp}
+COMMANDS.update(gaps=cmd_gaps, stale=cmd_stale, diff=cmd_diff)  # for content owners
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -182,9 +268,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted; the index is unchanged.", file=sys.stderr)
         return 130
-    except ValueError as exc:  # pydantic validation of settings from the environment
-        print(f"error: invalid setting: {exc}".splitlines()[0], file=sys.stderr)
+    except BrokenPipeError:  # `playbook ask x | head -1`: the reader left; stop quietly
+        _silence_stdout()
+        return 0
+    except OSError as exc:  # a read-only or full disk, a missing folder: name the file
+        where = f" {exc.filename}" if exc.filename else ""
+        hint = ""
+        if isinstance(exc, PermissionError):
+            hint = " (make its folder writable, or point --index at another folder)"
+        print(f"error: cannot use{where}: {_reason(exc)}{hint}.", file=sys.stderr)
         return 1
+
+
+def _reason(exc: OSError) -> str:
+    """'permission denied', 'no such file or directory'... (the OS's words, lower-case)."""
+    text = exc.strerror or exc.__class__.__name__
+    return text[0].lower() + text[1:]
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush raises no second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (tests capturing output)
+        pass
 
 
 if __name__ == "__main__":

@@ -1,26 +1,28 @@
-"""The store protocol ingest and the readers talk to, and the factory that picks a backend.
+"""The protocols ingest and the readers talk to, and the registry that picks a backend.
 
-Two backends implement it with the same design (immutable generations, a pointer flipped last):
-`rag.store.EmbeddedStore` (folders on disk) and `rag.store_server.ServerStore` (a Chroma server,
-used when PLAYBOOK_CHROMA_URL is set).
+Two backends implement them with the same design (immutable generations, a pointer flipped
+last): `rag.index.embedded.EmbeddedStore` (folders on disk) and `rag.index.server.ServerStore`
+(a Chroma server, used when PLAYBOOK_CHROMA_URL is set). To add a backend, write a class with
+the `Store` methods in its own module and add one row to STORES.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from rag.bm25 import BM25
     from rag.chunk import Chunk
     from rag.errors import IndexMissingError
+    from rag.index.bm25 import BM25
+    from rag.index.manifest import Manifest
     from rag.settings import Settings
-    from rag.store import Manifest
-    from rag.vectors import VectorMatrix
 
 CRASH_POINTS = ("before-embed", "mid-embed", "after-embed", "mid-swap")
 
@@ -43,6 +45,13 @@ class Writer(Protocol):
     def abort(self) -> None: ...
 
 
+class DenseSearch(Protocol):
+    """Dense search over one generation: the vector matrix, or a Chroma collection."""
+
+    def top(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]: ...
+    def similarities(self, vector: Sequence[float], ids: Sequence[str]) -> dict[str, float]: ...
+
+
 class Store(Protocol):
     """Where generations live. `current` re-reads the pointer on every call (cheap)."""
 
@@ -54,20 +63,26 @@ class Store(Protocol):
     def verify(self, generation: str, manifest: Manifest) -> None: ...
     def chunks(self, generation: str) -> list[Chunk]: ...
     def bm25(self, generation: str, chunks: list[Chunk]) -> BM25: ...
-    def vectors(self, generation: str, ids: list[str]) -> VectorMatrix | None: ...
-    def collection(self, generation: str) -> Any: ...
+    def search(self, generation: str, ids: list[str], exact: bool) -> DenseSearch: ...
     def release(self, generation: str) -> None: ...
     def lock(self) -> AbstractContextManager[None]: ...
     def writer(self, base: str | None) -> Writer: ...
     def missing_error(self) -> IndexMissingError: ...
 
 
+# name -> (module, class, the setting that selects it). The first whose setting is set wins;
+# the last row is the default. Modules are imported only when chosen (chromadb costs ~0.8 s).
+STORES: dict[str, tuple[str, str, str | None]] = {
+    "server": ("rag.index.server", "ServerStore", "chroma_url"),
+    "embedded": ("rag.index.embedded", "EmbeddedStore", None),
+}
+
+
 def open_store(settings: Settings) -> Store:
     """The configured backend: a Chroma server when `chroma_url` is set, else embedded."""
-    if settings.chroma_url:
-        from rag.store_server import ServerStore
-
-        return ServerStore(settings)
-    from rag.store import EmbeddedStore
-
-    return EmbeddedStore(settings.index_path)
+    for module, name, setting in STORES.values():
+        if setting is None or getattr(settings, setting):
+            cls = getattr(importlib.import_module(module), name)
+            store: Store = cls.from_settings(settings)
+            return store
+    raise AssertionError("STORES has no default row")

@@ -1,0 +1,330 @@
+"""Rule checks of one claim against the passage it cites: no model, pure functions over strings.
+
+The citation checker (`rag.citations`) splits a sentence into claim-bearing clauses and asks, for
+each clause, the questions a careful reader asks before trusting a citation:
+
+- reversal: a negation present on one side only ("do not assume positive intent"), an antonym
+  swapped in ("less" for "more", "after" for "before"), or the two sides of "more X than Y"
+  exchanged;
+- changed facts: a number, or a name / acronym, that the passage does not contain;
+- novel content: content words (stemmed) and word pairs the passage never uses, so a true
+  opening followed by an invented tail does not pass on its opening;
+- filler: a sentence that states nothing ("It depends on the team.") is not a verified claim.
+
+Each check returns a short reason ("negation", "antonym", ...) or None.
+"""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+from functools import lru_cache
+
+from rag.text import STOPWORDS, stem, words
+
+NEGATIONS = frozenset(
+    """not no never none nothing nobody neither nor without cannot can't don't doesn't didn't
+    won't isn't aren't wasn't weren't shouldn't mustn't wouldn't couldn't hasn't haven't hadn't
+    lack lacks lacking fail fails failing avoid avoids avoiding rarely seldom hardly
+    unless""".split()
+)
+# Words whose swap reverses a claim. Compared on stems, so "increases"/"increasing" count too.
+ANTONYMS: tuple[tuple[str, str], ...] = (
+    ("more", "less"), ("more", "fewer"), ("most", "least"), ("increase", "decrease"),
+    ("increase", "reduce"), ("raise", "lower"), ("before", "after"), ("always", "never"),
+    ("always", "rarely"), ("often", "rarely"), ("often", "seldom"), ("usually", "rarely"),
+    ("usually", "seldom"), ("usually", "never"), ("should", "shouldn't"),
+    ("must", "mustn't"), ("allow", "forbid"), ("allow", "prevent"), ("allow", "prohibit"),
+    ("encourage", "discourage"), ("enable", "disable"), ("include", "exclude"),
+    ("accept", "reject"), ("agree", "disagree"), ("start", "stop"), ("start", "finish"),
+    ("early", "late"), ("first", "last"), ("high", "low"), ("higher", "lower"),
+    ("large", "small"), ("big", "small"), ("larger", "smaller"), ("fast", "slow"),
+    ("faster", "slower"), ("easy", "hard"), ("easier", "harder"), ("easy", "difficult"),
+    ("strong", "weak"), ("good", "bad"), ("better", "worse"), ("best", "worst"),
+    ("positive", "negative"), ("open", "closed"), ("public", "private"),
+    ("internal", "external"), ("manual", "automated"), ("required", "optional"),
+    ("mandatory", "optional"), ("minimum", "maximum"), ("above", "below"), ("likely", "unlikely"),
+    ("trust", "distrust"), ("proud", "embarrassed"), ("asking", "giving"), ("ask", "give"),
+    ("add", "remove"), ("gain", "lose"), ("win", "lose"), ("success", "failure"),
+    ("safe", "unsafe"), ("secure", "insecure"), ("simple", "complex"), ("long", "short"),
+    ("new", "old"), ("true", "false"), ("same", "different"), ("together", "apart"),
+    ("inside", "outside"), ("help", "hurt"), ("build", "break"),
+    ("hesitant", "eager"), ("closed", "transparent"), ("blameless", "blameful"),
+    ("focus", "skip"), ("focus", "ignore"), ("acknowledge", "ignore"), ("consider", "ignore"),
+    ("immediately", "eventually"), ("immediately", "later"), ("now", "later"),
+    ("embarrassed", "proud"), ("hesitant", "proud"), ("minimize", "maximize"),
+    ("require", "forbid"), ("encouraged", "discouraged"), ("recommended", "discouraged"),
+    ("prefer", "avoid"), ("keep", "delete"), ("keep", "discard"), ("approve", "reject"),
+    ("sensitive", "non-sensitive"), ("sync", "async"), ("synchronous", "asynchronous"),
+)
+_COMPARATOR = re.compile(
+    r"\b(?:rather than|instead of|more than|less than|than|over|above|in place of)\b", re.I)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+NUMBER_WORDS = {
+    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "fifteen": "15", "twenty": "20",
+    "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "thousand": "1000",
+    "twice": "2", "half": "50%", "dozen": "12", "first": "1st", "second": "2nd", "third": "3rd",
+}
+_CAPITALISED = re.compile(r"\b([A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*)")
+_ACRONYM = re.compile(r"^[A-Z0-9]{2,}s?$")
+# Words a model adds that state nothing by themselves ("It depends on the team").
+_GENERIC_WORDS = tuple("""depend depends vary varies varying different case cases
+    situation situations context important key crucial essential helpful useful good great
+    important consider remember note worth keep mind general generally overall summary conclusion
+    hope question answer approach approaches matter matters factor factors specific team teams
+    organization organisation every each always sometimes many several various usually point
+    points say said detail details tip tips idea ideas here summarize summarise
+    following""".split())
+_FILLER = re.compile(
+    r"^(?:it|this|that|everything|success)\s+(?:all\s+)?(?:really\s+)?depends\b|"
+    r"\b(?:hope (?:this|that|it) (?:helps|answers)|great question|good question|let me know|"
+    r"feel free)\b|"
+    r"^(?:in (?:summary|conclusion|short)|overall|ultimately)\W*$|"
+    r"\b(?:your )?mileage may vary\b|\bno one[- ]size[- ]fits[- ]all\b|"
+    r"\bevery (?:team|situation|case|organi[sz]ation) is different\b", re.I)
+_CLAUSE_BREAK = re.compile(
+    r"\s*(?:;|:\s|\s[-–—]\s|,\s*(?=(?:and|but|so|which|because|while|whereas|although|though|"
+    r"yet|or|then|since|as)\b)|,\s+|\s+(?=(?:but|because|which|whereas|although|though|while|"
+    r"since|so that|and then|and)\s))", re.I)
+
+
+@lru_cache(maxsize=1 << 16)
+def root(word: str) -> str:
+    """`stem`, then a final e and a doubled consonant dropped, so that encourage / encouraged,
+    drop / dropping and close / closed meet."""
+    word = stem(word)
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    if len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "aeioulsz":
+        word = word[:-1]
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content words of a text, in order (stopwords and one-letter tokens removed)."""
+    return list(_terms(text))
+
+
+@lru_cache(maxsize=4096)
+def _terms(text: str) -> tuple[str, ...]:
+    return tuple(root(w) for w in words(text) if w not in STOPWORDS and len(w) > 1)
+
+
+def clauses(sentence: str, min_terms: int = 2) -> list[str]:
+    """The claim-bearing clauses of a sentence: split at ; : dashes, commas and connectives
+    (and, but, because, which, ...); a piece with fewer than `min_terms` content words is joined
+    to its neighbour so that every clause can be judged on its own."""
+    pieces = [p.strip(" ,;:") for p in _CLAUSE_BREAK.split(sentence) if p and p.strip(" ,;:")]
+    merged: list[str] = []
+    for piece in pieces:
+        if merged and (len(terms(piece)) < min_terms or len(terms(merged[-1])) < min_terms):
+            merged[-1] = f"{merged[-1]} {piece}"
+        else:
+            merged.append(piece)
+    return merged or [sentence.strip()]
+
+
+def is_filler(text: str) -> bool:
+    """True for a sentence that states nothing checkable ("It depends on the team.")."""
+    if _FILLER.search(text.strip()):
+        return True
+    found = set(terms(text))
+    return not found or (len(found) <= 3 and found <= _generic())
+
+
+@lru_cache(maxsize=1)
+def _generic() -> frozenset[str]:
+    return frozenset(root(w) for w in _GENERIC_WORDS)
+
+
+_NOT_NEGATIONS = re.compile(r"\b(?:no|not) (?:more|less|fewer|later|earlier|sooner)\b", re.I)
+_SOFT = frozenset({"need", "needs", "have", "has", "able", "want", "really", "necessarily",
+                   "actually", "always", "ever", "even", "quite", "much"})
+_HARD = frozenset("not no never none nothing nobody neither nor cannot".split())
+
+
+@lru_cache(maxsize=4096)
+def _negated_scopes(text: str, width: int, hard: bool = False) -> tuple[frozenset[str], ...]:
+    """For each negation word, the roots of the next `width` content words (what it negates);
+    `hard`: only explicit negations (not, no, never, n't...), not avoid / without / lack."""
+    tokens = words(_NOT_NEGATIONS.sub(" ", text))
+    scopes = []
+    for i, token in enumerate(tokens):
+        if token.endswith("n't") or token in (_HARD if hard else NEGATIONS):
+            after = [root(t) for t in tokens[i + 1:]
+                     if t not in STOPWORDS and t not in _SOFT and len(t) > 1]
+            scopes.append(frozenset(after[:width]))
+    return tuple(scopes)
+
+
+def negation_flip(claim: str, source: str, context: str = "", passage: str = "") -> bool:
+    """A negation on one side only: the claim negates a word (the first after its not / never)
+    that the source states and the passage never negates; or the source negates a word that the
+    claim states with no negation anywhere in `context` (the clause's whole sentence)."""
+    s_terms = set(terms(source))
+    negated = _negated_scopes(passage or source, 3)
+    for scope in _negated_scopes(claim, 1, hard=True):
+        if scope & s_terms and not any(scope & other for other in negated):
+            return True
+    c_terms = set(terms(claim))
+    c_wide = _negated_scopes(context or claim, 3)
+    return any(scope & c_terms and not any(scope & other for other in c_wide)
+               for scope in _negated_scopes(source, 1))
+
+
+@lru_cache(maxsize=4096)
+def _roots(text: str) -> frozenset[str]:
+    """Roots of every word of a text, stopwords included (for antonym pairs)."""
+    return frozenset(root(w) for w in words(text))
+
+
+def antonym_swap(claim: str, source: str) -> bool:
+    """The claim uses one word of an antonym pair where the source uses the other (and not the
+    claim's word)."""
+    c_words, s_words = _roots(claim), _roots(source)
+    for a, b in ANTONYMS:
+        a, b = root(a), root(b)
+        for mine, theirs in ((a, b), (b, a)):
+            if mine in c_words and theirs not in c_words and theirs in s_words \
+                    and mine not in s_words:
+                return True
+    return False
+
+
+def _preference(text: str) -> tuple[set[str], set[str]] | None:
+    """(preferred, rejected) content words of "X rather than Y" / "instead of Y, X" / "X over Y"
+    / "prefer X above Y", or None without such a comparison."""
+    match = _COMPARATOR.search(text)
+    if match is None:
+        return None
+    left, right = text[: match.start()], text[match.end():]
+    if not terms(left) and "," in right:  # "Instead of Y, X"
+        rejected, preferred = right.split(",", 1)
+        return set(terms(preferred)), set(terms(rejected))
+    return set(terms(left)), set(terms(right))
+
+
+def comparison_swap(claim: str, source: str) -> bool:
+    """ "more X than Y" / "X rather than Y" with X and Y exchanged between source and claim."""
+    mine, theirs = _preference(claim), _preference(source)
+    if mine is None or theirs is None:
+        return False
+    (c_left, c_right), (s_left, s_right) = mine, theirs
+    s_only_left, s_only_right = s_left - s_right, s_right - s_left
+    return bool(c_left & s_only_right - c_right) and bool(c_right & s_only_left - c_left)
+
+
+@lru_cache(maxsize=4096)
+def _numbers(text: str) -> frozenset[str]:
+    return frozenset(numbers(text))
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers in a text, digits normalised ("1,000" -> "1000"), number words as digits
+    ("ten thousand" -> "10000")."""
+    found = {n.replace(",", "") for n in _NUMBER.findall(text)}
+    value: float | None = None
+    for word in [*words(text), ""]:
+        if word in ("hundred", "thousand", "million") and value is not None:
+            value *= {"hundred": 100, "thousand": 1000, "million": 1_000_000}[word]
+            continue
+        if value is not None:
+            found.add(f"{value:g}" if value < 1e6 else str(int(value)))
+            value = None
+        digits = NUMBER_WORDS.get(word, "")
+        if digits.isdigit():
+            value = float(digits)
+        elif digits:
+            found.add(digits)
+    return found
+
+
+def changed_number(claim: str, passage: str) -> bool:
+    """The claim states a number the passage does not contain (in digits or words)."""
+    wanted = {n for n in numbers(claim) if not n.endswith(("st", "nd", "rd"))}
+    return bool(wanted - _numbers(passage))
+
+
+def names(text: str) -> set[str]:
+    """Lower-cased names and acronyms: capitalised words not opening a sentence, and all-caps
+    words anywhere."""
+    found: set[str] = set()
+    for match in _CAPITALISED.finditer(text):
+        word = match.group(1)
+        before = text[: match.start()].rstrip()
+        opening = not before or before[-1] in ".!?:;(-–—*" or before.endswith("- ")
+        if _ACRONYM.match(word) or (not opening and word != "I" and word.lower() not in STOPWORDS):
+            found.add(word.lower())
+    return found
+
+
+def changed_name(claim: str, passage: str) -> bool:
+    """The claim names a person, product, place or acronym that the passage never mentions."""
+    vocabulary = _vocabulary(passage)
+    return any(not set(re.findall(r"[a-z0-9]+", name)) <= vocabulary
+               and stem(name) not in vocabulary for name in names(claim))
+
+
+@lru_cache(maxsize=1024)
+def _vocabulary(passage: str) -> frozenset[str]:
+    found = {w.lower() for w in re.findall(r"[A-Za-z0-9]+", passage)}
+    return frozenset(found | {stem(w) for w in found})
+
+
+def _soft(term: str) -> str:
+    """A looser key than the stem: the first six letters ("transparent"/"transparency")."""
+    return term[:6] if len(term) >= 7 else term
+
+
+@lru_cache(maxsize=1024)
+def _known(passage: str) -> frozenset[str]:
+    found = set(terms(passage))
+    return frozenset(found | {_soft(t) for t in found})
+
+
+def novel_terms(claim: str, passage: str) -> list[str]:
+    """Content words of the claim that the passage never uses (stem or six-letter prefix)."""
+    known = _known(passage)
+    return [t for t in dict.fromkeys(terms(claim)) if t not in known and _soft(t) not in known]
+
+
+@lru_cache(maxsize=1024)
+def _near(passage: str, window: int) -> frozenset[frozenset[str]]:
+    source = [_soft(t) for t in terms(passage)]
+    return frozenset(frozenset((a, b)) for i, a in enumerate(source)
+                     for b in source[i + 1:i + window + 1])
+
+
+def novel_pairs(claim: str, passage: str, window: int = 3) -> float:
+    """Share of the claim's adjacent content-word pairs that never occur within `window` words
+    of each other in the passage (0 when the claim has no pair)."""
+    seq = terms(claim)
+    pairs = {frozenset(p) for p in zip(seq, seq[1:], strict=False) if p[0] != p[1]}
+    if not pairs:
+        return 0.0
+    near = _near(passage, window)
+    missing = [p for p in pairs if frozenset(_soft(t) for t in p) not in near]
+    return len(missing) / len(pairs)
+
+
+def reversal(claim: str, source: str, context: str = "", passage: str = "") -> str | None:
+    """Why the claim reverses `source` ("negation", "antonym", "comparison"), or None;
+    `context` is the whole sentence a clause comes from, `passage` all of the cited text."""
+    if negation_flip(claim, source, context, passage):
+        return "negation"
+    if antonym_swap(claim, source):
+        return "antonym"
+    if comparison_swap(claim, source):
+        return "comparison"
+    return None
+
+
+def near_duplicate(a: str, b: str, threshold: float = 0.8) -> bool:
+    """Two sentences saying the same: their content words, in order, match at `threshold`
+    (difflib ratio), so a repeat with a word changed counts but a reversal ("giving rather than
+    asking" after "asking rather than giving") does not."""
+    ta, tb = terms(a), terms(b)
+    if not ta or not tb:
+        return a.strip().lower() == b.strip().lower()
+    return SequenceMatcher(None, ta, tb, autojunk=False).ratio() >= threshold

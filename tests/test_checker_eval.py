@@ -1,0 +1,71 @@
+"""The citation checker graded by human labels: scoreboard arithmetic, the committed checker
+thresholds on the real labelled set (evals/datasets/support.jsonl), and that the gate fails
+when the checker stops rejecting anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evals.checker_eval import DATA, format_board, load_rows, run, scoreboard
+from evals.checker_report import checker_section, flatten_checker
+from evals.gate import THRESHOLDS, check, format_checks, load_thresholds
+from rag.errors import PlaybookError
+
+ROWS = [
+    {"category": "verbatim", "label": "supported"},
+    {"category": "verbatim", "label": "supported"},
+    {"category": "reversal", "label": "unsupported"},
+    {"category": "reversal", "label": "unsupported"},
+]
+
+
+def test_scoreboard_counts_false_accepts_and_recall() -> None:
+    board = scoreboard(ROWS, [True, False, True, False])
+    assert board["verbatim"]["supported_kept"] == 0.5
+    assert board["verbatim"]["unsupported_shown"] is None
+    assert board["reversal"]["unsupported_shown"] == 0.5
+    assert board["overall"] == {"rows": 4, "unsupported": 2, "supported": 2,
+                                "unsupported_shown": 0.5, "supported_kept": 0.5}
+    assert list(board)[-1] == "overall"
+    assert "reversal" in format_board(board, "title")
+
+
+def test_bad_label_file_gives_one_clear_error(tmp_path: Path) -> None:
+    broken = tmp_path / "support.jsonl"
+    broken.write_text('{"id": "x", "passage": "p", "sentence": "s", "label": "maybe"}\n')
+    with pytest.raises(PlaybookError, match="lacks a passage or label"):
+        load_rows(broken)
+    broken.write_text("{not json\n")
+    with pytest.raises(PlaybookError, match="Cannot read"):
+        load_rows(broken)
+
+
+@pytest.fixture(scope="module")
+def boards() -> dict:
+    if not DATA.is_file():
+        pytest.skip("evals/datasets/support.jsonl is missing")
+    return run()
+
+
+def test_checker_passes_its_committed_thresholds(boards: dict) -> None:
+    results = {"checker": boards}
+    checks = [c for c in check(results, load_thresholds(THRESHOLDS), []) if
+              c.key.startswith("checker.")]
+    assert len(checks) >= 10 and all(c.ok for c in checks), format_checks(checks)
+    assert set(boards) == {"dev", "test"}
+    section = checker_section(results)
+    assert "Citation checker (human labels)" in section and "self-graded" in section
+    assert "| reversal |" in section
+
+
+def test_gate_fails_a_checker_that_accepts_everything(boards: dict) -> None:
+    lenient = run(verdicts=lambda rows: [True] * len(rows))
+    flat = flatten_checker({"checker": lenient})
+    assert flat["checker.test.overall.unsupported_shown"] == 1.0
+    checks = [c for c in check({"checker": lenient}, load_thresholds(THRESHOLDS), [])
+              if c.key.startswith("checker.")]
+    failed = {c.key for c in checks if not c.ok}
+    assert "checker.test.overall.unsupported_shown" in failed
+    assert "checker.test.reversal.unsupported_shown" in failed

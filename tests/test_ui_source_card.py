@@ -1,0 +1,41 @@
+"""A source card in a real headless Chromium: the passage's numbered list renders as a list and the
+cited item is highlighted. Its screenshot is docs/screenshots/source-card-list.png."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_ui_browser import SHOTS, ask, browser  # noqa: F401 - the shared Chromium fixture
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DOCS = Path(__file__).parent.parent / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, ui_server: Any) -> Iterator[Any]:  # noqa: F811
+    SHOTS.mkdir(parents=True, exist_ok=True)  # ask() logs its timing there
+    context = browser.new_context(viewport={"width": 1200, "height": 1400})
+    page = context.new_page()
+    page.goto(ui_server.url)
+    page.wait_for_selector("#pb-question textarea", timeout=60_000)
+    yield page
+    context.close()
+
+
+def test_source_card_renders_a_numbered_list_with_the_cited_item_marked(page: Any) -> None:
+    ask(page, "Should I commiserate with a team to gain its trust?")
+    card = page.locator("#pb-chat .pb-sources .pb-source").first
+    lists = card.locator(".pb-passage ol.pb-md-list")
+    assert lists.count() >= 2  # the article's numbered lists, not raw "1." lines
+    assert not re.search(r"^\s*1\. ", card.locator(".pb-passage").inner_text(), re.M)
+    marked = card.locator(".pb-passage ol li mark")
+    assert marked.count() >= 1 and "commiserate" in marked.first.inner_text()
+    marked.first.scroll_into_view_if_needed()
+    DOCS.mkdir(parents=True, exist_ok=True)
+    card.screenshot(path=str(DOCS / "source-card-list.png"))
+    assert (DOCS / "source-card-list.png").stat().st_size > 10_000
