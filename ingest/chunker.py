@@ -4,7 +4,9 @@ Rules: split by heading into sections; never split inside a list item, table, co
 sentence; pack a section's blocks greedily up to a token budget; a lead-in paragraph stays with
 the list it introduces, and a whole short list stays in one chunk with its lead-in. Each chunk's
 own `text` never overlaps another chunk's; the overlap with the previous chunk is kept apart in
-`context`, which is only embedded, never shown twice.
+`context`, which is only embedded, never shown twice. No chunk's text exceeds MAX_CHUNK_CHARS:
+a longer unsplittable piece (a giant table, code block or sentence) is cut at line breaks, else
+at spaces, so that nothing is lost and no single chunk dominates memory, BM25 or the page.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from rag.chunk import Chunk
 TokenCounter = Callable[[str], int]
 LIST_STRETCH = 1.5  # a short list may exceed the budget by this factor to stay whole
 MAX_SHORT_LIST = 12
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“(\[]?[A-Z0-9])")
+# 8,000 characters is ~6x the text of a full 256-token chunk: real tables and code blocks fit
+# (the largest chunk of the cwe and 18f corpora is far below it), hostile ones are cut.
+MAX_CHUNK_CHARS = 8000
+MAX_META_VALUE = 500
+MAX_META_CHARS = 4000
+_SEPARATOR = re.compile(r"[ \n]*")
+# Closing quotes and brackets stay with their sentence; only the whitespace (group 1) is dropped.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*(\s+)(?=[\"“(\[]?[A-Z0-9])")
 
 
 @dataclass
@@ -43,8 +52,11 @@ def chunk_article(
     article: Article, count_tokens: TokenCounter, budget: int = 256, overlap: int = 32
 ) -> list[Chunk]:
     """Split one article into chunks of at most `budget` tokens (unsplittable pieces excepted)."""
+    count_tokens = _sliced(count_tokens)
     chunks: list[Chunk] = []
-    for section, (path, blocks) in enumerate(_sections(parse_blocks(article.body))):
+    metadata = _flat_metadata(article)  # once: a copy per chunk, so it is kept small
+    sections = _sections(parse_blocks(article.body), article.title)
+    for section, (path, blocks) in enumerate(sections):
         units = _units(blocks, count_tokens, budget)
         anchor = slugify(path[-1]) if path else ""
         previous = ""
@@ -64,22 +76,51 @@ def chunk_article(
                     end_line=group[-1].end + article.body_line - 1,
                     text=text,
                     context=_tail(previous, count_tokens, overlap) if n else "",
-                    metadata=_flat_metadata(article),
+                    metadata=dict(metadata),
                 )
             )
             previous = text
     return _dedupe_ids(chunks)
 
 
-def _sections(blocks: Sequence[Block]) -> list[tuple[tuple[str, ...], list[Block]]]:
-    """Group blocks under their heading path; heading blocks themselves are not content."""
+def _sliced(count: TokenCounter) -> TokenCounter:
+    """The counter, fed at most MAX_CHUNK_CHARS at a time: the tokenizer's time grows faster
+    than the length of one huge string. Slices end at whitespace, which no token crosses, so
+    the sum is the same count (a slice cut inside a 8,000-character word is an estimate)."""
+
+    def counted(text: str) -> int:
+        if len(text) <= MAX_CHUNK_CHARS:
+            return count(text)
+        total, pos = 0, 0
+        while pos < len(text):
+            end = pos + MAX_CHUNK_CHARS
+            if end < len(text):
+                cut = max(text.rfind(" ", pos + 1, end), text.rfind("\n", pos + 1, end))
+                end = cut if cut > 0 else end
+            total += count(text[pos:end])
+            pos = end
+        return total
+
+    return counted
+
+
+def _sections(
+    blocks: Sequence[Block], title: str
+) -> list[tuple[tuple[str, ...], list[Block]]]:
+    """Group blocks under their heading path; heading blocks themselves are not content.
+
+    A heading left empty (it was only a template tag such as `# {{ page.title }}`) is the
+    article's title at level 1, where generators put the page title, and is ignored below."""
     sections: list[tuple[tuple[str, ...], list[Block]]] = [((), [])]
     stack: list[tuple[int, str]] = []
     for block in blocks:
         if block.kind == "heading":
+            text = clean_heading(block.text) or (title if block.level == 1 else "")
+            if not text:
+                continue
             while stack and stack[-1][0] >= block.level:
                 stack.pop()
-            stack.append((block.level, clean_heading(block.text)))
+            stack.append((block.level, text))
             sections.append((tuple(h for _, h in stack), []))
         else:
             sections[-1][1].append(block)
@@ -92,45 +133,91 @@ def _units(blocks: Sequence[Block], count: TokenCounter, budget: int) -> list[_U
     i = 0
     while i < len(blocks):
         block = blocks[i]
-        if block.kind == "paragraph" and i + 1 < len(blocks) and blocks[i + 1].kind == "item":
-            items = _list_items(blocks, i + 1)
-            whole = [block, *items]
-            if _fits_whole(whole, count, budget):  # a short list stays whole with its lead-in
-                units.append(_join(whole, count))
-                i += len(whole)
-                continue
-            # Too long to keep whole: the lead-in's last sentence still travels with item one.
-            *head, lead = _paragraph_units(block, count, budget)
-            units.extend(head)
-            first = items[0]
-            text = lead.text + "\n" + first.text
-            units.append(_Unit(text, lead.start, first.end, count(text)))
-            i += 2
-            continue
-        if block.kind == "item":
-            items = _list_items(blocks, i)
-            if _fits_whole(items, count, budget):
-                units.append(_join(items, count))
-                i += len(items)
-                continue
-        if block.kind == "paragraph":
+        lead = block.kind == "paragraph" and i + 1 < len(blocks) and blocks[i + 1].kind == "item"
+        if lead or block.kind == "item":
+            items = _list_items(blocks, i + 1 if lead else i)
+            units.extend(_list_units(block if lead else None, items, count, budget))
+            i += len(items) + lead
+        elif block.kind == "paragraph":
             units.extend(_paragraph_units(block, count, budget))
+            i += 1
         else:
             units.append(_Unit(block.text, block.start, block.end, count(block.text)))
-        i += 1
+            i += 1
+    return [piece for unit in units for piece in _capped(unit, count)]
+
+
+def _list_units(
+    lead: Block | None, items: Sequence[Block], count: TokenCounter, budget: int
+) -> list[_Unit]:
+    """A list and its lead-in: one unit if it fits (see `_fits`); else the lead-in's last
+    sentence travels with item one, and items go one by one until the rest fits whole.
+    Each item is counted once (a per-item rescan of the rest of the list was quadratic)."""
+    tokens = [count(b.text) for b in items]
+    lead_tokens = count(lead.text) if lead else 0
+    if _fits(len(items), sum(tokens) + lead_tokens, max(tokens), budget):
+        return [_join([lead, *items] if lead else items, count)]
+    units: list[_Unit] = []
+    start = 0
+    if lead is not None:
+        *head, last = _paragraph_units(lead, count, budget)
+        units.extend(head)
+        text = last.text + "\n" + items[0].text
+        units.append(_Unit(text, last.start, items[0].end, count(text)))
+        start = 1
+    rest = _first_fitting_suffix(tokens, start, budget)
+    units.extend(_Unit(b.text, b.start, b.end, t)
+                 for b, t in zip(items[start:rest], tokens[start:rest], strict=True))
+    if rest < len(items):
+        units.append(_join(items[rest:], count))
     return units
 
 
-def _fits_whole(blocks: Sequence[Block], count: TokenCounter, budget: int) -> bool:
+def _first_fitting_suffix(tokens: list[int], start: int, budget: int) -> int:
+    """The smallest k >= start such that items[k:] fit whole (len(tokens) if none does)."""
+    first, total, largest = len(tokens), 0, 0
+    for k in range(len(tokens) - 1, start - 1, -1):
+        total += tokens[k]
+        largest = max(largest, tokens[k])
+        if _fits(len(tokens) - k, total, largest, budget):
+            first = k
+    return first
+
+
+def _capped(unit: _Unit, count: TokenCounter, cap: int = MAX_CHUNK_CHARS) -> list[_Unit]:
+    """The unit itself, or pieces of at most `cap` characters cut at line breaks, else spaces.
+
+    Joining the pieces with the whitespace they were cut at gives back the unit's text."""
+    if len(unit.text) <= cap:
+        return [unit]
+    pieces: list[_Unit] = []
+    text, pos, line = unit.text, 0, unit.start
+    while pos < len(text):
+        end = pos + cap
+        if end < len(text):
+            cut = text.rfind("\n", pos + 1, end + 1)
+            if cut < 0:
+                cut = text.rfind(" ", pos + 1, end + 1)
+            end = cut if cut > 0 else end
+        piece = text[pos:end]
+        if piece.strip():
+            pieces.append(_Unit(piece, line, line + piece.count("\n"), count(piece)))
+        line += piece.count("\n")
+        separator = _SEPARATOR.match(text, end)  # the whitespace we cut at (always matches)
+        pos = separator.end() if separator else end
+        line += text.count("\n", end, pos)
+    return pieces
+
+
+def _fits(items: int, total: int, largest: int, budget: int) -> bool:
     """A list (with its lead-in) stays in one chunk if it fits the budget, or if it is a short
     list of short items: up to LIST_STRETCH x budget when no item exceeds half the budget.
     Splitting such a list would separate advice from the sentence that frames it; the price is
-    that the embedding model sees only its first 256 tokens (BM25 still sees all of it)."""
-    total = _tokens(blocks, count)
+    that the embedding model sees only its first 256 tokens (BM25 still sees all of it).
+    Token counts add up: the tokenizer never joins text across the newline between items."""
     if total <= budget:
         return True
-    items = [b for b in blocks if b.kind == "item"]
-    short = len(items) <= MAX_SHORT_LIST and all(count(b.text) <= budget // 2 for b in items)
+    short = items <= MAX_SHORT_LIST and largest <= budget // 2
     return short and total <= LIST_STRETCH * budget
 
 
@@ -140,10 +227,6 @@ def _list_items(blocks: Sequence[Block], start: int) -> list[Block]:
     while end < len(blocks) and blocks[end].kind == "item" and blocks[end].list_id == list_id:
         end += 1
     return list(blocks[start:end])
-
-
-def _tokens(blocks: Sequence[Block], count: TokenCounter) -> int:
-    return count("\n".join(b.text for b in blocks))
 
 
 def _join(blocks: Sequence[Block], count: TokenCounter) -> _Unit:
@@ -156,27 +239,29 @@ def _paragraph_units(block: Block, count: TokenCounter, budget: int) -> list[_Un
     tokens = count(block.text)
     if tokens <= budget:
         return [_Unit(block.text, block.start, block.end, tokens)]
-    units, offset = [], 0
-    for piece in _SENTENCE_END.split(block.text):
-        pos = block.text.index(piece, offset)
-        start = block.start + block.text.count("\n", 0, pos)
-        end = start + piece.count("\n")
-        units.append(_Unit(piece, start, end, count(piece)))
-        offset = pos + len(piece)
+    text, units, pos, line = block.text, [], 0, block.start
+    for match in _SENTENCE_END.finditer(text):
+        piece = text[pos : match.start(1)]
+        units.append(_Unit(piece, line, line + piece.count("\n"), count(piece)))
+        line += text.count("\n", pos, match.end())  # newlines counted once: linear, not O(n^2)
+        pos = match.end()
+    piece = text[pos:]
+    units.append(_Unit(piece, line, line + piece.count("\n"), count(piece)))
     return units
 
 
 def _pack(units: Sequence[_Unit], budget: int) -> list[list[_Unit]]:
-    """Greedy packing: add units while the chunk stays within budget."""
+    """Greedy packing: add units while the chunk stays within budget (and the character cap)."""
     groups: list[list[_Unit]] = []
-    size = 0
+    size = chars = 0
     for unit in units:
-        if groups and size + unit.tokens <= budget:
+        if groups and size + unit.tokens <= budget and chars + len(unit.text) < MAX_CHUNK_CHARS:
             groups[-1].append(unit)
             size += unit.tokens
+            chars += len(unit.text) + 2  # the "\n\n" that joins units
         else:
             groups.append([unit])
-            size = unit.tokens
+            size, chars = unit.tokens, len(unit.text)
     return groups
 
 
@@ -184,7 +269,7 @@ def _tail(text: str, count: TokenCounter, limit: int) -> str:
     """The last words of `text` that fit in `limit` tokens."""
     if limit <= 0 or not text:
         return ""
-    words = text.split()
+    words = text.split()[-limit:]  # every word is at least one token: no more can fit
     lo, hi = 0, len(words)  # binary search the longest suffix that fits
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -196,25 +281,34 @@ def _tail(text: str, count: TokenCounter, limit: int) -> str:
 
 
 def _flat_metadata(article: Article) -> dict[str, str]:
-    """Front-matter extras flattened to strings (vector stores take scalars only)."""
-    flat = {}
+    """Front-matter extras flattened to strings (vector stores take scalars only).
+
+    Every chunk carries a copy, so values are cut at MAX_META_VALUE characters and keys stop at
+    MAX_META_CHARS in all: big front matter must not multiply by the number of chunks."""
+    flat: dict[str, str] = {}
+    total = 0
     for key, value in article.metadata.items():
         if isinstance(value, (list, tuple)):
-            flat[key] = ", ".join(str(v) for v in value)
+            text = ", ".join(str(v) for v in value[:100])
         elif value is not None:
-            flat[key] = str(value)
+            text = str(value)
+        else:
+            continue
+        text = text[:MAX_META_VALUE]
+        total += len(key) + len(text)
+        if total > MAX_META_CHARS:
+            break
+        flat[key] = text
     return flat
 
 
 def _dedupe_ids(chunks: list[Chunk]) -> list[Chunk]:
     """Sections sharing a heading slug get GitHub's -1, -2 ... suffixes, in ids and anchors."""
-    seen_sections: dict[str, list[int]] = {}
+    seen_sections: dict[str, dict[int, int]] = {}  # slug -> {section: its rank}: O(1) lookups
     out = []
     for chunk in chunks:
-        sections = seen_sections.setdefault(chunk.anchor or "top", [])
-        if chunk.section not in sections:
-            sections.append(chunk.section)
-        k = sections.index(chunk.section)
+        sections = seen_sections.setdefault(chunk.anchor or "top", {})
+        k = sections.setdefault(chunk.section, len(sections))
         if k:
             anchor = f"{chunk.anchor or 'top'}-{k}"
             n = chunk.id.rsplit("#", 1)[1]

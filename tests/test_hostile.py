@@ -166,3 +166,106 @@ def test_injected_article_does_not_change_other_answers(
         assert "pwned" not in dirty["answer"].lower() and "evil.example" not in dirty["answer"]
     own = ask("How often should the office plants be watered?", poisoned).to_json()
     assert "pwned" not in own["answer"].lower() and "password" not in own["answer"].lower()
+
+
+# --- content stays inside the content folder; limits with clear reasons ----------------------
+
+BOMB = "---\n" + "a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 9)
+) + "---\ntext\n"
+
+
+DEPTH = 1100  # nested folders: os.walk, rglob and rmtree recurse and fail at this depth
+
+
+def _hostile_folder(base: Path) -> Path:
+    """The fixture playbook plus every kind of file that must not become content."""
+    content = base / "content"
+    shutil.copytree(FIXTURES, content)
+    (base / "outside.md").write_text("root:x:0:0:root:/root:/bin/bash nologin\n")
+    (content / "passwd.md").symlink_to(base / "outside.md")
+    (content / "outside-folder").symlink_to(base)
+    (content / "loop.md").symlink_to(content / "loop.md")
+    (content / "sub").mkdir()
+    (content / "sub" / "up").symlink_to(content)
+    deep = content / "deep"
+    for _ in range(DEPTH):
+        deep = deep / "d"
+        deep.mkdir(parents=True)
+    (deep / "x.md").write_text("# Deep\n\ndeep text\n")
+    (content / "bomb.md").write_text(BOMB)
+    (content / "huge.md").write_text("A sentence of text. " * 5000)
+    (content / ".git").mkdir()
+    (content / ".git" / "x.md").write_text("# Hidden\n\nsecret hidden text\n")
+    return content
+
+
+def _remove_deep(content: Path) -> None:
+    """Delete the nested folders bottom-up without recursion: pytest's own clean-up of old
+    temp dirs uses shutil.rmtree, which would hit RecursionError (in any later session)."""
+    chain = [content / "deep"]
+    while (chain[-1] / "d").is_dir():
+        chain.append(chain[-1] / "d")
+    (chain[-1] / "x.md").unlink()
+    for folder in reversed(chain):
+        folder.rmdir()
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One hostile content folder for the module (tests only read it)."""
+    base = tmp_path_factory.mktemp("hostile-content")
+    content = _hostile_folder(base)
+    yield content
+    _remove_deep(content)
+
+
+def test_hostile_files_are_skipped_with_one_sentence_each(hostile: Path, tmp_path: Path) -> None:
+    content = hostile
+    settings = Settings(content_dir=content, index_dir=tmp_path / "index",
+                        max_article_bytes=50_000)
+    report = run(settings)
+    reasons = {s["path"]: s["error"] for s in report.skipped}
+    assert "outside the content folder" in reasons["passwd.md"]
+    assert "outside the content folder" in reasons["outside-folder"]
+    assert reasons["loop.md"] == "is a symlink loop"
+    assert "already read" in reasons["sub/up"]
+    assert any("nested more than 64 folders" in r for p, r in reasons.items() if "deep/" in p)
+    assert "aliases such as *a0 are not allowed" in reasons["bomb.md"]
+    assert "larger than max_article_bytes (50,000 bytes)" in reasons["huge.md"]
+    assert not any(".git" in p for p in reasons) and report.added == 3
+    assert all("\n" not in r for r in reasons.values())
+    answer = ask("root bash nologin secret hidden text", settings).to_json()
+    quoted = json.dumps([answer["answer"], answer["citations"]])  # not the question itself
+    assert "root:x" not in quoted and "secret hidden" not in quoted
+
+
+def test_external_symlinks_are_read_only_when_allowed(hostile: Path) -> None:
+    from ingest.pipeline import load_articles
+
+    articles, skipped = load_articles(hostile, 50_000, follow_external=True)
+    assert "passwd.md" in {a.source for a in articles}
+    assert "passwd.md" not in {s["path"] for s in skipped}
+    assert "loop.md" in {s["path"] for s in skipped}  # a loop stays a loop
+
+
+@pytest.mark.parametrize(("source", "reason"), [
+    ("x" * 300 + ".md", "does not exist"),
+    ("loop.md", "is a symlink loop"),
+    ("passwd.md", "outside the content folder"),
+    (".git/x.md", "hidden path"),
+    ("sub/up/.git/x.md", "hidden path"),
+    ("deep/" + "d/" * DEPTH + "x.md", "is not a path inside the content folder"),
+    ("huge.md", "larger than max_article_bytes"),
+    ("bomb.md", "aliases such as *a0 are not allowed"),
+])
+def test_article_view_gives_one_sentence(
+    hostile: Path, tmp_path: Path, source: str, reason: str
+) -> None:
+    from ui.article import article_html
+
+    settings = Settings(content_dir=hostile, index_dir=tmp_path / "index",
+                        max_article_bytes=50_000)
+    html = article_html(settings, source)
+    assert html.startswith('<div class="pb-error">') and reason in html.replace("&#x27;", "'")
+    assert "root:x" not in html and "secret hidden" not in html and "Traceback" not in html
