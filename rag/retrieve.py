@@ -87,11 +87,13 @@ def retrieve(
         if neighbour is not None:
             neighbour.chunks = sorted([*neighbour.chunks, chunk], key=lambda c: c.position)
             neighbour.fused += fused
+            for name, rank in ranks.items():  # best rank of any of its chunks, per retriever
+                neighbour.ranks[name] = min(rank, neighbour.ranks.get(name, rank))
             continue
         if len(passages) >= k or per_article.get(chunk.article_id, 0) >= settings.max_per_article:
             continue
         per_article[chunk.article_id] = per_article.get(chunk.article_id, 0) + 1
-        passages.append(Passage([chunk], 0.0, fused, ranks))
+        passages.append(Passage([chunk], 0.0, fused, dict(ranks)))
     _score(reader, passages, vector)
     return passages
 
