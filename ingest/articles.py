@@ -14,14 +14,34 @@ from typing import Any
 
 import yaml
 
-from ingest.blocks import parse_blocks
+from ingest.blocks import atx_heading_text, parse_blocks
+from ingest.markup import strip_non_content
 from rag.errors import ContentError
 
 _WORD = re.compile(r"\w")
+# Bumped when parsing changes what an unchanged file yields (here: template tags stripped), so
+# that the next ingest re-chunks every article instead of keeping chunks made by older rules.
+PARSER_VERSION = b"playbook-parser-2\n"
+DEFAULT_MAX_ARTICLE_BYTES = 5_000_000
+MAX_HEADING_CHARS = 300  # titles and headings; longer ones are cut with "…"
+MAX_ID_CHARS = 1024
+MAX_FRONT_MATTER_BYTES = 64_000  # real front matter is a few hundred bytes
 
 _FRONT_MATTER_OPEN = re.compile(r"\A---[ \t]*\r?\n")
 _FRONT_MATTER_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
-_ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_LINK = re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)")  # no nesting: one scan per bracket, linear
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader minus aliases: `*a` would let 351 bytes expand to gigabytes."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102 - PyYAML hook
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"aliases such as *{event.anchor} are not allowed", event.start_mark
+            )
+        return super().compose_node(parent, index)
 
 
 @dataclass(frozen=True)
@@ -37,25 +57,28 @@ class Article:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def find_markdown_files(content_dir: Path) -> list[Path]:
-    """All `.md` files under content_dir (sub-folders included), sorted; other files ignored."""
-    return sorted(
-        p for p in content_dir.rglob("*.md") if p.is_file() and not _is_hidden(p, content_dir)
-    )
-
-
-def _is_hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
-
-
-def read_article(path: Path, content_dir: Path) -> Article:
+def read_article(
+    path: Path, content_dir: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
+) -> Article:
     """Read and parse one file. Raises ContentError with a one-sentence reason."""
     source = path.relative_to(content_dir).as_posix()
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ContentError(source, f"cannot be read ({exc.strerror})") from exc
+        with path.open("rb") as handle:  # read one byte past the cap: never the whole of a huge file
+            raw = handle.read(max_bytes + 1)
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop on older Pythons
+        reason = getattr(exc, "strerror", None) or "symlink loop"
+        raise ContentError(source, f"cannot be read ({reason})") from exc
+    if len(raw) > max_bytes:
+        raise ContentError(source, too_large(max_bytes))
     return parse_article(raw, source)
+
+
+def too_large(max_bytes: int) -> str:
+    """The reason given for a file over the article-size cap."""
+    return (
+        f"is larger than max_article_bytes ({max_bytes:,} bytes); split it into several "
+        "articles or raise PLAYBOOK_MAX_ARTICLE_BYTES"
+    )
 
 
 def parse_article(raw: bytes, source: str) -> Article:
@@ -64,10 +87,17 @@ def parse_article(raw: bytes, source: str) -> Article:
     meta, body, body_line = split_front_matter(text, source)
     if not body.strip():
         raise ContentError(source, "has no text after its front matter" if meta else "is empty")
+    body = strip_non_content(body)  # template tags, comments, link definitions: not content
+    if not body.strip():
+        raise ContentError(source, "has only template tags, comments or link definitions")
     if not any(b.kind != "heading" and _WORD.search(b.text) for b in parse_blocks(body)):
         raise ContentError(source, "has only headings or markup, no text to index")
     article_id = _string_field(meta, "id", source) or _default_id(source)
-    title = _string_field(meta, "title", source) or first_heading(body) or _stem_title(source)
+    if len(article_id) > MAX_ID_CHARS:
+        raise ContentError(source, f"has an id longer than {MAX_ID_CHARS} characters")
+    title = shorten(
+        _string_field(meta, "title", source) or first_heading(body) or _stem_title(source)
+    )
     extra = {k: v for k, v in meta.items() if k not in ("id", "title")}
     return Article(
         id=article_id,
@@ -75,7 +105,7 @@ def parse_article(raw: bytes, source: str) -> Article:
         source=source,
         body=body,
         body_line=body_line,
-        content_hash=hashlib.sha256(raw).hexdigest(),
+        content_hash=hashlib.sha256(PARSER_VERSION + raw).hexdigest(),
         metadata=extra,
     )
 
@@ -105,8 +135,10 @@ def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str, int
     if not close:
         raise ContentError(source, "front matter opened with '---' on line 1 is never closed")
     block = text[opened.end() : close.start()]
+    if len(block) > MAX_FRONT_MATTER_BYTES:
+        raise ContentError(source, f"has front matter over {MAX_FRONT_MATTER_BYTES:,} characters")
     try:
-        meta = yaml.safe_load(block) if block.strip() else {}
+        meta = yaml.load(block, Loader=_NoAliasLoader) if block.strip() else {}  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" on line {mark.line + 2}" if mark is not None else ""
@@ -146,17 +178,24 @@ def _stem_title(source: str) -> str:
 def first_heading(body: str) -> str | None:
     """The text of the first ATX heading in the body, if any (outside code fences)."""
     for line in iter_lines_outside_fences(body):
-        match = _ATX_HEADING.match(line)
-        if match:
-            return clean_heading(match.group(2))
+        text = atx_heading_text(line)
+        if text and clean_heading(text):  # a heading that was only a template tag is skipped
+            return clean_heading(text)
     return None
 
 
 def clean_heading(text: str) -> str:
-    """Strip inline Markdown (links, emphasis, code ticks) from heading text."""
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"[*_`]+", "", text)
-    return text.strip()
+    """Strip inline Markdown (links, emphasis, code ticks) from heading text; whitespace runs
+    become one space and the result is cut at MAX_HEADING_CHARS (every chunk of a section
+    carries its heading path, so a 64 KB heading must not be copied into each of them)."""
+    text = _LINK.sub(r"\1", text)
+    return shorten(re.sub(r"[*_`]+", "", text))
+
+
+def shorten(text: str) -> str:
+    """Whitespace runs as one space, cut at MAX_HEADING_CHARS with "…"."""
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_HEADING_CHARS else text[: MAX_HEADING_CHARS - 1] + "…"
 
 
 def iter_lines_outside_fences(body: str) -> Iterator[str]:

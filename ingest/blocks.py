@@ -2,6 +2,10 @@
 
 A block is the smallest piece the chunker may place in a chunk; list items, code blocks and
 tables are never split. Pure functions, no Markdown library: we need exact line ranges.
+
+Linear time by construction: every pattern is anchored and has no two adjacent quantifiers over
+the same characters (trailing "#"s and spaces are trimmed with str methods, table separators are
+checked cell by cell), and every loop moves forward through the lines without rescanning.
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ import re
 from dataclasses import dataclass
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t#]*$")
+_ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t](.*))?\Z", re.DOTALL)
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _LIST_ITEM = re.compile(r"^([ \t]*)([-*+]|\d{1,9}[.)])([ \t]+|$)")
-_TABLE_SEP = re.compile(r"^ {0,3}\|?[ \t]*:?-{1,}:?[ \t]*(\|[ \t]*:?-{1,}:?[ \t]*)*\|?[ \t]*$")
+_BLANK_RUN = re.compile(r"\n(?:[ \t]*\n){2,}")
+_SEP_CELL = re.compile(r":?-+:?\Z")
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,8 @@ def parse_blocks(body: str) -> list[Block]:
         elif kind != "blank":
             in_list = False
         text = "\n".join(lines[i : end + 1])
+        if kind == "item" and "\n\n\n" in text:  # blank runs inside an item: one is enough
+            text = _BLANK_RUN.sub("\n\n", text)
         if kind == "heading":
             text = _heading_text(lines[i : end + 1])
         blocks.append(Block(kind, text, i + 1, end + 1, level, list_id if kind == "item" else -1))
@@ -108,7 +115,7 @@ def _item_end(lines: list[str], i: int, item: re.Match[str]) -> int:
             nxt = _next_nonblank(lines, j)
             if nxt is None or _indent(lines[nxt]) < content_indent:
                 break
-            j += 1
+            j = nxt  # jump over the blank run: rescanning it per blank line was quadratic
             continue
         other = _LIST_ITEM.match(line)
         if other and len(other.group(1).expandtabs(4)) <= indent:
@@ -137,11 +144,34 @@ def _indent(line: str) -> int:
 def _is_table_start(lines: list[str], i: int) -> bool:
     if "|" not in lines[i]:
         return False
-    return i + 1 < len(lines) and bool(_TABLE_SEP.match(lines[i + 1])) and "-" in lines[i + 1]
+    return i + 1 < len(lines) and is_table_separator(lines[i + 1])
+
+
+def is_table_separator(line: str) -> bool:
+    """A GFM delimiter row such as `| --- | :-: |`, checked cell by cell (no backtracking)."""
+    if len(line) - len(line.lstrip(" ")) > 3 or "-" not in line:
+        return False
+    row = line.strip(" \t")
+    row = row[1:] if row.startswith("|") else row
+    row = row[:-1] if row.endswith("|") else row
+    return all(_SEP_CELL.match(cell.strip(" \t")) for cell in row.split("|"))
+
+
+def atx_heading_text(line: str) -> str | None:
+    """The text of an ATX heading line (`## Title ##` -> 'Title'), or None if it is not one."""
+    atx = _ATX.match(line)
+    if not atx:
+        return None
+    text = (atx.group(2) or "").strip(" \t")
+    closing = text.rstrip("#")  # a closing run of #s counts only after a space (CommonMark)
+    if not closing or closing[-1] in " \t":
+        text = closing.rstrip(" \t")
+    return text
 
 
 def _heading_text(lines: list[str]) -> str:
-    atx = _ATX.match(lines[0])
-    if atx and len(lines) == 1:
-        return (atx.group(2) or "").strip()
+    if len(lines) == 1:
+        text = atx_heading_text(lines[0])
+        if text is not None:
+            return text
     return " ".join(line.strip() for line in lines[:-1])

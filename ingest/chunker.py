@@ -4,7 +4,9 @@ Rules: split by heading into sections; never split inside a list item, table, co
 sentence; pack a section's blocks greedily up to a token budget; a lead-in paragraph stays with
 the list it introduces, and a whole short list stays in one chunk with its lead-in. Each chunk's
 own `text` never overlaps another chunk's; the overlap with the previous chunk is kept apart in
-`context`, which is only embedded, never shown twice.
+`context`, which is only embedded, never shown twice. No chunk's text exceeds MAX_CHUNK_CHARS:
+a longer unsplittable piece (a giant table, code block or sentence) is cut at line breaks, else
+at spaces, so that nothing is lost and no single chunk dominates memory, BM25 or the page.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from rag.chunk import Chunk
 TokenCounter = Callable[[str], int]
 LIST_STRETCH = 1.5  # a short list may exceed the budget by this factor to stay whole
 MAX_SHORT_LIST = 12
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“(\[]?[A-Z0-9])")
+# 8,000 characters is ~6x the text of a full 256-token chunk: real tables and code blocks fit
+# (the largest chunk of the cwe and 18f corpora is far below it), hostile ones are cut.
+MAX_CHUNK_CHARS = 8000
+MAX_META_VALUE = 500
+MAX_META_CHARS = 4000
+_SEPARATOR = re.compile(r"[ \n]*")
+# Closing quotes and brackets stay with their sentence; only the whitespace (group 1) is dropped.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*(\s+)(?=[\"“(\[]?[A-Z0-9])")
 
 
 @dataclass
@@ -44,7 +53,9 @@ def chunk_article(
 ) -> list[Chunk]:
     """Split one article into chunks of at most `budget` tokens (unsplittable pieces excepted)."""
     chunks: list[Chunk] = []
-    for section, (path, blocks) in enumerate(_sections(parse_blocks(article.body))):
+    metadata = _flat_metadata(article)  # once: a copy per chunk, so it is kept small
+    sections = _sections(parse_blocks(article.body), article.title)
+    for section, (path, blocks) in enumerate(sections):
         units = _units(blocks, count_tokens, budget)
         anchor = slugify(path[-1]) if path else ""
         previous = ""
@@ -64,22 +75,30 @@ def chunk_article(
                     end_line=group[-1].end + article.body_line - 1,
                     text=text,
                     context=_tail(previous, count_tokens, overlap) if n else "",
-                    metadata=_flat_metadata(article),
+                    metadata=dict(metadata),
                 )
             )
             previous = text
     return _dedupe_ids(chunks)
 
 
-def _sections(blocks: Sequence[Block]) -> list[tuple[tuple[str, ...], list[Block]]]:
-    """Group blocks under their heading path; heading blocks themselves are not content."""
+def _sections(
+    blocks: Sequence[Block], title: str
+) -> list[tuple[tuple[str, ...], list[Block]]]:
+    """Group blocks under their heading path; heading blocks themselves are not content.
+
+    A heading left empty (it was only a template tag such as `# {{ page.title }}`) is the
+    article's title at level 1, where generators put the page title, and is ignored below."""
     sections: list[tuple[tuple[str, ...], list[Block]]] = [((), [])]
     stack: list[tuple[int, str]] = []
     for block in blocks:
         if block.kind == "heading":
+            text = clean_heading(block.text) or (title if block.level == 1 else "")
+            if not text:
+                continue
             while stack and stack[-1][0] >= block.level:
                 stack.pop()
-            stack.append((block.level, clean_heading(block.text)))
+            stack.append((block.level, text))
             sections.append((tuple(h for _, h in stack), []))
         else:
             sections[-1][1].append(block)
@@ -118,7 +137,31 @@ def _units(blocks: Sequence[Block], count: TokenCounter, budget: int) -> list[_U
         else:
             units.append(_Unit(block.text, block.start, block.end, count(block.text)))
         i += 1
-    return units
+    return [piece for unit in units for piece in _capped(unit, count)]
+
+
+def _capped(unit: _Unit, count: TokenCounter, cap: int = MAX_CHUNK_CHARS) -> list[_Unit]:
+    """The unit itself, or pieces of at most `cap` characters cut at line breaks, else spaces.
+
+    Joining the pieces with the whitespace they were cut at gives back the unit's text."""
+    if len(unit.text) <= cap:
+        return [unit]
+    pieces: list[_Unit] = []
+    text, pos, line = unit.text, 0, unit.start
+    while pos < len(text):
+        end = pos + cap
+        if end < len(text):
+            cut = text.rfind("\n", pos + 1, end + 1)
+            if cut < 0:
+                cut = text.rfind(" ", pos + 1, end + 1)
+            end = cut if cut > 0 else end
+        piece = text[pos:end]
+        if piece.strip():
+            pieces.append(_Unit(piece, line, line + piece.count("\n"), count(piece)))
+        line += piece.count("\n")
+        pos = _SEPARATOR.match(text, end).end()  # the whitespace we cut at
+        line += text.count("\n", end, pos)
+    return pieces
 
 
 def _fits_whole(blocks: Sequence[Block], count: TokenCounter, budget: int) -> bool:
@@ -156,27 +199,29 @@ def _paragraph_units(block: Block, count: TokenCounter, budget: int) -> list[_Un
     tokens = count(block.text)
     if tokens <= budget:
         return [_Unit(block.text, block.start, block.end, tokens)]
-    units, offset = [], 0
-    for piece in _SENTENCE_END.split(block.text):
-        pos = block.text.index(piece, offset)
-        start = block.start + block.text.count("\n", 0, pos)
-        end = start + piece.count("\n")
-        units.append(_Unit(piece, start, end, count(piece)))
-        offset = pos + len(piece)
+    text, units, pos, line = block.text, [], 0, block.start
+    for match in _SENTENCE_END.finditer(text):
+        piece = text[pos : match.start(1)]
+        units.append(_Unit(piece, line, line + piece.count("\n"), count(piece)))
+        line += text.count("\n", pos, match.end())  # newlines counted once: linear, not O(n^2)
+        pos = match.end()
+    piece = text[pos:]
+    units.append(_Unit(piece, line, line + piece.count("\n"), count(piece)))
     return units
 
 
 def _pack(units: Sequence[_Unit], budget: int) -> list[list[_Unit]]:
-    """Greedy packing: add units while the chunk stays within budget."""
+    """Greedy packing: add units while the chunk stays within budget (and the character cap)."""
     groups: list[list[_Unit]] = []
-    size = 0
+    size = chars = 0
     for unit in units:
-        if groups and size + unit.tokens <= budget:
+        if groups and size + unit.tokens <= budget and chars + len(unit.text) < MAX_CHUNK_CHARS:
             groups[-1].append(unit)
             size += unit.tokens
+            chars += len(unit.text) + 2  # the "\n\n" that joins units
         else:
             groups.append([unit])
-            size = unit.tokens
+            size, chars = unit.tokens, len(unit.text)
     return groups
 
 
@@ -184,7 +229,7 @@ def _tail(text: str, count: TokenCounter, limit: int) -> str:
     """The last words of `text` that fit in `limit` tokens."""
     if limit <= 0 or not text:
         return ""
-    words = text.split()
+    words = text.split()[-limit:]  # every word is at least one token: no more can fit
     lo, hi = 0, len(words)  # binary search the longest suffix that fits
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -196,13 +241,24 @@ def _tail(text: str, count: TokenCounter, limit: int) -> str:
 
 
 def _flat_metadata(article: Article) -> dict[str, str]:
-    """Front-matter extras flattened to strings (vector stores take scalars only)."""
-    flat = {}
+    """Front-matter extras flattened to strings (vector stores take scalars only).
+
+    Every chunk carries a copy, so values are cut at MAX_META_VALUE characters and keys stop at
+    MAX_META_CHARS in all: big front matter must not multiply by the number of chunks."""
+    flat: dict[str, str] = {}
+    total = 0
     for key, value in article.metadata.items():
         if isinstance(value, (list, tuple)):
-            flat[key] = ", ".join(str(v) for v in value)
+            text = ", ".join(str(v) for v in value[:100])
         elif value is not None:
-            flat[key] = str(value)
+            text = str(value)
+        else:
+            continue
+        text = text[:MAX_META_VALUE]
+        total += len(key) + len(text)
+        if total > MAX_META_CHARS:
+            break
+        flat[key] = text
     return flat
 
 

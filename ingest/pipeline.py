@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.articles import Article, find_markdown_files, read_article
+from ingest.articles import DEFAULT_MAX_ARTICLE_BYTES, Article, read_article
+from ingest.files import scan_content
 from ingest.chunker import chunk_article
 from rag.backend import Store, crash_point_for_tests, open_store
 from rag.bm25 import BM25
@@ -55,7 +56,9 @@ def run(
 ) -> IngestReport:
     """Bring the index in line with the content folder. Raises PlaybookError on user errors."""
     started = time.perf_counter()
-    articles, skipped = load_articles(settings.content_path)
+    articles, skipped = load_articles(
+        settings.content_path, settings.max_article_bytes, settings.follow_external_symlinks
+    )
     if strict and skipped:
         first = skipped[0]
         raise ContentError(
@@ -71,19 +74,22 @@ def run(
     return report
 
 
-def load_articles(content_dir: Path) -> tuple[list[Article], list[dict[str, str]]]:
-    """Parse every Markdown file; bad ones are returned as skipped with their reason."""
+def load_articles(
+    content_dir: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES, follow_external: bool = False
+) -> tuple[list[Article], list[dict[str, str]]]:
+    """Parse every Markdown file; bad ones (and refused paths) are returned as skipped with
+    their reason."""
     if not content_dir.is_dir():
         raise PlaybookError(f"Content folder {content_dir} does not exist.")
-    files = find_markdown_files(content_dir)
+    content_dir = content_dir.resolve()
+    files, skipped = scan_content(content_dir, follow_external)
     if not files:
         raise PlaybookError(f"No Markdown (.md) files found in {content_dir}.")
     articles: list[Article] = []
-    skipped: list[dict[str, str]] = []
     owners: dict[str, str] = {}
     for path in files:
         try:
-            article = read_article(path, content_dir)
+            article = read_article(path, content_dir, max_bytes)
         except ContentError as exc:
             skipped.append({"path": exc.path, "error": exc.reason})
             continue

@@ -23,6 +23,18 @@ class Settings(BaseSettings):
     content_dir: Path = Field(Path("content"), description="Folder of Markdown articles.")
     index_dir: Path = Field(Path(".playbook"), description="Folder holding the index.")
 
+    # What ingest reads
+    max_article_bytes: int = Field(
+        5_000_000, ge=1_000,
+        description="Skip (with a reason) Markdown files larger than this many bytes. 5 MB is "
+        "~300x the largest article of the bundled dev corpora and ingests in well under a "
+        "minute; it stops a stray export or log named .md from filling the index.",
+    )
+    follow_external_symlinks: bool = Field(
+        False, description="Read symlinked files and folders that resolve outside the content "
+        "folder (default: skip them with a reason, so a link cannot leak e.g. /etc/passwd).",
+    )
+
     # Embedding and chunking
     embed_model: str = Field(
         "all-MiniLM-L6-v2",

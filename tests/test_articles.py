@@ -61,3 +61,95 @@ def test_yaml_error_names_the_file_line() -> None:
     raw = b"---\nid: ok\ntitle: fine\nbroken: : :\n---\ntext\n"
     with pytest.raises(ContentError, match="on line 4"):
         parse_article(raw, "bad.md")
+
+
+def test_yaml_aliases_are_refused_before_they_expand() -> None:
+    # The issue's repro shape: eight levels of aliases, each nine times the one before.
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    raw = ("---\n" + "\n".join(levels) + "\n---\ntext\n").encode()
+    assert len(raw) < 1000
+    with pytest.raises(ContentError) as info:
+        parse_article(raw, "bomb.md")
+    assert "aliases such as *a0 are not allowed" in str(info.value)
+    assert "on line 3" in str(info.value)
+
+
+def test_front_matter_and_titles_are_capped() -> None:
+    with pytest.raises(ContentError, match="front matter over 64,000 characters"):
+        parse_article(b"---\nnote: " + b"x" * 70_000 + b"\n---\ntext\n", "big.md")
+    long_title = parse_article(b"# " + b"word " * 20_000 + b"\n\ntext\n", "t.md").title
+    assert len(long_title) == 300 and long_title.endswith("…")
+
+
+def test_read_article_refuses_files_over_the_size_cap(tmp_path) -> None:  # noqa: ANN001
+    from ingest.articles import read_article
+
+    (tmp_path / "big.md").write_bytes(b"text. " * 2000)
+    with pytest.raises(ContentError, match=r"larger than max_article_bytes \(10,000 bytes\)"):
+        read_article(tmp_path / "big.md", tmp_path, max_bytes=10_000)
+    assert read_article(tmp_path / "big.md", tmp_path, max_bytes=20_000).body
+
+
+# Snippets shaped like the 18F handbook (Jekyll/Eleventy) and an ERB-templated handbook.
+TEMPLATED = """---
+title: Paid parental leave
+---
+# <%= currentpage.data.title %>
+
+{% alert "Updated guidance" %}
+  Read the [leave policy]({% page "/travel-and-leave/leave/" %}) first.
+{% endalert %}
+
+<!-- prettier-ignore -->
+Ask in {% slack_channel "parents" %} or see the [Slack guide]({{site.baseurl}}/tools/slack/).
+{% comment %}TODO link to
+the benefits page{% endcomment %}
+- Take up to twelve weeks {% include "note.html" %}
+
+## {{ page.subtitle }}
+
+Use `{{ example }}` in templates; CI writes ${{ secrets.TOKEN }}.
+
+```liquid
+{% raw %}{% page "/x/" %}{% endraw %}
+```
+
+[leave]: {% page "/travel-and-leave/leave/" %}
+[guide]: https://handbook.tts.gsa.gov/tools/slack/ "Slack"
+[^1]: A footnote is content.
+"""
+
+
+def test_template_tags_comments_and_link_definitions_are_not_content() -> None:
+    article = parse_article(TEMPLATED.encode(), "leave.md")
+    body = article.body
+    before, code, after = body.split("```liquid")[0], *body.split("```liquid")[1].split("```", 1)
+    assert article.title == "Paid parental leave"
+    assert body.count("\n") == TEMPLATED.split("---\n", 2)[2].count("\n")  # lines kept
+    for gone in ("{% page", "{{site", "<%=", "prettier-ignore", "TODO", "{% include",
+                 "{{ page.subtitle", "[leave]:", "[guide]:", "{% alert", "{% endalert"):
+        assert gone not in before + after, gone
+    assert "Read the leave policy first." in body  # link text kept, tag-only target dropped
+    assert "Ask in #parents or see the [Slack guide](/tools/slack/)." in body
+    assert "Use `{{ example }}` in templates; CI writes ${{ secrets.TOKEN }}." in body
+    assert code.strip() == '{% page "/x/" %}'  # code keeps what {% raw %} encloses
+    assert "[^1]: A footnote is content." in body
+
+
+def test_a_heading_that_was_only_a_tag_falls_back_to_the_title(count_tokens) -> None:  # noqa: ANN001
+    from ingest.chunker import chunk_article
+
+    chunks = chunk_article(parse_article(TEMPLATED.encode(), "leave.md"), count_tokens)
+    assert chunks and all("<%" not in c.heading and "{{" not in c.heading for c in chunks)
+    assert chunks[0].heading_path == ("Paid parental leave",)
+    assert chunks[0].anchor == "paid-parental-leave"
+    untitled = parse_article(b"# {{ page.title }}\n\n## Real heading\n\ntext\n", "a/b-c.md")
+    assert untitled.title == "Real heading"  # first heading with text, not the tag
+    only_tag = parse_article(b"# <%= title %>\n\ntext\n", "a/b-c.md")
+    assert only_tag.title == "B c"
+
+
+def test_an_article_of_only_template_tags_is_skipped_with_a_reason() -> None:
+    with pytest.raises(ContentError, match="has only headings or markup"):
+        parse_article(b'# {{ page.title }}\n\n{% include "toc.html" %}\n<!-- x -->\n', "t.md")

@@ -140,3 +140,40 @@ def test_no_text_lost_or_duplicated(count_tokens, doc, budget, overlap) -> None:
     assert len({c.id for c in chunks}) == len(chunks)
     ranges = [(c.start_line, c.end_line) for c in chunks]
     assert all(a[1] <= b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+
+
+# --- hostile sizes and shapes ----------------------------------------------------------------
+
+
+def test_sentence_split_keeps_closing_quotes_and_lines(count_tokens) -> None:  # noqa: ANN001
+    sentences = [f'He said "stop number {i}." Then' for i in range(60)]
+    body = "Intro line\n" + " ".join(sentences) + " end.\n"
+    article = parse_article(body.encode(), "q.md")
+    chunks = chunk_article(article, count_tokens, budget=40, overlap=0)
+    text = " ".join(c.text for c in chunks)
+    assert text.count('."') == 60  # the closing quote stays with its sentence
+    assert chunks[0].start_line == 1 and all(c.end_line <= 2 for c in chunks)
+
+
+def test_no_chunk_exceeds_the_character_cap(count_tokens) -> None:  # noqa: ANN001
+    from ingest.chunker import MAX_CHUNK_CHARS
+
+    table = "| a | b |\n|---|---|\n" + "".join(f"| row {i} | x |\n" for i in range(3000))
+    blob = "x" * 30_000  # one "word", no space to cut at
+    body = f"# T\n\n{table}\n{blob}\n\n```\n" + "code line\n" * 2000 + "```\n"
+    article = parse_article(body.encode(), "big.md")
+    chunks = chunk_article(article, count_tokens)
+    assert all(len(c.text) <= MAX_CHUNK_CHARS for c in chunks)
+    joined = "".join(c.text for c in chunks)
+    assert joined.count("| row ") == 3000 and joined.count("x") >= 30_000  # nothing lost
+    lines = body.split("\n")
+    for chunk in chunks:  # line numbers still point at the text
+        assert chunk.text.split("\n")[0].strip() in lines[chunk.start_line - 1]
+
+
+def test_big_front_matter_is_not_copied_into_every_chunk(count_tokens) -> None:  # noqa: ANN001
+    front = "---\n" + "".join(f"k{i}: {'v' * 900}\n" for i in range(60)) + "---\n"
+    body = front + "".join(f"Paragraph {i} has some words.\n\n" for i in range(200))
+    chunks = chunk_article(parse_article(body.encode(), "m.md"), count_tokens, budget=32)
+    assert len(chunks) > 20
+    assert all(sum(len(k) + len(v) for k, v in c.metadata.items()) <= 4000 for c in chunks)

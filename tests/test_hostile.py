@@ -166,3 +166,82 @@ def test_injected_article_does_not_change_other_answers(
         assert "pwned" not in dirty["answer"].lower() and "evil.example" not in dirty["answer"]
     own = ask("How often should the office plants be watered?", poisoned).to_json()
     assert "pwned" not in own["answer"].lower() and "password" not in own["answer"].lower()
+
+
+# --- content stays inside the content folder; limits with clear reasons ----------------------
+
+BOMB = "---\n" + "a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 9)
+) + "---\ntext\n"
+
+
+def _hostile_folder(base: Path) -> Path:
+    """The fixture playbook plus every kind of file that must not become content."""
+    content = base / "content"
+    shutil.copytree(FIXTURES, content)
+    (base / "outside.md").write_text("root:x:0:0:root:/root:/bin/bash nologin\n")
+    (content / "passwd.md").symlink_to(base / "outside.md")
+    (content / "outside-folder").symlink_to(base)
+    (content / "loop.md").symlink_to(content / "loop.md")
+    (content / "sub").mkdir()
+    (content / "sub" / "up").symlink_to(content)
+    deep = content / "deep"
+    for _ in range(1100):
+        deep = deep / "d"
+        deep.mkdir(parents=True)
+    (deep / "x.md").write_text("# Deep\n\ndeep text\n")
+    (content / "bomb.md").write_text(BOMB)
+    (content / "huge.md").write_text("A sentence of text. " * 5000)
+    (content / ".git").mkdir()
+    (content / ".git" / "x.md").write_text("# Hidden\n\nsecret hidden text\n")
+    return content
+
+
+def test_hostile_files_are_skipped_with_one_sentence_each(tmp_path: Path) -> None:
+    content = _hostile_folder(tmp_path)
+    settings = Settings(content_dir=content, index_dir=tmp_path / "index",
+                        max_article_bytes=50_000)
+    report = run(settings)
+    reasons = {s["path"]: s["error"] for s in report.skipped}
+    assert "outside the content folder" in reasons["passwd.md"]
+    assert "outside the content folder" in reasons["outside-folder"]
+    assert reasons["loop.md"] == "is a symlink loop"
+    assert "already read" in reasons["sub/up"]
+    assert any("nested more than 64 folders" in r for p, r in reasons.items() if "deep/" in p)
+    assert "aliases such as *a0 are not allowed" in reasons["bomb.md"]
+    assert "larger than max_article_bytes (50,000 bytes)" in reasons["huge.md"]
+    assert not any(".git" in p for p in reasons) and report.added == 3
+    assert all("\n" not in r for r in reasons.values())
+    answer = json.dumps(ask("root bash nologin secret hidden text", settings).to_json())
+    assert "root:x" not in answer and "secret hidden" not in answer
+
+
+def test_external_symlinks_are_read_only_when_allowed(tmp_path: Path) -> None:
+    from ingest.pipeline import load_articles
+
+    content = _hostile_folder(tmp_path)
+    articles, skipped = load_articles(content, 50_000, follow_external=True)
+    assert "passwd.md" in {a.source for a in articles}
+    assert "passwd.md" not in {s["path"] for s in skipped}
+    assert "loop.md" in {s["path"] for s in skipped}  # a loop stays a loop
+
+
+@pytest.mark.parametrize(("source", "reason"), [
+    ("x" * 300 + ".md", "does not exist"),
+    ("loop.md", "is a symlink loop"),
+    ("passwd.md", "outside the content folder"),
+    (".git/x.md", "hidden path"),
+    ("sub/up/.git/x.md", "hidden path"),
+    ("deep/" + "d/" * 1100 + "x.md", "is not a path inside the content folder"),
+    ("huge.md", "larger than max_article_bytes"),
+    ("bomb.md", "aliases such as *a0 are not allowed"),
+])
+def test_article_view_gives_one_sentence(tmp_path: Path, source: str, reason: str) -> None:
+    from ui.article import article_html
+
+    content = _hostile_folder(tmp_path)
+    settings = Settings(content_dir=content, index_dir=tmp_path / "index",
+                        max_article_bytes=50_000)
+    html = article_html(settings, source)
+    assert html.startswith('<div class="pb-error">') and reason in html.replace("&#x27;", "'")
+    assert "root:x" not in html and "secret hidden" not in html and "Traceback" not in html
