@@ -20,6 +20,7 @@ from typing import Any
 
 from evals import metrics
 from evals.runner import DEPTH
+from evals.suites import DEFAULT_CORPORA
 
 VARIANTS: dict[str, dict[str, float]] = {
     "baseline (best chunk per article)": {},
@@ -115,8 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m evals.variants", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
-    parser.add_argument("--scifact", type=Path,
-                        default=Path(__file__).resolve().parents[2] / "shared/corpora/scifact")
+    parser.add_argument("--scifact", type=Path, default=DEFAULT_CORPORA / "scifact")
     args = parser.parse_args(argv)
     scifact = args.scifact if (args.scifact / "corpus.jsonl").is_file() else None
     result = run_variants(Settings.model_validate({}), scifact,

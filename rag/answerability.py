@@ -7,11 +7,17 @@ anyway, the BM25 index's IDF) and means the same thing on a one-article playbook
 - `passage_cos`: best cosine of the question to a retrieved chunk.
 - `sentence_cos`: best cosine to one sentence of the top article's passages. Only the top
   article: a stray sentence of a lower passage ("time off" on a tool's page) is not evidence.
+- `lexical_top`: the same share, counted in the top article's passages only (the terms must
+  meet in one article, not be gathered from several).
 - `lexical`: IDF-weighted share of the question's terms found in the top passages. A question
   whose rare words (Kubernetes, Expensify, sabbatical) the playbook never uses scores low even
   when its everyday words match.
 - `agreement`: 1 when the dense and the BM25 retrievers put the same article first.
 - `margin`: how far the top article's cosine is ahead of the next article's (0 with one article).
+- `probe_ratio`: `relevance` (the higher of the two cosines) divided by the median relevance of
+  everyday probe questions on the same index (rag/refusal.py computes it): how much more this
+  question matches the corpus than questions nobody would ask it. The one corpus-relative
+  feature: a 3-chunk playbook gives anything a low cosine, a broad handbook a high one.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from typing import Any
 from rag.retrieve import Passage
 
 LEXICAL_PASSAGES = 3  # passages whose words count as "matched" for the lexical feature
-FEATURES = ("passage_cos", "sentence_cos", "lexical", "agreement", "margin")
+FEATURES = ("passage_cos", "sentence_cos", "lexical", "lexical_top", "agreement", "margin",
+            "probe_ratio")
 
 
 @dataclass(frozen=True)
@@ -33,8 +40,15 @@ class Evidence:
     passage_cos: float = 0.0
     sentence_cos: float = 0.0
     lexical: float = 0.0
+    lexical_top: float = 0.0
     agreement: float = 0.0
     margin: float = 0.0
+    probe_ratio: float = 0.0
+
+    @property
+    def relevance(self) -> float:
+        """The higher of the passage and the sentence cosine."""
+        return max(self.passage_cos, self.sentence_cos)
 
     def as_dict(self) -> dict[str, float]:
         """The features by name."""
@@ -108,10 +122,14 @@ def evidence(question: str, passages: Sequence[Passage], bm25: Any, embedder: An
         return Evidence()
     top = top_article_passages(passages)
     texts = [c.embed_text for p in passages[:LEXICAL_PASSAGES] for c in p.chunks]
+    best = max(p.score for p in passages)
+    sentence = sentence_cosine(question, top, embedder)
     return Evidence(
-        passage_cos=max(p.score for p in passages),
-        sentence_cos=sentence_cosine(question, top, embedder),
+        passage_cos=best,
+        sentence_cos=sentence if sentence else best,  # a table or code only: no sentences
         lexical=lexical_coverage(question, texts, bm25),
+        lexical_top=lexical_coverage(question, [c.embed_text for p in top for c in p.chunks],
+                                     bm25),
         agreement=agreement(passages),
         margin=margin(passages),
     )

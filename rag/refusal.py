@@ -9,10 +9,13 @@ the playbook, by the extractive answerer only (see `injection`).
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from rag.answer import Answer, Citation
 from rag.answerability import Evidence, evidence
@@ -29,6 +32,19 @@ WEIGHTS = {"passage_cos": 0.0, "sentence_cos": 0.0, "lexical": 0.0, "agreement":
            "margin": 0.0}
 INTERCEPT = 0.0
 REFUSAL_THRESHOLD = 0.5
+# Everyday questions no playbook is about: their median relevance on an index is the background
+# `probe_ratio` divides by (computed once per index generation, cached beside it).
+PROBES = (
+    "What is the tallest mountain in Africa?", "How long should I boil an egg?",
+    "Who painted the Mona Lisa?", "What is the best way to learn to play guitar?",
+    "How do I fix a flat bicycle tyre?", "What causes the northern lights?",
+    "Which team won the last basketball championship?", "How much caffeine is in a cup of tea?",
+    "What is a good name for a pet hamster?", "How do I get a refund for a cancelled flight?",
+    "What are the symptoms of the flu?", "How do I change the oil in my car?",
+    "What is the population of Canada?", "How do I plant roses in my garden?",
+    "What should I pack for a ski holiday?", "What is the plot of Hamlet?",
+)
+PROBE_FLOOR = 0.05  # a background below this (an empty or tiny index) is taken as this
 
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b[^.?!]{0,40}\b(instructions?|rules|prompts?|"
@@ -86,12 +102,53 @@ def score(features: Evidence) -> float:
 def question_evidence(question: str, passages: Sequence[Passage], settings: Settings
                       ) -> Evidence:
     """The answerability features of the question on the live index."""
+    features = _base_evidence(question, passages, settings)
+    return replace(features, probe_ratio=features.relevance / background(settings))
+
+
+def _base_evidence(question: str, passages: Sequence[Passage], settings: Settings) -> Evidence:
     from rag.embedder import make_embedder
     from rag.index import load_index
 
     if not passages:
         return Evidence()
     return evidence(question, passages, load_index(settings).bm25, make_embedder(settings))
+
+
+_background: dict[tuple[str, str], float] = {}
+
+
+def background(settings: Settings) -> float:
+    """Median relevance of PROBES on the live index: in memory and on disk per generation. A
+    cache file that is unreadable, of another format or holds a value below PROBE_FLOOR (an
+    older version wrote {"median": 0}) is ignored and rewritten."""
+    import statistics
+
+    from rag.api import retrieve_passages
+    from rag.index import load_index
+
+    reader = load_index(settings)
+    key = (reader.store.key, reader.generation)  # the index (folder or server) and generation
+    if key not in _background:
+        cache = settings.index_path / "cache" / f"answerability-{key[1]}.json"
+        value = _cached(cache)
+        if value is None:
+            values = [_base_evidence(q, retrieve_passages(q, settings), settings).relevance
+                      for q in PROBES]
+            value = max(statistics.median(values), PROBE_FLOOR)
+            with contextlib.suppress(OSError):
+                cache.parent.mkdir(exist_ok=True)
+                cache.write_text(json.dumps({"probe_median": value, "values": values}))
+        _background[key] = value
+    return _background[key]
+
+
+def _cached(path: Path) -> float | None:
+    try:
+        value = float(json.loads(path.read_text(encoding="utf-8"))["probe_median"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return value if math.isfinite(value) and value >= PROBE_FLOOR else None
 
 
 def decide(question: str, passages: Sequence[Passage], settings: Settings) -> Decision:

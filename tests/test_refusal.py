@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -77,15 +76,16 @@ def test_refusal_threshold_setting_is_honoured(trust) -> None:  # noqa: ANN001
 
 
 def test_a_corrupt_refusal_cache_left_by_an_older_version_is_harmless(trust, tmp_path) -> None:  # noqa: ANN001
-    """Older versions kept a probe median under <index>/cache; {"median": 0} divided by zero.
-    Nothing reads it any more: a question is answered (or refused) as usual."""
+    """A probe median of 0 in the cache (an older version's file, or a damaged one) divided by
+    zero: now it is ignored and recomputed, and questions are answered (or refused) as usual."""
     import shutil
 
     index = tmp_path / "index"
     shutil.copytree(trust.index_dir, index)
     (index / "cache").mkdir(exist_ok=True)
-    for name in ("refusal-x.json", *(f"refusal-{p.name}.json" for p in index.iterdir())):
-        (index / "cache" / name).write_text('{"median": 0}')
+    for path in index.iterdir():
+        (index / "cache" / f"refusal-{path.name}.json").write_text('{"median": 0}')
+        (index / "cache" / f"answerability-{path.name}.json").write_text('{"probe_median": 0}')
     settings = trust.model_copy(update={"index_dir": index})
     assert not ask("How do I approach a tribal team?", settings).refused
     assert ask("What is the capital of Australia?", settings).refused
@@ -120,9 +120,9 @@ def test_agreement_and_margin_between_articles() -> None:
     from rag.answerability import agreement, margin
 
     agree = [_passage("leave", 0.6, {"dense": 1, "bm25": 2}),
-             _passage("travel", 0.4, {"bm25": 1}),
+             _passage("travel", 0.4, {"bm25": 3}),
              _passage("leave", 0.5, {"bm25": 1})]
-    assert agreement(agree) == 1.0  # dense 1st and bm25 1st (rank 1 of the third) both "leave"
+    assert agreement(agree) == 1.0  # dense's 1st and BM25's 1st (the third passage): "leave"
     assert margin(agree) == pytest.approx(0.2)
     split = [_passage("leave", 0.6, {"dense": 1}), _passage("travel", 0.4, {"bm25": 1})]
     assert agreement(split) == 0.0
@@ -134,7 +134,7 @@ def test_answerability_grows_with_every_kind_of_evidence() -> None:
     from rag.answerability import Evidence
     from rag.refusal import WEIGHTS, score
 
-    weak = Evidence(0.3, 0.35, 0.3, 0.0, 0.0)
+    weak = Evidence(0.3, 0.35, 0.3, 0.3, 0.0, 0.0, 1.5)
     for name in WEIGHTS:
         stronger = Evidence(**(weak.as_dict() | {name: weak.as_dict()[name] + 0.2}))
         assert score(stronger) >= score(weak), name
