@@ -1,13 +1,16 @@
 """Fit the refusal model once on the DEV splits of every dev corpus together; report test apart.
 
-    python -m evals.calibrate_refusal [--max-frr 0.02] [--features passage_cos lexical ...]
+    python -m evals.calibrate_refusal [--max-frr 0.02] [--search] [--dump FILE | --rows FILE]
 
 For every question of the dev suites (playbook, cwe-dev, 18f-dev) and the test suites (cwe-test,
 18f-test) it retrieves passages exactly as `rag.ask` does and computes the answerability
 evidence (rag/answerability.py). A class-balanced logistic regression is fitted on the dev
 questions only (those a rule does not already refuse: writing requests, bare injections); the
 threshold is the highest one at which no dev corpus falsely refuses more than `--max-frr` of its
-answerable questions. It prints the weights to freeze in rag/refusal.py, leave-one-corpus-out
+answerable questions. `--search` fits every subset of up to four features and ranks them by the
+mean share of dev off-topic questions refused at that threshold (subsets giving a feature a
+negative weight are skipped: more evidence must never lower the score); the default feature set
+is the winner. It prints the weights to freeze in rag/refusal.py, leave-one-corpus-out
 figures (fit on two dev corpora, judged on the third: does it transfer?), and per-corpus
 figures for dev and, separately and report-only, test, for the fitted and the frozen model.
 """
@@ -25,6 +28,7 @@ from rag.answerability import FEATURES
 
 DEV = ("playbook", "cwe-dev", "18f-dev")
 TEST = ("cwe-test", "18f-test")
+CHOSEN = ("sentence_cos", "lexical", "lexical_top", "agreement")  # `--search`'s winner
 Row = dict[str, Any]
 Model = tuple[dict[str, float], float]  # (weights by feature, intercept)
 
@@ -166,6 +170,26 @@ def leave_one_out(rows: Sequence[Row], features: Sequence[str], max_frr: float) 
     return "\n".join(lines)
 
 
+def search(rows: Sequence[Row], max_frr: float, size: int = 4) -> list[tuple[float, tuple]]:
+    """(mean dev off-topic refusal, features) of every feature subset, best first."""
+    import itertools
+
+    dev = [r for r in rows if r["suite"] in DEV]
+    found = []
+    for k in range(1, size + 1):
+        for features in itertools.combinations(FEATURES, k):
+            model = fit([r for r in dev if not r["rule"]], features)
+            if any(w < 0 for w in model[0].values()):
+                continue
+            scores = [predict(model, r) for r in dev]
+            threshold = choose_threshold(dev, scores, max_frr)
+            refused = [rates([r for r in dev if r["suite"] == n],
+                             [s for r, s in zip(dev, scores, strict=True) if r["suite"] == n],
+                             threshold)["off_topic_refused"][0] or 0.0 for n in DEV]
+            found.append((sum(refused) / len(refused), features))
+    return sorted(found, key=lambda f: (-f[0], len(f[1])))
+
+
 def frozen() -> tuple[Model, float]:
     """The model and threshold frozen in rag/refusal.py."""
     from rag.refusal import INTERCEPT, REFUSAL_THRESHOLD, WEIGHTS
@@ -183,14 +207,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.calibrate_refusal",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--max-frr", type=float, default=0.02)
-    parser.add_argument("--features", nargs="+", choices=FEATURES, default=list(FEATURES))
+    parser.add_argument("--features", nargs="+", choices=FEATURES, default=list(CHOSEN))
+    parser.add_argument("--search", action="store_true", help="rank feature subsets on dev")
     parser.add_argument("--dump", help="also write the per-question rows to this JSON file")
+    parser.add_argument("--rows", help="read the rows from a --dump file instead of collecting")
     args = parser.parse_args(argv)
     say = lambda m: print(f"... {m}", file=sys.stderr, flush=True)  # noqa: E731
-    rows = collect([*DEV, *TEST], Settings.model_validate({}), say)
+    if args.rows:
+        with open(args.rows, encoding="utf-8") as handle:
+            rows = json.load(handle)
+    else:
+        rows = collect([*DEV, *TEST], Settings.model_validate({}), say)
     if args.dump:
         with open(args.dump, "w", encoding="utf-8") as handle:
             json.dump(rows, handle, indent=1)
+    if args.search:
+        print("feature subsets by mean dev off-topic refusal:")
+        for share, features in search(rows, args.max_frr)[:10]:
+            print(f"  {share:.3f}  {', '.join(features)}")
     dev = [r for r in rows if r["suite"] in DEV]
     model = fit([r for r in dev if not r["rule"]], args.features)
     threshold = choose_threshold(dev, [predict(model, r) for r in dev], args.max_frr)
