@@ -215,7 +215,8 @@ def pr_curve(scores: Sequence[float], positive: Sequence[bool]
     """(recalls, precisions, average precision) of "positive when score >= t"."""
     pairs = sorted(zip(scores, positive, strict=True), key=lambda p: -p[0])
     pos = sum(p for _, p in pairs)
-    recall, precision = [], []
+    recall: list[float] = []
+    precision: list[float] = []
     tp = ap = 0.0
     for i, (score, label) in enumerate(pairs):
         tp += label

@@ -46,8 +46,8 @@ def suite_queries(name: str, base: Any) -> tuple[list[Query], str, Any, Any]:
     settings = suite_settings(suite, base)
     build_index(settings)
     embedder = make_embedder(settings)
-    queries = [(q.question, embedder.get_query_embedding(q.question), q.relevant)
-               for q in suite.questions if not q.refuse]
+    queries: list[Query] = [(q.question, embedder.get_query_embedding(q.question), q.relevant)
+                            for q in suite.questions if not q.refuse]
     return queries, suite.key, load_index(settings), settings
 
 
@@ -67,8 +67,8 @@ def beir_queries(folder: Path, base: Any) -> tuple[list[Query], str, Any, Any]:
     qrels = read_qrels(folder / "qrels" / "train.tsv")
     texts = {str(q["_id"]): q["text"] for q in read_jsonl(folder / "queries.jsonl")}
     embedder = make_embedder(settings)
-    queries = [(texts[q], embedder.get_query_embedding(texts[q]), qrels[q])
-               for q in qrels if q in texts]
+    queries: list[Query] = [(texts[q], embedder.get_query_embedding(texts[q]), qrels[q])
+                            for q in qrels if q in texts]
     return queries, "article_id", load_index(settings), settings
 
 
