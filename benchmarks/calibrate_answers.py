@@ -33,24 +33,24 @@ def dev_questions() -> list[dict]:
 
 
 def refusal_figures(rows: list[dict], settings) -> tuple[dict, list]:  # noqa: ANN001
-    """Relevance ratio (relevance / probe median) per question, by in-scope / off-topic."""
+    """Answerability score per question, by in-scope / off-topic (the refusal model itself is
+    fitted on every dev corpus by `python -m evals.calibrate_refusal`)."""
     from rag.api import retrieve_passages
-    from rag.refusal import decide, null_relevance, question_relevance
+    from rag.refusal import decide
 
-    null = null_relevance(settings)
-    ratio: dict[str, list[float]] = {"in_scope": [], "off_topic": []}
+    scores: dict[str, list[float]] = {"in_scope": [], "off_topic": []}
     caught = []
     retrieved = []
     for row in rows:
         passages = retrieve_passages(row["question"], settings)
         group = "off_topic" if row["gold"]["refuse"] else "in_scope"
-        ratio[group].append(question_relevance(row["question"], passages, settings) / null)
+        decision = decide(row["question"], passages, settings)
+        scores[group].append(decision.relevance)
         retrieved.append((row, passages))
-        if decide(row["question"], passages, settings).refuse != row["gold"]["refuse"]:
+        if decision.refuse != row["gold"]["refuse"]:
             caught.append(row["id"])
-    ins, off = sorted(ratio["in_scope"]), sorted(ratio["off_topic"])
+    ins, off = sorted(scores["in_scope"]), sorted(scores["off_topic"])
     figures = {
-        "probe_median": round(null, 3),
         "in_scope": {"n": len(ins), "min": round(ins[0], 3), "median": statistics.median(ins),
                      "lowest": [round(v, 3) for v in ins[:5]]},
         "off_topic": {"n": len(off), "values": [round(v, 3) for v in off]},

@@ -178,6 +178,56 @@ def refusal_scores(gold: Sequence[bool], refused: Sequence[bool]) -> dict[str, f
     }
 
 
+def refusal_by_topic(topics: Sequence[str], refused: Sequence[bool]) -> dict[str, float | None]:
+    """Over the questions that should be refused: the share refused (`off_topic_refusal_rate`)
+    and the share of the near misses refused (`near_miss_refusal_rate`: workplace questions the
+    corpus does not answer, topic "near-miss")."""
+    pairs = list(zip(topics, refused, strict=True))
+    near = [r for t, r in pairs if t == "near-miss"]
+    return {
+        "off_topic_refusal_rate": sum(r for _, r in pairs) / len(pairs) if pairs else None,
+        "near_miss_refusal_rate": sum(near) / len(near) if near else None,
+    }
+
+
+def roc_curve(scores: Sequence[float], positive: Sequence[bool]
+              ) -> tuple[list[float], list[float], float | None]:
+    """(false-positive rates, true-positive rates, AUC) of "positive when score >= t" over
+    every threshold t; AUC None unless both classes occur."""
+    pairs = sorted(zip(scores, positive, strict=True), key=lambda p: -p[0])
+    pos = sum(p for _, p in pairs)
+    neg = len(pairs) - pos
+    fpr, tpr = [0.0], [0.0]
+    tp = fp = 0
+    for i, (score, label) in enumerate(pairs):
+        tp, fp = tp + label, fp + (not label)
+        if i + 1 == len(pairs) or pairs[i + 1][0] != score:  # ties form one step
+            fpr.append(fp / neg if neg else 0.0)
+            tpr.append(tp / pos if pos else 0.0)
+    if not pos or not neg:
+        return fpr, tpr, None
+    area = sum((fpr[i] - fpr[i - 1]) * (tpr[i] + tpr[i - 1]) / 2 for i in range(1, len(fpr)))
+    return fpr, tpr, area
+
+
+def pr_curve(scores: Sequence[float], positive: Sequence[bool]
+             ) -> tuple[list[float], list[float], float | None]:
+    """(recalls, precisions, average precision) of "positive when score >= t"."""
+    pairs = sorted(zip(scores, positive, strict=True), key=lambda p: -p[0])
+    pos = sum(p for _, p in pairs)
+    recall: list[float] = []
+    precision: list[float] = []
+    tp = ap = 0.0
+    for i, (score, label) in enumerate(pairs):
+        tp += label
+        if i + 1 == len(pairs) or pairs[i + 1][0] != score:
+            r, p = (tp / pos if pos else 0.0), tp / (i + 1)
+            ap += (r - (recall[-1] if recall else 0.0)) * p
+            recall.append(r)
+            precision.append(p)
+    return recall, precision, (ap if pos else None)
+
+
 def percentile(values: Sequence[float], p: float) -> float | None:
     """The p-th percentile (0-100) with linear interpolation between closest ranks."""
     if not values:

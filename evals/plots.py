@@ -24,6 +24,9 @@ def draw_all(results: Mapping[str, Any], out: Path) -> list[Path]:
             paths.append(_grouped(suites, "answers", ANSWERS, out / "answers.png",
                                   "Answer quality per answerer"))
         paths.append(_latency(suites, out / "latency.png"))
+        curves = _refusal_curves(suites, out / "refusal_curves.png")
+        if curves is not None:
+            paths.append(curves)
     if results.get("beir"):
         paths.append(_beir(results["beir"], out / "beir.png"))
     return paths
@@ -94,6 +97,36 @@ def _beir(runs: Sequence[Mapping[str, Any]], path: Path) -> Path:
     ax.set_title("BEIR: dense vs BM25 vs hybrid", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def _refusal_curves(suites: Mapping[str, Any], path: Path) -> Path | None:
+    """ROC and precision-recall curves of the refusal score, one line per corpus."""
+    from evals import metrics
+    from evals.report import refusal_rows
+
+    data = {name: refusal_rows(suite) for name, suite in suites.items()}
+    data = {k: v for k, v in data.items() if any(v[1]) and not all(v[1])}
+    if not data:
+        return None
+    fig, (roc, pr) = plt.subplots(1, 2, figsize=(10, 4))
+    for i, (name, (scores, gold, _)) in enumerate(data.items()):
+        fpr, tpr, area = metrics.roc_curve(scores, gold)
+        roc.plot(fpr, tpr, color=f"C{i}", label=f"{name} (AUC {area:.3f})", drawstyle="steps-post")
+        recall, precision, ap = metrics.pr_curve(scores, gold)
+        pr.plot(recall, precision, color=f"C{i}", label=f"{name} (AP {ap:.3f})")
+    roc.plot([0, 1], [0, 1], color="grey", lw=0.5, ls="--")
+    roc.set(xlabel="answerable questions refused (FPR)", ylabel="off-topic refused (TPR)",
+            title="Refusal ROC per corpus")
+    pr.set(xlabel="recall (off-topic refused)", ylabel="precision of refusals",
+           title="Refusal precision-recall per corpus", ylim=(0, 1.05))
+    for ax in (roc, pr):
+        ax.legend(fontsize=8, loc="lower right")
+        ax.grid(alpha=0.3)
+        ax.title.set_fontsize(10)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -12,7 +12,8 @@ RETRIEVAL_COLUMNS = ("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10", "recall@10"
                      "quote@1", "quote@5", "latency_p50_ms", "latency_p95_ms")
 ANSWER_COLUMNS = ("citation_validity", "citation_recall", "citation_precision",
                   "key_point_recall", "cites_gold", "cited_quote", "refusal_precision",
-                  "refusal_recall", "false_refusal_rate", "faithfulness", "errors")
+                  "refusal_recall", "false_refusal_rate", "off_topic_refusal_rate",
+                  "near_miss_refusal_rate", "faithfulness", "errors")
 LATENCY_COLUMNS = ("retrieve_p50_ms", "retrieve_p95_ms", "generate_p50_ms", "generate_p95_ms",
                    "total_p50_ms", "total_p95_ms")
 PUBLISHED_SCIFACT = {  # nDCG@10 on the SciFact TEST split (BEIR papers), for orientation only
@@ -46,6 +47,12 @@ def write_report(results: Mapping[str, Any], out: Path, plots: bool = True) -> P
         parts.append("Notes:\n\n" + "\n".join(f"- {n}" for n in results["notes"]))
     for name, suite in results.get("suites", {}).items():
         parts.append(_suite_section(name, suite))
+    if any("refusal" in r for s in results.get("suites", {}).values()
+           for r in s.get("records", {}).get("retrieval", [])):
+        parts.append(refusal_section(results))
+    variants = results.get("variants") or _read_json(out / "variants.json")
+    if variants:
+        parts.append(variants_section(variants))
     if results.get("beir"):
         parts.append(beir_section(results["beir"]))
     parts.append(checker_section(results))
@@ -86,6 +93,82 @@ def _suite_section(name: str, suite: Mapping[str, Any]) -> str:
                  table(suite["answers"], ANSWER_COLUMNS, "answerer"),
                  "Latency per stage (ms):", table(suite["answers"], LATENCY_COLUMNS, "answerer")]
     return "\n\n".join(text)
+
+
+def refusal_rows(suite: Mapping[str, Any]) -> tuple[list[float], list[bool], list[str]]:
+    """(refusal scores = 1 - answerability, should-refuse gold, topics) of a suite's questions."""
+    questions = {q["id"]: q for q in suite.get("questions", [])}
+    scores, gold, topics = [], [], []
+    for rec in suite["records"]["retrieval"]:
+        if "refusal" in rec:
+            q = questions[rec["id"]]
+            scores.append(1.0 - rec["refusal"]["score"])
+            gold.append(bool(q["refuse"]))
+            topics.append(q.get("topic") or ("in-scope" if not q["refuse"] else "general"))
+    return scores, gold, topics
+
+
+def refusal_section(results: Mapping[str, Any]) -> str:
+    """Per-corpus refusal figures at the frozen threshold and the area under the ROC / PR
+    curves of the answerability score (refusal = the positive class; a rule's refusal, e.g. a
+    writing request, counts as score 0)."""
+    from evals import metrics
+
+    rows: dict[str, dict[str, Any]] = {}
+    for name, suite in results.get("suites", {}).items():
+        scores, gold, topics = refusal_rows(suite)
+        if not scores:
+            continue
+        refused = [rec["refusal"]["refused"] for rec in suite["records"]["retrieval"]
+                   if "refusal" in rec]
+        row: dict[str, Any] = {"in-scope": sum(not g for g in gold), "off-topic": sum(gold),
+                               "near-miss": topics.count("near-miss")}
+        row.update({k: v for k, v in metrics.refusal_scores(gold, refused).items()
+                    if k == "false_refusal_rate"})
+        row.update(metrics.refusal_by_topic([t for t, g in zip(topics, gold, strict=True) if g],
+                                            [r for r, g in zip(refused, gold, strict=True) if g]))
+        row["roc_auc"] = metrics.roc_curve(scores, gold)[2]
+        row["average_precision"] = metrics.pr_curve(scores, gold)[2]
+        rows[name] = row
+    columns = ("in-scope", "off-topic", "near-miss", "false_refusal_rate",
+               "off_topic_refusal_rate", "near_miss_refusal_rate", "roc_auc",
+               "average_precision")
+    return "\n\n".join([
+        "## Refusal per corpus",
+        "One frozen answerability model and threshold (rag/refusal.py, fitted on the dev "
+        "splits of every dev corpus together: `python -m evals.calibrate_refusal`). ROC AUC "
+        "and average precision treat refusal as the positive class; the curves are in "
+        "`refusal_curves.png`. Test splits were never used to choose anything.",
+        table(rows, columns, "suite"),
+    ])
+
+
+def variants_section(data: Mapping[str, Any]) -> str:
+    """Every article-level retrieval variant tried, kept or not (`python -m evals.variants`)."""
+    corpora = [*data.get("choose_on", []), *data.get("report_only", [])]
+    lines = ["## Retrieval variants (hybrid, document level)",
+             f"nDCG@10 / hit@3 per corpus; a variant is kept only when it beats the baseline's "
+             f"nDCG@10 on every one of {', '.join(data.get('choose_on', []))} (test columns are "
+             f"report-only). Kept: {', '.join(data.get('kept', [])) or 'none'}. Questions: "
+             + ", ".join(f"{k} {v}" for k, v in data.get("queries", {}).items()) + ".", "",
+             "| variant | settings | " + " | ".join(corpora) + " | kept |",
+             "|---" * (len(corpora) + 3) + "|"]
+    for name, variant in data.get("variants", {}).items():
+        cells = [f"{c['ndcg@10']:.3f} / {c['hit@3']:.3f}" if (c := variant["corpora"].get(k))
+                 else "–" for k in corpora]
+        settings = ", ".join(f"{k}={v}" for k, v in variant.get("settings", {}).items()) or "–"
+        kept = "yes" if name in data.get("kept", []) else ""
+        lines.append(f"| {name} | {settings} | " + " | ".join(cells) + f" | {kept} |")
+    return "\n".join(lines)
+
+
+def _read_json(path: Path) -> Any:
+    import json
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def beir_section(runs: Sequence[Mapping[str, Any]]) -> str:

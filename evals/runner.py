@@ -56,10 +56,23 @@ def evaluate_retrieval(
                 entry.update(metrics.retrieval_scores(ranked, q.relevant))
                 entry.update(_passage_scores(q, passages, key))
             record[mode] = entry
+        record["refusal"] = refusal_record(text, settings)
         records.append(record)
         if progress:
             progress(q.id)
     return records
+
+
+def refusal_record(question: str, settings: Settings) -> dict[str, Any]:
+    """The answerability score and decision `rag.ask` reaches for a question (for the refusal
+    curves: the same retrieval and the same `decide`)."""
+    from rag.api import retrieve_passages
+    from rag.refusal import decide, without_injection
+
+    passages = retrieve_passages(without_injection(question) or question, settings)
+    decision = decide(question, passages, settings)
+    return {"score": decision.relevance, "refused": decision.refuse, "reason": decision.reason,
+            "rule": decision.evidence is None and decision.refuse}
 
 
 def _passage_scores(q: Question, passages: Sequence[Any], key: str) -> dict[str, float]:
@@ -181,6 +194,10 @@ def summarize_answers(
     }
     row.update(metrics.refusal_scores(
         [by_id[r["id"]].refuse for r in records], [bool(r["refused"]) for r in records]
+    ))
+    row.update(metrics.refusal_by_topic(
+        [by_id[r["id"]].topic for r in records if by_id[r["id"]].refuse],
+        [bool(r["refused"]) for r in records if by_id[r["id"]].refuse],
     ))
     row["errors"] = float(sum("error" in r for r in records))
     for stage in ("retrieve", "generate", "total"):

@@ -76,23 +76,30 @@ def suites(corpora: Path = DEFAULT_CORPORA) -> dict[str, Suite]:
     """Every known suite, by name."""
     cwe = corpora / "cwe-playbook" / "docs"
     cwe_file = DATASETS / "cwe-playbook.jsonl"
+    handbook = corpora / "18f-handbook" / "pages"
+    handbook_file = DATASETS / "18f-handbook.jsonl"
     return {
         "playbook": Suite("playbook", DATASETS / "playbook.jsonl", ROOT / "content",
                           "playbook", "article_id"),
         "cwe-dev": Suite("cwe-dev", cwe_file, cwe, "cwe-playbook", "source", "dev"),
         "cwe-test": Suite("cwe-test", cwe_file, cwe, "cwe-playbook", "source", "test"),
+        "18f-dev": Suite("18f-dev", handbook_file, handbook, "18f-handbook", "source", "dev"),
+        "18f-test": Suite("18f-test", handbook_file, handbook, "18f-handbook", "source", "test"),
     }
 
 
 GROUPS = {
-    "all": ["playbook", "cwe-dev", "cwe-test"],
-    "gate": ["playbook", "cwe-dev"],
+    "all": ["playbook", "cwe-dev", "cwe-test", "18f-dev", "18f-test"],
+    "gate": ["playbook", "cwe-dev", "18f-dev"],
+    "dev": ["playbook", "cwe-dev", "18f-dev"],  # what judgment parts are calibrated on
+    "test": ["cwe-test", "18f-test"],  # report only, never tuned on
     "cwe": ["cwe-dev", "cwe-test"],
+    "18f": ["18f-dev", "18f-test"],
 }
 
 
 def resolve(name: str, corpora: Path = DEFAULT_CORPORA) -> list[Suite]:
-    """Suites for a name: a single suite or a group (all, gate, cwe)."""
+    """Suites for a name: a single suite or a group (all, gate, dev, test, cwe, 18f)."""
     known = suites(corpora)
     names = GROUPS.get(name, [name])
     missing = [n for n in names if n not in known]

@@ -1,6 +1,7 @@
 """Should we answer at all? Relevance of the retrieved passages, off-scope requests, injections.
 
-A question is refused when its best passage is not relevant enough, when it asks for something a
+A question is refused when the retrieved passages do not answer it (a low answerability score,
+see rag/answerability.py for the evidence), when it asks for something a
 playbook cannot give (a poem, a joke, an email), or when it is only an attempt to override our
 instructions. A prompt-injection attempt that also asks a real playbook question is answered from
 the playbook, by the extractive answerer only (see `injection`).
@@ -10,26 +11,34 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from rag.answer import Answer, Citation
+from rag.answerability import Evidence, evidence
 from rag.retrieve import Passage, retrieve_passages
 from rag.settings import Settings
 from rag.text import content_terms
 
-# Relevance of a question = the higher of the best passage's cosine and the best cosine of one
-# sentence of the top 3 passages. Absolute values depend on the corpus (a broad playbook matches
-# anything a little), so relevance is divided by the median relevance of PROBES, everyday
-# questions no playbook covers, measured once per index generation. Refuse below RELEVANCE_RATIO.
-# Chosen on the cwe-playbook dev split (50 in scope, 6 off-topic; `python -m
-# benchmarks.calibrate_answers --index <cwe index>`): probe median 0.237; in-scope ratio min 2.08,
-# off-topic max 1.80 (an HR question; the injection and the limerick are also caught by
-# patterns) -> midpoint 1.94. An absolute cosine threshold could not work for both corpora:
-# cwe needs > 0.43, the one-article bundled playbook has in-scope questions at 0.28.
-RELEVANCE_RATIO = 1.94
-PROBE_TOP = 3
+# Answerability = logistic(INTERCEPT + sum of WEIGHTS[f] * feature f) over the evidence of
+# rag/answerability.py; refuse below REFUSAL_THRESHOLD. Fitted ONCE on the dev splits of every
+# dev corpus together (playbook 32 in-scope + 14 off-topic, cwe-dev 50 + 23, 18f-dev 59 + 23;
+# class-balanced logistic regression, features chosen by `--search`: the subset refusing the most
+# dev off-topic questions), threshold = the highest at which no dev corpus falsely refuses more
+# than 2 %, then frozen: `python -m evals.calibrate_refusal` (2026-11-30). Dev: false refusals
+# playbook 0 %, cwe 2.0 %, 18f 1.7 %; off-topic refused 100 %, 78 %, 78 %; near misses refused
+# cwe 76 %, 18f 67 %. Test (report only): false refusals cwe 0 %, 18f 5.2 %; off-topic refused
+# 61 %, 55 %; near misses 53 %, 40 %. The probe ratio alone (the previous rule, 1.94) refused
+# 12 % of 18f-dev's answerable questions; no single threshold on these features reaches the
+# issue's targets on every corpus (see evals/results/report.md).
+WEIGHTS = {"sentence_cos": 7.58, "lexical": 1.418, "lexical_top": 1.199, "agreement": 2.145}
+INTERCEPT = -5.526
+REFUSAL_THRESHOLD = 0.221
+# Everyday questions no playbook is about: their median relevance on an index is the background
+# `probe_ratio` divides by (computed once per index generation, cached beside it).
 PROBES = (
     "What is the tallest mountain in Africa?", "How long should I boil an egg?",
     "Who painted the Mona Lisa?", "What is the best way to learn to play guitar?",
@@ -40,6 +49,7 @@ PROBES = (
     "What is the population of Canada?", "How do I plant roses in my garden?",
     "What should I pack for a ski holiday?", "What is the plot of Hamlet?",
 )
+PROBE_FLOOR = 0.05  # a background below this (an empty or tiny index) is taken as this
 
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b[^.?!]{0,40}\b(instructions?|rules|prompts?|"
@@ -62,7 +72,8 @@ class Decision:
 
     refuse: bool
     reason: str
-    relevance: float
+    relevance: float  # the answerability score (0..1)
+    evidence: Evidence | None = None
 
 
 def injection(question: str) -> bool:
@@ -76,60 +87,91 @@ def without_injection(question: str) -> str:
     return " ".join(p for p in parts if not injection(p)).strip()
 
 
-def decide(question: str, passages: Sequence[Passage], settings: Settings) -> Decision:
-    """Refuse off-scope requests, bare injections and questions the passages do not match."""
-    relevance = question_relevance(question, passages, settings) / null_relevance(settings)
-    threshold = settings.refusal_threshold
-    threshold = RELEVANCE_RATIO if threshold is None else threshold
+def rule(question: str) -> str | None:
+    """The reason a question is refused whatever was retrieved (a writing request, a bare
+    injection), or None."""
     if _CREATIVE.search(question):
-        return Decision(True, "a writing request, not a playbook question", relevance)
+        return "a writing request, not a playbook question"
     if injection(question) and not content_terms(without_injection(question)):
-        return Decision(True, "an attempt to override instructions", relevance)
-    if not passages:
-        return Decision(True, "nothing retrieved", relevance)
-    if relevance < threshold:
-        return Decision(True, f"relevance ratio {relevance:.2f} < {threshold:.2f}",
-                        relevance)
-    return Decision(False, "relevant passages found", relevance)
+        return "an attempt to override instructions"
+    return None
 
 
-def question_relevance(question: str, passages: Sequence[Passage], settings: Settings) -> float:
-    """Best cosine of the question to a passage or to one sentence of the top passages."""
-    from rag.answerers.extractive import candidates
-    from rag.citations import VECTORS
+def score(features: Evidence) -> float:
+    """The frozen answerability model: logistic(INTERCEPT + WEIGHTS . features), in 0..1."""
+    values = features.as_dict()
+    z = INTERCEPT + sum(w * values[name] for name, w in WEIGHTS.items())
+    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+def question_evidence(question: str, passages: Sequence[Passage], settings: Settings,
+                      probes: bool = True) -> Evidence:
+    """The answerability features of the question on the live index (`probes`: also the probe
+    ratio, which costs 16 probe questions once per index generation)."""
+    features = _base_evidence(question, passages, settings)
+    if not probes:
+        return features
+    return replace(features, probe_ratio=features.relevance / background(settings))
+
+
+def _base_evidence(question: str, passages: Sequence[Passage], settings: Settings) -> Evidence:
     from rag.embedder import make_embedder
+    from rag.index import load_index
 
-    best = max((p.score for p in passages), default=0.0)
-    found = candidates(passages[:PROBE_TOP])
-    if not found:
-        return best
-    matrix = VECTORS.encode([question, *(c.unit.text for c in found)], make_embedder(settings))
-    return max(best, float((matrix[1:] @ matrix[0]).max()))
+    if not passages:
+        return Evidence()
+    return evidence(question, passages, load_index(settings).bm25, make_embedder(settings))
 
 
-_null: dict[tuple[str, str], float] = {}
+_background: dict[tuple[str, str], float] = {}
 
 
-def null_relevance(settings: Settings) -> float:
-    """Median relevance of the off-topic PROBES on the live index (cached per generation)."""
+def background(settings: Settings) -> float:
+    """Median relevance of PROBES on the live index: in memory and on disk per generation. A
+    cache file that is unreadable, of another format or holds a value below PROBE_FLOOR (an
+    older version wrote {"median": 0}) is ignored and rewritten."""
     import statistics
 
     from rag.index import load_index
 
     reader = load_index(settings)
     key = (reader.store.key, reader.generation)  # the index (folder or server) and generation
-    if key not in _null:
-        cache = settings.index_path / "cache" / f"refusal-{key[1]}.json"
-        try:
-            _null[key] = float(json.loads(cache.read_text())["median"])
-        except (OSError, ValueError, KeyError, TypeError):
-            values = [question_relevance(q, retrieve_passages(q, settings), settings)
+    if key not in _background:
+        cache = settings.index_path / "cache" / f"answerability-{key[1]}.json"
+        value = _cached(cache)
+        if value is None:
+            values = [_base_evidence(q, retrieve_passages(q, settings), settings).relevance
                       for q in PROBES]
-            _null[key] = max(statistics.median(values), 0.05)
+            value = max(statistics.median(values), PROBE_FLOOR)
             with contextlib.suppress(OSError):
                 cache.parent.mkdir(exist_ok=True)
-                cache.write_text(json.dumps({"median": _null[key], "values": values}))
-    return _null[key]
+                cache.write_text(json.dumps({"probe_median": value, "values": values}))
+        _background[key] = value
+    return _background[key]
+
+
+def _cached(path: Path) -> float | None:
+    try:
+        value = float(json.loads(path.read_text(encoding="utf-8"))["probe_median"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return value if math.isfinite(value) and value >= PROBE_FLOOR else None
+
+
+def decide(question: str, passages: Sequence[Passage], settings: Settings) -> Decision:
+    """Refuse off-scope requests, bare injections and questions the passages do not answer."""
+    reason = rule(question)
+    if reason is not None:
+        return Decision(True, reason, 0.0)
+    if not passages:
+        return Decision(True, "nothing retrieved", 0.0)
+    features = question_evidence(question, passages, settings, "probe_ratio" in WEIGHTS)
+    value = score(features)
+    threshold = settings.refusal_threshold
+    threshold = REFUSAL_THRESHOLD if threshold is None else threshold
+    if value < threshold:
+        return Decision(True, f"answerability {value:.2f} < {threshold:.2f}", value, features)
+    return Decision(False, "relevant passages found", value, features)
 
 
 def refusal_answer(question: str, passages: Sequence[Passage], answerer: str) -> Answer:

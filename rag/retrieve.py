@@ -7,10 +7,13 @@ what the refusal threshold is set on.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass, field
 
 from rag.chunk import Chunk
 from rag.index import IndexReader, load_index
+from rag.index.bm25 import BM25
 from rag.settings import Settings
 
 CANDIDATES = 30  # per retriever, before fusion (default of settings.candidates)
@@ -56,7 +59,11 @@ def search(
 ) -> list[tuple[str, float, dict[str, int]]]:
     """Ranked chunk ids with fused scores and per-retriever ranks (no merging, no limits).
 
-    `depth` = chunks each retriever proposes (default `settings.candidates`)."""
+    `depth` = chunks each retriever proposes (default `settings.candidates`). With
+    `settings.heading_weight`, a BM25 ranking of the chunks' title and heading path joins the
+    fusion; with `settings.article_weight`, each chunk's score also gets that share of its
+    article's score (see `article_scores`), so an article several retrievers agree on ranks
+    above one a single chunk of which matches."""
     mode = mode or settings.retrieval
     depth = depth or settings.candidates
     rankings: dict[str, list[str]] = {}
@@ -64,12 +71,49 @@ def search(
         rankings["dense"] = [cid for cid, _ in reader.dense(vector, depth)]
     if mode in ("bm25", "hybrid"):
         rankings["bm25"] = [cid for cid, _ in reader.bm25.search(query, depth)]
-    fused = rrf(rankings, settings.rrf_k, {"bm25": settings.bm25_weight})
+        if settings.heading_weight > 0:
+            rankings["heading"] = [cid for cid, _ in heading_bm25(reader).search(query, depth)]
+    weights = {"bm25": settings.bm25_weight, "heading": settings.heading_weight}
+    fused = rrf(rankings, settings.rrf_k, weights)
+    if settings.article_weight > 0 and len(rankings) > 1:
+        articles = article_scores(reader, rankings, settings.rrf_k, weights)
+        fused = {cid: score + settings.article_weight * articles[reader.chunks[cid].article_id]
+                 for cid, score in fused.items() if cid in reader.chunks}
     ranks = {
         cid: {name: r.index(cid) + 1 for name, r in rankings.items() if cid in r} for cid in fused
     }
     ordered = sorted(fused, key=lambda cid: (-fused[cid], cid))
     return [(cid, fused[cid], ranks[cid]) for cid in ordered if cid in reader.chunks]
+
+
+def article_scores(
+    reader: IndexReader, rankings: dict[str, list[str]], k: int, weights: dict[str, float]
+) -> dict[str, float]:
+    """Reciprocal rank fusion at article level: each retriever's chunk ranking collapsed to its
+    articles (best chunk first), then fused. Dense may like one chunk of an article and BM25
+    another; at chunk level neither gets the other's vote, at article level both count."""
+    by_article = {
+        name: list(dict.fromkeys(reader.chunks[c].article_id for c in ranking
+                                 if c in reader.chunks))
+        for name, ranking in rankings.items()
+    }
+    return rrf(by_article, k, weights)
+
+
+_headings: weakref.WeakKeyDictionary[IndexReader, BM25] = weakref.WeakKeyDictionary()
+_headings_lock = threading.Lock()
+
+
+def heading_bm25(reader: IndexReader) -> BM25:
+    """BM25 over each chunk's title and heading path only (built once per index generation)."""
+    with _headings_lock:
+        index = _headings.get(reader)
+        if index is None:
+            chunks = list(reader.chunks.values())
+            index = BM25.build([c.id for c in chunks],
+                               [" ".join((c.title, *c.heading_path)) for c in chunks])
+            _headings[reader] = index
+        return index
 
 
 def retrieve(
@@ -87,11 +131,13 @@ def retrieve(
         if neighbour is not None:
             neighbour.chunks = sorted([*neighbour.chunks, chunk], key=lambda c: c.position)
             neighbour.fused += fused
+            for name, rank in ranks.items():  # best rank of any of its chunks, per retriever
+                neighbour.ranks[name] = min(rank, neighbour.ranks.get(name, rank))
             continue
         if len(passages) >= k or per_article.get(chunk.article_id, 0) >= settings.max_per_article:
             continue
         per_article[chunk.article_id] = per_article.get(chunk.article_id, 0) + 1
-        passages.append(Passage([chunk], 0.0, fused, ranks))
+        passages.append(Passage([chunk], 0.0, fused, dict(ranks)))
     _score(reader, passages, vector)
     return passages
 

@@ -82,6 +82,14 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(
         1.0, ge=0.0, description="Weight of the BM25 ranking in the fusion (dense ranking = 1)."
     )
+    heading_weight: float = Field(
+        0.0, ge=0.0, description="Weight of a BM25 ranking over chunk titles and heading paths "
+        "in the fusion (0 = off; see evals/results/report.md, retrieval variants).",
+    )
+    article_weight: float = Field(
+        0.0, ge=0.0, description="Share of its article's fused score added to each chunk's "
+        "(0 = rank chunks alone; see evals/results/report.md, retrieval variants).",
+    )
     candidates: int = Field(
         30, ge=1, le=1000, description="Chunks each retriever proposes before fusion."
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -70,6 +69,73 @@ def test_without_injection_keeps_the_real_question() -> None:
 
 
 def test_refusal_threshold_setting_is_honoured(trust) -> None:  # noqa: ANN001
-    strict = trust.model_copy(update={"refusal_threshold": 50.0})
+    strict = trust.model_copy(update={"refusal_threshold": 1.01})  # above any answerability
     assert ask("How do I approach a tribal team?", strict).refused
-    assert Path(trust.index_dir, "cache").is_dir()  # the probe level is cached per generation
+    lenient = trust.model_copy(update={"refusal_threshold": 0.0})
+    assert not ask("How do I approach a tribal team?", lenient).refused
+
+
+def test_a_corrupt_refusal_cache_left_by_an_older_version_is_harmless(trust, tmp_path) -> None:  # noqa: ANN001
+    """A probe median of 0 in the cache (an older version's file, or a damaged one) divided by
+    zero: now it is ignored and recomputed, and questions are answered (or refused) as usual."""
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(trust.index_dir, index)
+    (index / "cache").mkdir(exist_ok=True)
+    for path in index.iterdir():
+        (index / "cache" / f"refusal-{path.name}.json").write_text('{"median": 0}')
+        (index / "cache" / f"answerability-{path.name}.json").write_text('{"probe_median": 0}')
+    settings = trust.model_copy(update={"index_dir": index})
+    assert not ask("How do I approach a tribal team?", settings).refused
+    assert ask("What is the capital of Australia?", settings).refused
+
+
+def test_lexical_coverage_weighs_rare_unmatched_terms_most() -> None:
+    from rag.answerability import lexical_coverage
+    from rag.index.bm25 import BM25
+
+    texts = ["Retrospectives start with the Prime Directive read aloud to the team.",
+             "Travel needs an approved authorization before you book the team's flights.",
+             "The team uses the time tracking tool every week."]
+    index = BM25.build(["a", "b", "c"], texts)
+    covered = lexical_coverage("What is the Prime Directive of a retrospective?", texts[:1], index)
+    assert covered == pytest.approx(1.0)
+    # "team" is everywhere (low IDF), "kubernetes" nowhere (highest IDF): mostly uncovered.
+    unknown = lexical_coverage("How does the team configure Kubernetes?", texts, index)
+    assert unknown < 0.5
+    assert lexical_coverage("the of and", texts, index) == 0.0  # no content terms at all
+
+
+def _passage(article: str, score: float, ranks: dict[str, int]):  # noqa: ANN202
+    from rag.chunk import Chunk
+    from rag.retrieve import Passage
+
+    chunk = Chunk(f"{article}#top#0", article, article.title(), f"{article}.md", (), "", 0, 0,
+                  1, 2, "Some text.")
+    return Passage([chunk], score, 0.0, ranks)
+
+
+def test_agreement_and_margin_between_articles() -> None:
+    from rag.answerability import agreement, margin
+
+    agree = [_passage("leave", 0.6, {"dense": 1, "bm25": 2}),
+             _passage("travel", 0.4, {"bm25": 3}),
+             _passage("leave", 0.5, {"bm25": 1})]
+    assert agreement(agree) == 1.0  # dense's 1st and BM25's 1st (the third passage): "leave"
+    assert margin(agree) == pytest.approx(0.2)
+    split = [_passage("leave", 0.6, {"dense": 1}), _passage("travel", 0.4, {"bm25": 1})]
+    assert agreement(split) == 0.0
+    assert agreement([_passage("leave", 0.6, {"dense": 1})]) == 0.0  # BM25 found nothing
+    assert margin([_passage("leave", 0.6, {"dense": 1})]) == 0.0  # one article: no runner-up
+
+
+def test_answerability_grows_with_every_kind_of_evidence() -> None:
+    from rag.answerability import Evidence
+    from rag.refusal import WEIGHTS, score
+
+    weak = Evidence(0.3, 0.35, 0.3, 0.3, 0.0, 0.0, 1.5)
+    for name in WEIGHTS:
+        stronger = Evidence(**(weak.as_dict() | {name: weak.as_dict()[name] + 0.2}))
+        assert score(stronger) >= score(weak), name
+    assert 0.0 < score(weak) < 1.0

@@ -138,6 +138,14 @@ class BM25:
         return BM25([*kept_ids, *ids], sparse.vstack([old, added]).tocsr(), vocab, self.k1, self.b,
                     self.stemmer)
 
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a (tokenized) term; a term no document has gets the
+        highest value the formula gives, log(1 + (N + 0.5) / 0.5): it is as rare as can be."""
+        index = self.vocab.get(term)
+        if index is not None and index < len(self._idf):
+            return float(self._idf[index])
+        return float(np.log(1.0 + (len(self.ids) + 0.5) / 0.5))
+
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """The k best (id, score) pairs; documents sharing no term with the query are left out."""
         terms = [self.vocab[t] for t in set(tokenize(query, self.stemmer)) if t in self.vocab]

@@ -1,8 +1,9 @@
 """Building the next embedded generation in a temporary folder and publishing it atomically.
 
-See rag/index/embedded.py for the layout. The writer copies the live generation's Chroma folder, applies
-the ingest's deletions and additions, then `commit` writes chunks.jsonl, vectors.npy, BM25 and
-the manifest, fsyncs everything, renames the folder into place and flips CURRENT last.
+See rag/index/embedded.py for the layout. The writer copies the live generation's Chroma
+folder, applies the ingest's deletions and additions, then `commit` writes chunks.jsonl,
+vectors.npy, BM25 and the manifest, fsyncs everything, renames the folder into place and flips
+CURRENT last.
 """
 
 from __future__ import annotations

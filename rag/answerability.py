@@ -1,0 +1,135 @@
+"""Evidence that the retrieved passages answer a question, as a few numbers per question.
+
+Each feature is cheap (the question vector, the passages' sentence vectors the answerer needs
+anyway, the BM25 index's IDF) and means the same thing on a one-article playbook and on a
+250-article handbook, which is what lets one frozen threshold serve both (rag/refusal.py):
+
+- `passage_cos`: best cosine of the question to a retrieved chunk.
+- `sentence_cos`: best cosine to one sentence of the top article's passages. Only the top
+  article: a stray sentence of a lower passage ("time off" on a tool's page) is not evidence.
+- `lexical_top`: the same share, counted in the top article's passages only (the terms must
+  meet in one article, not be gathered from several).
+- `lexical`: IDF-weighted share of the question's terms found in the top passages. A question
+  whose rare words (Kubernetes, Expensify, sabbatical) the playbook never uses scores low even
+  when its everyday words match.
+- `agreement`: 1 when the dense and the BM25 retrievers put the same article first.
+- `margin`: how far the top article's cosine is ahead of the next article's (0 with one article).
+- `probe_ratio`: `relevance` (the higher of the two cosines) divided by the median relevance of
+  everyday probe questions on the same index (rag/refusal.py computes it): how much more this
+  question matches the corpus than questions nobody would ask it. The one corpus-relative
+  feature: a 3-chunk playbook gives anything a low cosine, a broad handbook a high one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from rag.retrieve import Passage
+
+LEXICAL_PASSAGES = 3  # passages whose words count as "matched" for the lexical feature
+FEATURES = ("passage_cos", "sentence_cos", "lexical", "lexical_top", "agreement", "margin",
+            "probe_ratio")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The answerability features of one question (see the module docstring)."""
+
+    passage_cos: float = 0.0
+    sentence_cos: float = 0.0
+    lexical: float = 0.0
+    lexical_top: float = 0.0
+    agreement: float = 0.0
+    margin: float = 0.0
+    probe_ratio: float = 0.0
+
+    @property
+    def relevance(self) -> float:
+        """The higher of the passage and the sentence cosine."""
+        return max(self.passage_cos, self.sentence_cos)
+
+    def as_dict(self) -> dict[str, float]:
+        """The features by name."""
+        return asdict(self)
+
+
+def lexical_coverage(question: str, texts: Sequence[str], bm25: Any) -> float:
+    """IDF-weighted share of the question's BM25 terms that occur in `texts` (0 without terms).
+
+    Unknown terms weigh the most (they are rarer than any indexed term), so a question about
+    something the index has never seen cannot be carried by its common words."""
+    from rag.index.bm25 import tokenize
+
+    terms = set(tokenize(question, bm25.stemmer))
+    if not terms:
+        return 0.0
+    seen = {t for text in texts for t in tokenize(text, bm25.stemmer)}
+    weights = {t: bm25.idf(t) for t in terms}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in seen) / total if total else 0.0
+
+
+def agreement(passages: Sequence[Passage]) -> float:
+    """1.0 when the passage ranked best by dense and the one ranked best by BM25 come from the
+    same article (0.0 when either retriever found nothing)."""
+    best: dict[str, tuple[int, str]] = {}
+    for passage in passages:
+        for name, rank in passage.ranks.items():
+            if name not in best or rank < best[name][0]:
+                best[name] = (rank, passage.first.article_id)
+    if "dense" not in best or "bm25" not in best:
+        return 0.0
+    return float(best["dense"][1] == best["bm25"][1])
+
+
+def margin(passages: Sequence[Passage]) -> float:
+    """Best cosine of the top article minus the best cosine of any other article (0 if none)."""
+    by_article: dict[str, float] = {}
+    for passage in passages:
+        article = passage.first.article_id
+        by_article[article] = max(by_article.get(article, 0.0), passage.score)
+    if len(by_article) < 2:
+        return 0.0
+    first, second = sorted(by_article.values(), reverse=True)[:2]
+    return first - second
+
+
+def top_article_passages(passages: Sequence[Passage]) -> list[Passage]:
+    """The passages of the article of the best-cosine passage."""
+    if not passages:
+        return []
+    top = max(passages, key=lambda p: p.score).first.article_id
+    return [p for p in passages if p.first.article_id == top]
+
+
+def sentence_cosine(question: str, passages: Sequence[Passage], embedder: Any) -> float:
+    """Best cosine of the question to one sentence or list item of the passages."""
+    from rag.citations import VECTORS
+    from rag.text import units
+
+    sentences = [u.text for p in passages for u in units(p.text)]
+    if not sentences:
+        return 0.0
+    matrix = VECTORS.encode([question, *sentences], embedder)
+    return float((matrix[1:] @ matrix[0]).max())
+
+
+def evidence(question: str, passages: Sequence[Passage], bm25: Any, embedder: Any) -> Evidence:
+    """All features for one question and its retrieved passages."""
+    if not passages:
+        return Evidence()
+    top = top_article_passages(passages)
+    texts = [c.embed_text for p in passages[:LEXICAL_PASSAGES] for c in p.chunks]
+    best = max(p.score for p in passages)
+    sentence = sentence_cosine(question, top, embedder)
+    return Evidence(
+        passage_cos=best,
+        sentence_cos=sentence if sentence else best,  # a table or code only: no sentences
+        lexical=lexical_coverage(question, texts, bm25),
+        lexical_top=lexical_coverage(question, [c.embed_text for p in top for c in p.chunks],
+                                     bm25),
+        agreement=agreement(passages),
+        margin=margin(passages),
+    )

@@ -1,0 +1,62 @@
+"""The refusal calibration's pure parts: the logistic fit, AUC, the threshold rule, the curves."""
+
+from __future__ import annotations
+
+import pytest
+
+from evals.calibrate_refusal import auc, choose_threshold, fit, predict, rates
+from evals.metrics import pr_curve, roc_curve
+
+
+def _row(suite: str, refuse: bool, cos: float, lex: float, topic: str = "") -> dict:
+    return {"suite": suite, "id": f"{suite}-{cos}-{lex}", "refuse": refuse, "rule": None,
+            "topic": topic or ("in-scope" if not refuse else "general"),
+            "features": {"passage_cos": cos, "lexical": lex}}
+
+
+ROWS = [
+    *(_row("a", False, 0.5 + i / 100, 0.6 + i / 50) for i in range(10)),
+    *(_row("a", True, 0.2 + i / 100, 0.1 + i / 50, "near-miss" if i % 2 else "") for i in range(6)),
+    *(_row("b", False, 0.35 + i / 100, 0.7) for i in range(8)),
+    *(_row("b", True, 0.15 + i / 100, 0.2) for i in range(4)),
+]
+
+
+def test_fit_separates_and_weighs_evidence_positively() -> None:
+    model = fit(ROWS, ["passage_cos", "lexical"])
+    weights, _ = model
+    assert weights["passage_cos"] > 0 and weights["lexical"] > 0
+    scores = [predict(model, r) for r in ROWS]
+    assert auc(scores, [not r["refuse"] for r in ROWS]) == 1.0
+
+
+def test_a_rule_refusal_scores_zero() -> None:
+    model = fit(ROWS, ["passage_cos", "lexical"])
+    assert predict(model, ROWS[0] | {"rule": "a writing request"}) == 0.0
+
+
+def test_threshold_is_the_highest_keeping_every_suite_under_the_false_refusal_cap() -> None:
+    scores = [predict(fit(ROWS, ["passage_cos", "lexical"]), r) for r in ROWS]
+    t = choose_threshold(ROWS, scores, 0.0)
+    got = rates(ROWS, scores, t)
+    assert got["false_refusal"] == (0.0, 18)
+    assert got["off_topic_refused"] == (1.0, 10)
+    assert got["near_miss_refused"] == (1.0, 3)
+    lowest_in_scope = min(s for s, r in zip(scores, ROWS, strict=True) if not r["refuse"])
+    assert t == lowest_in_scope  # any higher would refuse that question
+
+
+def test_auc_counts_ties_half() -> None:
+    assert auc([0.5, 0.5], [True, False]) == 0.5
+    assert auc([0.9, 0.1], [True, True]) is None
+
+
+def test_roc_and_pr_curves() -> None:
+    fpr, tpr, area = roc_curve([0.9, 0.8, 0.3, 0.1], [True, False, True, False])
+    assert (fpr[0], tpr[0], fpr[-1], tpr[-1]) == (0.0, 0.0, 1.0, 1.0)
+    assert area == pytest.approx(0.75)
+    recall, precision, ap = pr_curve([0.9, 0.8, 0.3, 0.1], [True, False, True, False])
+    assert recall == [0.5, 0.5, 1.0, 1.0]
+    assert precision == [1.0, 0.5, 2 / 3, 0.5]
+    assert ap == pytest.approx(0.5 * 1.0 + 0.5 * 2 / 3)
+    assert roc_curve([0.1, 0.2], [True, True])[2] is None
