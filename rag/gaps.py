@@ -37,11 +37,8 @@ class Group:
 
 
 def low_relevance_cut(settings: Settings) -> float:
-    """Relevance ratio below which an answered question counts as a gap."""
-    from rag.refusal import RELEVANCE_RATIO
-
-    threshold = settings.refusal_threshold
-    return (RELEVANCE_RATIO if threshold is None else threshold) * LOW_RELEVANCE_FACTOR
+    """Answerability below which an answered question counts as a gap (just above refusal)."""
+    return settings.refusal_threshold * LOW_RELEVANCE_FACTOR
 
 
 def gap_reason(row: dict[str, Any], cut: float) -> str | None:

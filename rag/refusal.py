@@ -36,7 +36,7 @@ from rag.text import content_terms
 # issue's targets on every corpus (see evals/results/report.md).
 WEIGHTS = {"sentence_cos": 7.58, "lexical": 1.418, "lexical_top": 1.199, "agreement": 2.145}
 INTERCEPT = -5.526
-REFUSAL_THRESHOLD = 0.221
+REFUSAL_THRESHOLD = Settings.model_fields["refusal_threshold"].default  # 0.221, owned by Settings
 # Everyday questions no playbook is about: their median relevance on an index is the background
 # `probe_ratio` divides by (computed once per index generation, cached beside it).
 PROBES = (
@@ -168,7 +168,6 @@ def decide(question: str, passages: Sequence[Passage], settings: Settings) -> De
     features = question_evidence(question, passages, settings, "probe_ratio" in WEIGHTS)
     value = score(features)
     threshold = settings.refusal_threshold
-    threshold = REFUSAL_THRESHOLD if threshold is None else threshold
     if value < threshold:
         return Decision(True, f"answerability {value:.2f} < {threshold:.2f}", value, features)
     return Decision(False, "relevant passages found", value, features)

@@ -133,9 +133,10 @@ class Settings(BaseSettings):
     extractive_units: int = Field(
         4, ge=1, le=10, description="Most sentences / list items in an extractive answer."
     )
-    refusal_threshold: float | None = Field(
-        None, description="Refuse when the best passage's relevance is below this "
-        "(default: the value chosen on dev data, see rag/refusal.py).",
+    refusal_threshold: float = Field(
+        0.221, ge=0, le=1, description="Answerability score (0-1) below which a question is "
+        "refused; fitted on the dev splits of every dev corpus and frozen (rag/refusal.py, "
+        "`python -m evals.calibrate_refusal`).",
     )
     # The citation checker (rag/citations.py, rag/claims.py). The five support_* scores below
     # were chosen together by a grid search on the human-labelled DEV split of
