@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from rag.retrieve import Passage
 from rag.schema import AnswerModel, CitationModel, SentenceModel
 
+Turn = tuple[str, str]  # one exchange of a conversation: (user question, assistant answer)
+
 
 @dataclass
 class Citation:
@@ -94,7 +96,7 @@ class Answer:
         )
 
     def to_json(self) -> dict[str, object]:
-        """The DESIGN.md contract, plus query, sentences, notice and link fields."""
+        """The `playbook ask --json` object (rag/schema.py; README, Commands)."""
         return dict(self.schema().model_dump(mode="json"))
 
     def to_json_text(self) -> str:

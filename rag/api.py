@@ -6,7 +6,7 @@ import re
 import time
 from collections.abc import Sequence
 
-from rag.answer import Answer
+from rag.answer import Answer, Turn
 from rag.answerers import TokenCallback, get_answerer
 from rag.errors import QuestionError
 from rag.retrieve import retrieve_passages
@@ -14,7 +14,6 @@ from rag.settings import Settings
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
-Turn = tuple[str, str]  # (user question, assistant answer)
 
 
 def clean_question(question: str, settings: Settings) -> str:

@@ -20,7 +20,7 @@ import re
 from difflib import SequenceMatcher
 from functools import lru_cache
 
-from rag.text import STOPWORDS, stem, words
+from rag.text import STOPWORDS, loose_stem, words
 
 NEGATIONS = frozenset(
     """not no never none nothing nobody neither nor without cannot can't don't doesn't didn't
@@ -93,7 +93,7 @@ _CLAUSE_BREAK = re.compile(
 def root(word: str) -> str:
     """`stem`, then a final e and a doubled consonant dropped, so that encourage / encouraged,
     drop / dropping and close / closed meet."""
-    word = stem(word)
+    word = loose_stem(word)
     if len(word) > 4 and word.endswith("e"):
         word = word[:-1]
     if len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "aeioulsz":
@@ -263,13 +263,13 @@ def changed_name(claim: str, passage: str) -> bool:
     """The claim names a person, product, place or acronym that the passage never mentions."""
     vocabulary = _vocabulary(passage)
     return any(not set(re.findall(r"[a-z0-9]+", name)) <= vocabulary
-               and stem(name) not in vocabulary for name in names(claim))
+               and loose_stem(name) not in vocabulary for name in names(claim))
 
 
 @lru_cache(maxsize=1024)
 def _vocabulary(passage: str) -> frozenset[str]:
     found = {w.lower() for w in re.findall(r"[A-Za-z0-9]+", passage)}
-    return frozenset(found | {stem(w) for w in found})
+    return frozenset(found | {loose_stem(w) for w in found})
 
 
 def _soft(term: str) -> str:

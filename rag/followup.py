@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.answer import Turn
 from rag.settings import Settings
 from rag.text import content_terms
-
-Turn = tuple[str, str]  # (user question, assistant answer)
 
 _CONTINUES = re.compile(
     r"^\s*(and|but|or|so|also|then|what about|how about|what if|if|else|otherwise|"

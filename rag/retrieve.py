@@ -16,8 +16,6 @@ from rag.index import IndexReader, load_index
 from rag.index.bm25 import BM25
 from rag.settings import Settings
 
-CANDIDATES = 30  # per retriever, before fusion (default of settings.candidates)
-
 
 @dataclass
 class Passage:

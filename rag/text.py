@@ -45,8 +45,9 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
 
-def stem(word: str) -> str:
-    """A crude suffix stripper: enough to match 'teams'/'team', 'tribally'/'tribal'."""
+def loose_stem(word: str) -> str:
+    """A crude suffix stripper for matching claims to passages ('teams'/'team',
+    'tribally'/'tribal'); BM25 has its own stemmers (rag/index/bm25.py)."""
     for suffix in ("ingly", "edly", "ally", "ing", "ed", "ly", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             return word[: -len(suffix)]
@@ -55,7 +56,7 @@ def stem(word: str) -> str:
 
 def content_terms(text: str) -> set[str]:
     """Stemmed words that carry meaning (no stopwords, no one-letter tokens)."""
-    return {stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1}
+    return {loose_stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1}
 
 
 def overlap(claim: str, passage: str) -> float:
