@@ -149,7 +149,8 @@ def variants_section(data: Mapping[str, Any]) -> str:
     lines = ["## Retrieval variants (hybrid, document level)",
              f"nDCG@10 / hit@3 per corpus; a variant is kept only when it beats the baseline's "
              f"nDCG@10 on every one of {', '.join(data.get('choose_on', []))} (test columns are "
-             f"report-only). Kept: {', '.join(data.get('kept', [])) or 'none'}. Questions: "
+             f"report-only; without SciFact train nothing is kept). Kept: "
+             f"{', '.join(data.get('kept', [])) or 'none'}. Questions: "
              + ", ".join(f"{k} {v}" for k, v in data.get("queries", {}).items()) + ".", "",
              "| variant | settings | " + " | ".join(corpora) + " | kept |",
              "|---" * (len(corpora) + 3) + "|"]

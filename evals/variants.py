@@ -103,8 +103,10 @@ def run_variants(base: Any, scifact: Path | None, say: Callable[[str], None]) ->
         }
     baseline = table[next(iter(VARIANTS))]
     chosen = [c for c in CHOOSE_ON if c in baseline]
-    kept = [v for v in list(VARIANTS)[1:]
-            if all(table[v][c]["ndcg@10"] > baseline[c]["ndcg@10"] for c in chosen)]
+    # Keep only what wins on every dev corpus, SciFact train included: without it, keep nothing.
+    judged = "scifact-train" in baseline
+    kept = [v for v in list(VARIANTS)[1:] if judged
+            and all(table[v][c]["ndcg@10"] > baseline[c]["ndcg@10"] for c in chosen)]
     return {"variants": {v: {"settings": VARIANTS[v], "corpora": table[v]} for v in VARIANTS},
             "choose_on": chosen, "report_only": list(REPORT_ONLY), "kept": kept,
             "queries": {name: len(c[0]) for name, c in corpora.items()}}
