@@ -108,3 +108,37 @@ def fixtures(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     from answers_common import FIXTURES, build_index
 
     return build_index(tmp_path_factory.mktemp("fixtures"), FIXTURES / "playbook")
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"]
+
+
+def ensure_chromium() -> None:
+    """Install Debian's chromium when it is missing (about a minute; needs root)."""
+    import subprocess
+
+    if CHROMIUM.exists():
+        return
+    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"The browser tests need Debian's chromium at {CHROMIUM}; `{' '.join(cmd)}` "
+                f"failed (run it as root):\n{done.stderr[-2000:]}"
+            )
+
+
+@pytest.fixture(scope="module")
+def browser():  # noqa: ANN201
+    """Headless Chromium for one test module. Module scope on purpose: Playwright's sync API
+    keeps an asyncio loop running in this thread while it is open, which would break every
+    later test that calls asyncio.run (the MCP and REST clients)."""
+    ensure_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()

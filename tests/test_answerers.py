@@ -8,6 +8,7 @@ import pytest
 
 from rag.answerers import get_answerer
 from rag.api import ask, retrieve_passages
+from rag.errors import PlaybookError
 
 TACTICS = ("Assume positive intent", "Ask for an overview", "Get in the trenches",
            "Offer to take on some of the tasks", "commiserate with them")
@@ -97,7 +98,7 @@ def test_json_contract(trust) -> None:  # noqa: ANN001
 
 
 def test_unknown_answerer_is_rejected() -> None:
-    with pytest.raises(ValueError, match="extractive, local or openai"):
+    with pytest.raises(PlaybookError, match="choose one of extractive, local, openai"):
         get_answerer("gpt")
 
 

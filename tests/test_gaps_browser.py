@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from owners_common import index, owned_playbook
-from test_ui_browser import SHOTS, ask, browser, scroll_chat_to, shot  # noqa: F401 - the session browser fixture
+from test_ui_browser import SHOTS, ask, scroll_chat_to, shot
 from uiserver import ROOT, clean_env, free_port, stop_process, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -42,7 +42,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def page(browser: Any, served: str) -> Iterator[Any]:  # noqa: F811 - pytest fixture injection
+def page(browser: Any, served: str) -> Iterator[Any]:
     SHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1360, "height": 1100})
     page = context.new_page()

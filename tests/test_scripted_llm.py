@@ -64,7 +64,9 @@ def by_text(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_good_sentences_kept_bad_ones_dropped_repeats_removed(trust, tmp_path: Path) -> None:  # noqa: ANN001
-    reply = " ".join([GOOD[0], BAD["reversal"], GOOD[1], GOOD[0], BAD["invented tail"],
+    # An exact repeat mid-answer stops the generation (rag/answerers/draft.py: tested in
+    # test_llm_local); the near-duplicate at the end is the checker's to drop.
+    reply = " ".join([GOOD[0], BAD["reversal"], GOOD[1], BAD["invented tail"],
                       GOOD[2], BAD["number"], GOOD[3], BAD["negation"], GOOD[4],
                       "Offer to join the war rooms, even if you do not have to [1]."])
     with ScriptedLLM({"replies": [{"when": "tribal", "text": reply}]}, tmp_path) as llm:

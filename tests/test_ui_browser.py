@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,36 +20,9 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).parent / "artifacts" / "ui"
 DOCS = Path(__file__).parent.parent / "docs" / "screenshots"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"]
 QUESTION = "How do I approach a tribal team?"
-
-
-def ensure_chromium() -> None:
-    """Install Debian's chromium when it is missing (about a minute; needs root)."""
-    if CHROMIUM.exists():
-        return
-    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-        if done.returncode != 0:
-            raise RuntimeError(
-                f"The browser tests need Debian's chromium at {CHROMIUM}; `{' '.join(cmd)}` "
-                f"failed (run it as root):\n{done.stderr[-2000:]}"
-            )
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    ensure_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

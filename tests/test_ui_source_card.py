@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_ui_browser import SHOTS, ask, browser  # noqa: F401 - the shared Chromium fixture
+from test_ui_browser import SHOTS, ask
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -17,7 +17,7 @@ DOCS = Path(__file__).parent.parent / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
-def page(browser: Any, ui_server: Any) -> Iterator[Any]:  # noqa: F811
+def page(browser: Any, ui_server: Any) -> Iterator[Any]:
     SHOTS.mkdir(parents=True, exist_ok=True)  # ask() logs its timing there
     context = browser.new_context(viewport={"width": 1200, "height": 1400})
     page = context.new_page()
