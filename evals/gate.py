@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -102,13 +103,35 @@ def run_gate(settings: Any, thresholds: Path = THRESHOLDS, out: Path | None = No
     return check(results, load_thresholds(thresholds), GROUPS["gate"]), results
 
 
+def prepare(names: Sequence[str], settings: Any) -> int:
+    """Build (or update) the cached indexes of the named suites; exit code 1 on a user error."""
+    from evals.suites import build_index, resolve, suite_settings
+
+    try:
+        for suite in (s for name in names for s in resolve(name)):
+            started = time.perf_counter()
+            build_index(suite_settings(suite, settings))
+            print(f"... {suite.name}: index ready ({time.perf_counter() - started:.0f} s)",
+                  file=sys.stderr)
+    except PlaybookError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m evals.gate`; exit 1 when any check fails."""
     parser = argparse.ArgumentParser(prog="python -m evals.gate", description=__doc__)
     parser.add_argument("--thresholds", type=Path, default=THRESHOLDS)
     parser.add_argument("--out", type=Path, help="also write results.json and report.md here")
+    parser.add_argument("--prepare", nargs="+", metavar="SUITE",
+                        help="only bring these suites' cached indexes up to date, then exit "
+                        "(the test command builds 18f-dev's while pytest runs)")
     args = parser.parse_args(argv)
     from rag.settings import Settings
+
+    if args.prepare:
+        return prepare(args.prepare, Settings.model_validate({}))
 
     try:
         checks, results = run_gate(Settings.model_validate({}), args.thresholds, args.out,
