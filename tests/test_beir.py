@@ -10,6 +10,8 @@ import pytest
 from evals.beir import read_qrels, run_beir, write_corpus
 from rag.errors import PlaybookError
 
+pytestmark = pytest.mark.slow  # starts servers or several processes: not in the fast tier
+
 DOCS = [
     ("d1", "Sourdough starter", "Feed a sourdough starter with flour and water every day to keep "
      "the wild yeast active before baking bread."),

@@ -10,11 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))  # benchmarks/ is a folder of scripts, not an installed package
 
 from benchmarks.common import TABLE_END, TABLE_START, Row, update_table  # noqa: E402
 from benchmarks.synthetic import write_corpus  # noqa: E402
+
+pytestmark = pytest.mark.slow  # starts servers or several processes: not in the fast tier
 
 
 def test_update_table_replaces_only_its_own_rows(tmp_path: Path) -> None:

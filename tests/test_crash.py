@@ -26,6 +26,8 @@ from rag.errors import IndexCorruptError, IndexMissingError
 from rag.index.backend import CRASH_POINTS, open_store
 from rag.settings import Settings
 
+pytestmark = pytest.mark.slow  # starts servers or several processes: not in the fast tier
+
 ROOT = Path(__file__).parent.parent
 OLD_TEXT = "first week"
 NEW_TEXT = "first three days"

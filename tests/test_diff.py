@@ -16,6 +16,8 @@ from evals.diff_report import to_markdown
 from rag.errors import PlaybookError
 from rag.settings import Settings
 
+pytestmark = pytest.mark.slow  # starts servers or several processes: not in the fast tier
+
 QUESTIONS = [
     "How small should a pull request be?",  # cites the section the change deletes
     "What does the must: prefix mean in a review comment?",

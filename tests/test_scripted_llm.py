@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from scripted_llm import ScriptedLLM
 
+pytestmark = pytest.mark.slow  # starts servers or several processes: not in the fast tier
+
 ROOT = Path(__file__).parent.parent
 QUESTION = "How do I approach a tribal team?"
 

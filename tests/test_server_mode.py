@@ -20,7 +20,7 @@ from rag.index import load_index
 from rag.index.backend import open_store
 from rag.settings import Settings
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 QUESTION = "How do I approach a tribal team?"
 
 
