@@ -165,9 +165,11 @@ def test_hostile_markup_shows_as_text(chat: Any) -> None:
     ask(chat, "How should I write an incident report?")
     sources = chat.locator("#pb-chat .pb-source").filter(has_text="Writing Incident Reports")
     assert sources.count() >= 1
-    text = sources.first.text_content()
-    assert "<script>window.__xss = 1</script>" in text
-    assert '<img src=x onerror="window.__xss = 2">' in text.replace("\n", " ")
+    text = sources.first.text_content().replace("\n", " ")
+    # The card renders the passage as Markdown (so `__xss ... __` may show as bold), but the
+    # tags themselves are text, never markup.
+    assert "<script>window." in text and "</script>" in text
+    assert "<img src=x onerror=" in text
     assert chat.evaluate("() => window.__xss") is None
     assert chat.locator("#pb-chat script, #pb-chat img[src='x']").count() == 0
     assert chat.dialogs == []

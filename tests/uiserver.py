@@ -120,7 +120,10 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
         proc = subprocess.Popen(
             [sys.executable, "-m", "ui.cli", "serve", "--content", str(content),
              "--index", str(index), "--port", str(port)],
-            cwd=ROOT, env=clean_env(), stdout=out, stderr=subprocess.STDOUT,
+            # The page tests check streaming, not the local model's first-token budget (that is
+            # test_llm_local's): on a busy CI machine a 4 s budget would fall back to extractive.
+            cwd=ROOT, env=clean_env(PLAYBOOK_LLM_FIRST_TOKEN_TIMEOUT="60"), stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}/"
     try:
