@@ -42,6 +42,20 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def open_sqlite(path: Path, schema: list[str], what: str) -> sqlite3.Connection:
+    """A connection to the SQLite file beside the index, its tables created if missing
+    (rows as sqlite3.Row); one sentence naming `what` and the file when it cannot be opened."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(path, timeout=10)
+        for statement in schema:
+            conn.execute(statement)
+    except sqlite3.Error as exc:
+        raise PlaybookError(f"The {what} {path} cannot be opened ({exc}).") from exc
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
 class FeedbackError(PlaybookError):
     """Feedback that cannot be saved as given (too long a comment, bad marks)."""
 
@@ -57,16 +71,7 @@ class FeedbackStore:
         self.max_comment_chars = max_comment_chars
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            conn = sqlite3.connect(self.path, timeout=10)
-            conn.execute(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise PlaybookError(
-                f"The feedback database {self.path} cannot be opened ({exc})."
-            ) from exc
-        conn.row_factory = sqlite3.Row
-        return conn
+        return open_sqlite(self.path, [_SCHEMA], "feedback database")
 
     def record(
         self,

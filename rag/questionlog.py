@@ -23,6 +23,7 @@ from typing import Any
 
 from rag.answer import Answer
 from rag.errors import PlaybookError
+from rag.feedback import open_sqlite
 from rag.settings import Settings
 
 FILENAME = "questions.sqlite3"
@@ -77,17 +78,7 @@ class QuestionLog:
         self.path = Path(index_dir) / FILENAME
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            conn = sqlite3.connect(self.path, timeout=10)
-            for statement in _SCHEMA:
-                conn.execute(statement)
-        except sqlite3.Error as exc:
-            raise PlaybookError(
-                f"The question log {self.path} cannot be opened ({exc})."
-            ) from exc
-        conn.row_factory = sqlite3.Row
-        return conn
+        return open_sqlite(self.path, list(_SCHEMA), "question log")
 
     def record(
         self, answer: Answer, relevance: float | None, *, user: str = "",
