@@ -98,7 +98,7 @@ def bench_local(settings: Any, qs: list[str], runs: int, busy: int = 0) -> dict[
     With `busy`, that many busy-loop processes run alongside (one per core = a loaded laptop).
     """
     from rag.api import ask
-    from rag.llm import cpu_load, pick_threads
+    from rag.llm_local import cpu_load, pick_threads
 
     local = settings.model_copy(update={"llm": "local"})
     ask(qs[0], local)  # loads the model and pays llama.cpp's one-time warm-up

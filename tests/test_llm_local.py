@@ -22,7 +22,7 @@ def local(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 
 def test_bundled_model_is_found_inside_the_package() -> None:
-    from rag.llm import bundled_model_path
+    from rag.llm_local import bundled_model_path
 
     path = bundled_model_path()
     assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.stat().st_size > 50_000_000
@@ -82,7 +82,7 @@ def test_late_first_token_falls_back_quickly_with_a_notice(local) -> None:  # no
 
 
 def test_threads_follow_the_free_cpu() -> None:
-    from rag.llm import pick_threads
+    from rag.llm_local import pick_threads
 
     assert pick_threads(0, cores=2, load=0.1) == 2
     assert pick_threads(0, cores=2, load=2.0) == 1  # one busy loop per core: one thread

@@ -44,7 +44,7 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], seconds: float = 180.
 
 def start_server() -> tuple[subprocess.Popen[bytes], str]:
     pytest.importorskip("llama_cpp.server")
-    from rag.llm import bundled_model_path
+    from rag.llm_local import bundled_model_path
 
     port = free_port()
     proc = subprocess.Popen(
