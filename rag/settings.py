@@ -172,6 +172,15 @@ class Settings(BaseSettings):
         "passage, a clause of three or more content words with at most this share found in the "
         "passage fails the sentence (-1 = off).",
     )
+    support_model: Literal["rules", "learned"] = Field(
+        "rules", description="How the citation checker decides past its vetoes: the hand-set "
+        "support_* scores (rules) or the frozen logistic regression of rag/support_model.py "
+        "(learned; better on dev, but it caps exact copies at P ~ 0.6, see the comment above).",
+    )
+    support_learned_threshold: float = Field(
+        0.46, ge=0, le=1, description="P(supported) under the learned checker model a cited "
+        "sentence needs to be verified (fitted on dev: `python -m evals.checker_fit`).",
+    )
     support_duplicate: float = Field(
         0.8, gt=0, le=1, description="Similarity of content words in order (difflib ratio) at "
         "which a sentence counts as a repeat of an earlier one and is dropped.",

@@ -1,0 +1,287 @@
+"""Does a passage support a claim? Measure every clause (`analyse`), then decide (`judge`).
+
+A sentence is split into claim-bearing clauses (`rag.claims.clauses`). Rules veto it outright:
+filler ("It depends on the team."), a reversal of its closest passage sentences (negation,
+antonym, swapped comparison: `rag.reversal`), a number or name the passage lacks, a number
+counting something the passage counts with another number, a negation dropped or added inside a
+copied sentence, or two words exchanged (`rag.alignment`). Past the vetoes, the decision is
+
+- "rules" (the default): a score of w x best MiniLM cosine to one passage sentence + (1 - w) x
+  share of its content words found in the passage >= `support_threshold`, every clause
+  of 2+ content words >= `support_clause_threshold`, and no invented tail beside a copied clause;
+- "learned": the frozen logistic regression of rag/support_model.py over the measured signals,
+  P(supported) >= `support_learned_threshold` (not the default: see rag/settings.py).
+
+Both were calibrated on the DEV split of evals/datasets/support.jsonl only (rag/settings.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from rag import alignment, reversal
+from rag import claims as rules
+from rag import support_model as model
+from rag.settings import Settings
+from rag.text import Unit, overlap, plain, strip_citations, units
+from rag.vector_cache import VECTORS, default_embedder
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The checker's knobs; defaults are the Settings field defaults (calibrated on dev)."""
+
+    score: float
+    embed_weight: float
+    clause: float
+    clause_terms: int
+    drift_cover: float
+    duplicate: float
+    model: str = "rules"  # "rules" (hand-set) or "learned" (rag/support_model.py)
+    learned: float = 0.5  # P(supported) a claim needs under the learned model
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        """The thresholds a Settings object carries (environment overrides included)."""
+        return cls(settings.support_threshold, settings.support_embed_weight,
+                   settings.support_clause_threshold, settings.support_clause_terms,
+                   settings.support_drift_cover, settings.support_duplicate,
+                   settings.support_model, settings.support_learned_threshold)
+
+    @property
+    def limit(self) -> float:
+        """The score a supported claim reaches: P(supported) or the rules' score threshold."""
+        return self.learned if self.model == "learned" else self.score
+
+
+DEFAULTS = Thresholds.from_settings(Settings.model_construct())
+SUPPORT_THRESHOLD = DEFAULTS.limit  # kept for callers that pass a bare threshold
+
+
+@dataclass
+class Support:
+    """How well a passage supports a claim."""
+
+    score: float  # P(supported) (learned model), or w x similarity + (1 - w) x lexical (rules)
+    similarity: float  # best cosine similarity claim vs one passage sentence
+    lexical: float  # fraction of the claim's content words present in the passage
+    span: tuple[int, int] | None  # characters of the best-supporting passage sentence
+    reason: str = ""  # why it fails: filler, negation, antonym, comparison, swap, number, name,
+    # novel, drift, weak; "" when it holds (`ok` then depends on the score threshold only)
+    clause: str = ""  # the failing clause
+    novel: list[str] = field(default_factory=list)  # content words the passage never uses
+    vetoed: bool = False  # a rule failed: no threshold makes the claim supported
+
+    def ok(self, threshold: float) -> bool:
+        """Supported: no rule failed and the score reaches the threshold."""
+        return not self.vetoed and self.score >= threshold
+
+
+
+
+@dataclass
+class ClauseFacts:
+    """What the checker measured for one clause against one passage (thresholds not applied)."""
+
+    text: str
+    similarity: float  # best MiniLM cosine to one passage sentence
+    terms: int  # distinct content words
+    novel: list[str]  # content words the passage never uses
+    pairs: float  # share of adjacent word pairs never near each other in the passage
+    rule: str  # a failed rule: negation, antonym, comparison, number, name; "" when none
+
+    def cover(self) -> float:
+        """Share of the clause's content words found in the passage."""
+        return 1 - len(self.novel) / self.terms if self.terms else 0.0
+
+
+@dataclass
+class Analysis:
+    """Every clause of a claim measured against a passage, and the sentence as a whole."""
+
+    clauses: list[ClauseFacts]
+    similarity: float
+    lexical: float
+    span: tuple[int, int] | None
+    filler: bool
+    rule: str = ""  # a sentence-level veto: negation, antonym, comparison, swap, number
+    diff: alignment.Diff = field(default_factory=lambda: alignment.Diff(0.0, False, False, 0))
+    novel: int = 0  # content words of the sentence the passage never uses
+    pairs: float = 0.0  # share of the sentence's word pairs never near each other there
+
+
+def analyse(claim: str, passage: str, embedder: Any = None) -> Analysis:
+    """Measure each clause of `claim` against `passage` (the costly, threshold-free part)."""
+    claim = plain(strip_citations(claim))
+    parts = units(passage) or [Unit(passage.strip(), 0, len(passage), False, 0)]
+    lexical = overlap(claim, passage)
+    if rules.is_filler(claim):
+        return Analysis([], 0.0, lexical, None, True)
+    pieces = rules.clauses(claim)
+    embedder = embedder if embedder is not None else default_embedder()
+    texts = [claim, *(pieces if len(pieces) > 1 else []), *(u.text for u in parts)]
+    matrix = VECTORS.encode(texts, embedder)
+    units_matrix = matrix[len(texts) - len(parts):]
+    sims = units_matrix @ matrix[0]
+    best = int(sims.argmax())
+    facts = [_clause(piece, passage, parts, units_matrix @ matrix[i + 1] if len(pieces) > 1
+                     else sims, claim) for i, piece in enumerate(pieces)]
+    result = Analysis(facts, float(sims[best]), lexical, (parts[best].start, parts[best].end),
+                      False, novel=len(rules.novel_terms(claim, passage)),
+                      pairs=rules.novel_pairs(claim, passage))
+    _sentence_checks(result, claim, passage, parts)
+    return result
+
+
+def _sentence_checks(result: Analysis, claim: str, passage: str, parts: Sequence[Unit]) -> None:
+    """The whole sentence against the passage sentence it copies most: a reversal of it, edits
+    that drop a negation or exchange words, a count the passage gives with another number."""
+    texts = [u.text for u in parts]
+    i = alignment.closest(claim, texts)
+    if i >= 0:
+        result.diff = alignment.diff(claim, texts[i])
+        result.rule = (reversal.reversal(claim, texts[i], claim, passage) or "")
+        if not result.rule and result.diff.negation:
+            result.rule = "negation"
+        elif not result.rule and result.diff.swap:
+            result.rule = "swap"
+    if not result.rule and alignment.changed_count(claim, passage):
+        result.rule = "number"
+
+
+def _clause(
+    clause: str, passage: str, parts: Sequence[Unit], sims: np.ndarray, sentence: str
+) -> ClauseFacts:
+    found = set(rules.terms(clause))
+    facts = ClauseFacts(clause, float(sims.max()), len(found),
+                        rules.novel_terms(clause, passage), rules.novel_pairs(clause, passage), "")
+    if rules.changed_number(clause, passage):
+        facts.rule = "number"
+    elif rules.changed_name(clause, passage):
+        facts.rule = "name"
+    else:
+        facts.rule = _reversal(clause, sentence, passage, parts, sims)
+    return facts
+
+
+def _reversal(
+    clause: str, sentence: str, passage: str, parts: Sequence[Unit], sims: np.ndarray
+) -> str:
+    """A reversal of a passage sentence the clause restates: one holding all its content words
+    if there is one, else those it (or its whole sentence) resembles most, by meaning and by
+    shared words."""
+    found = set(rules.terms(clause))
+    unit_terms = [set(rules.terms(u.text)) for u in parts]
+    closest = {j for j, t in enumerate(unit_terms) if found and found <= t}
+    if not closest:
+        closest = {int(sims.argmax())}
+        for text in (clause, sentence):
+            words = set(rules.terms(text))
+            shared = [len(words & t) for t in unit_terms]
+            ranked = sorted(range(len(parts)), key=lambda j: (-shared[j], -float(sims[j])))
+            closest.update(j for j in ranked[:2] if shared[j])
+    flips = (reversal.reversal(clause, parts[j].text, sentence, passage) for j in sorted(closest))
+    return next((f for f in flips if f), "")
+
+
+def features(analysis: Analysis) -> dict[str, float]:
+    """The learned model's inputs (rag/support_model.py) from an analysis."""
+    w = model.EMBED_WEIGHT
+    clauses = analysis.clauses
+    big = [c for c in clauses if c.terms >= 2] or clauses
+    copied = any(c.cover() >= 0.9 for c in clauses)
+    tails = [c.cover() for c in clauses if c.terms >= 3] if copied else []
+    return {
+        "score": w * analysis.similarity + (1 - w) * analysis.lexical,
+        "sim": analysis.similarity, "lex": analysis.lexical,
+        "min_cscore": min((w * c.similarity + (1 - w) * c.cover() for c in big), default=0.0),
+        "min_csim": min((c.similarity for c in big), default=0.0),
+        "drift_min": min(tails, default=1.0),
+        "max_novel": float(max((len(c.novel) for c in clauses), default=0)),
+        "novel_total": float(analysis.novel), "pairs": analysis.pairs,
+        "copied": analysis.diff.copied, "subs": float(analysis.diff.substituted),
+    }
+
+
+def veto(analysis: Analysis) -> str:
+    """The rule that rejects the claim whatever its score (filler, a clause's reversal or
+    changed fact, then the sentence's), or ""."""
+    if analysis.filler:
+        return "filler"
+    return next((c.rule for c in analysis.clauses if c.rule), analysis.rule)
+
+
+def judge(analysis: Analysis, limits: Thresholds = DEFAULTS) -> Support:
+    """Apply the vetoes, then the learned model or the rules (`limits.model`). `score` is
+    P(supported) under the learned model, the sentence score under the rules; `reason` says why
+    a claim fails (filler, a rule, novel, drift, weak)."""
+    w = limits.embed_weight
+    score = w * analysis.similarity + (1 - w) * analysis.lexical
+    result = Support(score, analysis.similarity, analysis.lexical, analysis.span)
+    if analysis.filler:
+        result.score, result.reason, result.vetoed = 0.0, "filler", True
+        return result
+    rule = next((c for c in analysis.clauses if c.rule), None)
+    if rule is not None or analysis.rule:
+        result.reason = veto(analysis)
+        result.clause, result.novel = (rule.text, rule.novel) if rule else ("", [])
+        result.vetoed = True
+        return result
+    failing = _rules_failure(analysis, limits)
+    if limits.model == "learned":
+        result.score = model.probability(features(analysis))
+        if result.score < limits.learned:
+            _explain(result, failing, analysis)
+    elif failing is not None:
+        _explain(result, failing, analysis)
+        result.vetoed = True
+    elif score < limits.score:
+        result.reason = "weak"
+    return result
+
+
+def _rules_failure(analysis: Analysis, limits: Thresholds) -> tuple[str, ClauseFacts] | None:
+    """The hand-set clause rules: a clause of `clause_terms`+ content words scoring below
+    `clause` ("novel"), or beside a copied clause, one of 3+ words mostly absent ("drift")."""
+    w = limits.embed_weight
+    copied = any(c.cover() >= 0.9 for c in analysis.clauses)
+    for facts in analysis.clauses:
+        if facts.terms >= limits.clause_terms and \
+                w * facts.similarity + (1 - w) * facts.cover() < limits.clause:
+            return "novel", facts
+        if copied and facts.terms >= 3 and facts.cover() <= limits.drift_cover:
+            return "drift", facts
+    return None
+
+
+def _explain(result: Support, failing: tuple[str, ClauseFacts] | None,
+             analysis: Analysis) -> None:
+    """Why an unsupported claim fails: the clause rule it breaks, else its least covered
+    clause ("novel" when it has words the passage lacks), else "weak"."""
+    if failing is not None:
+        result.reason, facts = failing
+    else:
+        facts = min(analysis.clauses, key=ClauseFacts.cover)
+        result.reason = "novel" if facts.novel else "weak"
+    result.clause, result.novel = facts.text, facts.novel
+
+
+def support_score(
+    claim: str, passage: str, embedder: Any = None, thresholds: Thresholds = DEFAULTS
+) -> Support:
+    """Support of `claim` by `passage`, clause by clause (the weakest clause decides)."""
+    return judge(analyse(claim, passage, embedder), thresholds)
+
+
+def supports(
+    claim: str, passage: str, embedder: Any = None, threshold: float | None = None,
+    thresholds: Thresholds = DEFAULTS,
+) -> bool:
+    """True when `passage` supports every clause of `claim` (see the module docstring)."""
+    limit = thresholds.limit if threshold is None else threshold
+    return support_score(claim, passage, embedder, thresholds).ok(limit)
