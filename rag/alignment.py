@@ -6,8 +6,8 @@ claim's content words are aligned, in order, with those of its closest passage s
 
 - a negation on one side of an edit only ("best when it's [not muddied]" vs "best when it's
   [mixed]"): a reversal;
-- two edits that exchange words ("a [mixed] environment is preferred ... a [single] one is
-  needed" vs the other way round): a swap;
+- two words that trade places around an unchanged middle ("a [mixed] environment is preferred
+  ... a [single] one is needed" vs the other way round): a swap;
 - content words replaced by others in an otherwise copied sentence ("some other [company]" for
   "some other [team]"): a substitution, the mark of a changed fact;
 - a number next to a word the passage counts with another number ("500 concurrent users" where
@@ -47,7 +47,7 @@ class Diff:
 
     copied: float  # share of the claim's tokens aligned, in order, with the sentence's
     negation: bool  # an edit with a negation on one side only
-    swap: bool  # two edits exchanging words
+    swap: bool  # two words trading places around an unchanged middle
     substituted: int  # claim content words replacing sentence words (when mostly copied)
 
 
@@ -67,11 +67,26 @@ def _diff(mine: tuple[str, ...], theirs: tuple[str, ...]) -> Diff:
     edits = [(set(mine[i1:i2]), set(theirs[j1:j2])) for n, (tag, i1, i2, j1, j2) in enumerate(ops)
              if tag == "replace" or (tag != "equal" and 0 < n < len(ops) - 1)]
     negation = copied >= 0.5 and any((NOT in c) != (NOT in s) for c, s in edits)
-    swap = any(c1 & s2 - {NOT} and c2 & s1 - {NOT}
-               for n, (c1, s1) in enumerate(edits) for c2, s2 in edits[n + 1:])
+    swap = _exchanged(mine, theirs)
     substituted = sum(len(c - {NOT} - set(theirs)) for c, s in edits if c and s - {NOT}) \
         if copied >= 0.5 else 0
     return Diff(copied, negation, swap, substituted)
+
+
+def _exchanged(mine: tuple[str, ...], theirs: tuple[str, ...]) -> bool:
+    """Two words that trade places around an unchanged middle: the words both sides use once,
+    in order, are the same except that x ... y in one reads y ... x in the other (with at least
+    one word between them), as in "the [local] runner for builds and the [hosted] runner" for
+    "the [hosted] runner for builds and the [local] runner"."""
+    shared = {t for t in set(mine) & set(theirs)
+              if t != NOT and mine.count(t) == 1 and theirs.count(t) == 1}
+    a = [t for t in mine if t in shared]
+    b = [t for t in theirs if t in shared]
+    for i, word in enumerate(a):
+        for j in range(i + 2, len(a)):
+            if b[i] == a[j] and b[j] == word and a[i + 1:j] == b[i + 1:j]:
+                return True
+    return False
 
 
 def closest(claim: str, sources: list[str]) -> int:

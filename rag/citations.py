@@ -110,10 +110,12 @@ def verify(
     embedder = embedder if embedder is not None else (default_embedder() if passages else None)
     checked: list[Checked] = []
     claims = parse_answer(answer_text)
-    if embedder is not None:  # one model call for every sentence and clause of the answer
+    if embedder is not None:  # one model call for every sentence (and clause) of the answer
         texts = [plain(c.text) for c in claims if not rules.is_filler(plain(c.text))]
+        own = thresholds.model == "learned"  # only the learned model reads clauses' own vectors
         VECTORS.encode(list(dict.fromkeys(
-            t for text in texts for t in [text, *rules.clauses(text)])), embedder)
+            t for text in texts for t in [text, *(rules.clauses(text) if own else [])])),
+            embedder)
     for claim in claims:
         first = next((c for c in checked
                       if rules.near_duplicate(c.text, claim.text, thresholds.duplicate)), None)

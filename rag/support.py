@@ -115,8 +115,12 @@ class Analysis:
     pairs: float = 0.0  # share of the sentence's word pairs never near each other there
 
 
-def analyse(claim: str, passage: str, embedder: Any = None) -> Analysis:
-    """Measure each clause of `claim` against `passage` (the costly, threshold-free part)."""
+def analyse(claim: str, passage: str, embedder: Any = None, clause_vectors: bool = True
+            ) -> Analysis:
+    """Measure each clause of `claim` against `passage` (the costly, threshold-free part).
+    `clause_vectors`: embed each clause of a long sentence on its own (the learned model needs
+    the clauses' own cosines; the rules judge a clause by the sentence's, which costs one model
+    input per sentence instead of one per clause)."""
     claim = plain(strip_citations(claim))
     parts = units(passage) or [Unit(passage.strip(), 0, len(passage), False, 0)]
     lexical = overlap(claim, passage)
@@ -124,13 +128,14 @@ def analyse(claim: str, passage: str, embedder: Any = None) -> Analysis:
         return Analysis([], 0.0, lexical, None, True)
     pieces = rules.clauses(claim)
     embedder = embedder if embedder is not None else default_embedder()
-    texts = [claim, *(pieces if len(pieces) > 1 else []), *(u.text for u in parts)]
+    own = clause_vectors and len(pieces) > 1
+    texts = [claim, *(pieces if own else []), *(u.text for u in parts)]
     matrix = VECTORS.encode(texts, embedder)
     units_matrix = matrix[len(texts) - len(parts):]
     sims = units_matrix @ matrix[0]
     best = int(sims.argmax())
-    facts = [_clause(piece, passage, parts, units_matrix @ matrix[i + 1] if len(pieces) > 1
-                     else sims, claim) for i, piece in enumerate(pieces)]
+    facts = [_clause(piece, passage, parts, units_matrix @ matrix[i + 1] if own else sims, claim)
+             for i, piece in enumerate(pieces)]
     result = Analysis(facts, float(sims[best]), lexical, (parts[best].start, parts[best].end),
                       False, novel=len(rules.novel_terms(claim, passage)),
                       pairs=rules.novel_pairs(claim, passage))
@@ -275,7 +280,7 @@ def support_score(
     claim: str, passage: str, embedder: Any = None, thresholds: Thresholds = DEFAULTS
 ) -> Support:
     """Support of `claim` by `passage`, clause by clause (the weakest clause decides)."""
-    return judge(analyse(claim, passage, embedder), thresholds)
+    return judge(analyse(claim, passage, embedder, thresholds.model == "learned"), thresholds)
 
 
 def supports(
