@@ -32,7 +32,7 @@ def measure(rows: Sequence[Row]) -> list[Row]:
     embedder = default_embedder()
     out = []
     for row in rows:
-        analysis = analyse(row["sentence"], row["passage"], embedder)
+        analysis = analyse(row["sentence"], row["passage"], embedder, clause_vectors=True)
         out.append({**row, "features": features(analysis), "veto": veto(analysis),
                     "refuse": row["label"] != "supported"})
     return out

@@ -112,7 +112,7 @@ def verify(
     claims = parse_answer(answer_text)
     if embedder is not None:  # one model call for every sentence (and clause) of the answer
         texts = [plain(c.text) for c in claims if not rules.is_filler(plain(c.text))]
-        own = thresholds.model == "learned"  # only the learned model reads clauses' own vectors
+        own = thresholds.own_clause_vectors
         VECTORS.encode(list(dict.fromkeys(
             t for text in texts for t in [text, *(rules.clauses(text) if own else [])])),
             embedder)

@@ -44,6 +44,7 @@ class Thresholds:
     duplicate: float
     model: str = "rules"  # "rules" (hand-set) or "learned" (rag/support_model.py)
     learned: float = 0.5  # P(supported) a claim needs under the learned model
+    clause_vectors: bool = False  # embed clauses on their own (always under the learned model)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Thresholds:
@@ -51,7 +52,13 @@ class Thresholds:
         return cls(settings.support_threshold, settings.support_embed_weight,
                    settings.support_clause_threshold, settings.support_clause_terms,
                    settings.support_drift_cover, settings.support_duplicate,
-                   settings.support_model, settings.support_learned_threshold)
+                   settings.support_model, settings.support_learned_threshold,
+                   settings.support_clause_vectors)
+
+    @property
+    def own_clause_vectors(self) -> bool:
+        """Whether each clause of a long sentence gets its own MiniLM vector."""
+        return self.clause_vectors or self.model == "learned"
 
     @property
     def limit(self) -> float:
@@ -115,12 +122,12 @@ class Analysis:
     pairs: float = 0.0  # share of the sentence's word pairs never near each other there
 
 
-def analyse(claim: str, passage: str, embedder: Any = None, clause_vectors: bool = True
-            ) -> Analysis:
+def analyse(claim: str, passage: str, embedder: Any = None,
+            clause_vectors: bool | None = None) -> Analysis:
     """Measure each clause of `claim` against `passage` (the costly, threshold-free part).
     `clause_vectors`: embed each clause of a long sentence on its own (the learned model needs
     the clauses' own cosines; the rules judge a clause by the sentence's, which costs one model
-    input per sentence instead of one per clause)."""
+    input per sentence instead of one per clause); None: as the default thresholds say."""
     claim = plain(strip_citations(claim))
     parts = units(passage) or [Unit(passage.strip(), 0, len(passage), False, 0)]
     lexical = overlap(claim, passage)
@@ -128,6 +135,8 @@ def analyse(claim: str, passage: str, embedder: Any = None, clause_vectors: bool
         return Analysis([], 0.0, lexical, None, True)
     pieces = rules.clauses(claim)
     embedder = embedder if embedder is not None else default_embedder()
+    if clause_vectors is None:
+        clause_vectors = DEFAULTS.own_clause_vectors
     own = clause_vectors and len(pieces) > 1
     texts = [claim, *(pieces if own else []), *(u.text for u in parts)]
     matrix = VECTORS.encode(texts, embedder)
@@ -280,7 +289,7 @@ def support_score(
     claim: str, passage: str, embedder: Any = None, thresholds: Thresholds = DEFAULTS
 ) -> Support:
     """Support of `claim` by `passage`, clause by clause (the weakest clause decides)."""
-    return judge(analyse(claim, passage, embedder, thresholds.model == "learned"), thresholds)
+    return judge(analyse(claim, passage, embedder, thresholds.own_clause_vectors), thresholds)
 
 
 def supports(
