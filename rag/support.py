@@ -19,13 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from rag import alignment, reversal
 from rag import claims as rules
 from rag import support_model as model
 from rag.settings import Settings
-from rag.text import Unit, overlap, plain, strip_citations, units
+from rag.text import Unit, content_terms, plain, strip_citations, units
 from rag.vector_cache import VECTORS, default_embedder
 
 if TYPE_CHECKING:
@@ -129,8 +130,8 @@ def analyse(claim: str, passage: str, embedder: Any = None,
     the clauses' own cosines; the rules judge a clause by the sentence's, which costs one model
     input per sentence instead of one per clause); None: as the default thresholds say."""
     claim = plain(strip_citations(claim))
-    parts = units(passage) or [Unit(passage.strip(), 0, len(passage), False, 0)]
-    lexical = overlap(claim, passage)
+    parts = _units(passage)
+    lexical = _overlap(claim, passage)
     if rules.is_filler(claim):
         return Analysis([], 0.0, lexical, None, True)
     pieces = rules.clauses(claim)
@@ -150,6 +151,24 @@ def analyse(claim: str, passage: str, embedder: Any = None,
                       pairs=rules.novel_pairs(claim, passage))
     _sentence_checks(result, claim, passage, parts)
     return result
+
+
+@lru_cache(maxsize=1024)
+def _units(passage: str) -> tuple[Unit, ...]:
+    """The passage's sentences (a passage is checked against every sentence of an answer)."""
+    return tuple(units(passage)) or (Unit(passage.strip(), 0, len(passage), False, 0),)
+
+
+@lru_cache(maxsize=1024)
+def _passage_terms(passage: str) -> frozenset[str]:
+    return frozenset(content_terms(passage))
+
+
+def _overlap(claim: str, passage: str) -> float:
+    """Share of the claim's content words found in the passage (`rag.text.overlap`, with the
+    passage's words computed once per passage)."""
+    found = content_terms(claim)
+    return len(found & _passage_terms(passage)) / len(found) if found else 0.0
 
 
 def _sentence_checks(result: Analysis, claim: str, passage: str, parts: Sequence[Unit]) -> None:
