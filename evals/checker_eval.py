@@ -2,6 +2,7 @@
 
     python -m evals.checker_eval [--split dev|test] [--json] [--data FILE]
     python -m evals.checker_eval --calibrate        # grid search on the DEV split only
+    python -m evals.checker_eval --learned          # also grade the learned model
     python -m evals.checker_eval --baseline         # also grade the checker this one replaced
     python -m evals.checker_eval --nli [--split ..] # also grade an installed NLI model, if any
 
@@ -62,12 +63,21 @@ def scoreboard(rows: Sequence[Row], verdicts: Sequence[bool]) -> dict[str, dict[
     return board
 
 
-def project_verdicts(rows: Sequence[Row], embedder: Any = None) -> list[bool]:
-    """rag.citations.supports on every row, with the default (frozen) thresholds."""
-    from rag.citations import default_embedder, supports
+def project_verdicts(rows: Sequence[Row], embedder: Any = None, model: str = "") -> list[bool]:
+    """rag.citations.supports on every row, with the default (frozen) thresholds (`model`:
+    "learned" or "rules" instead of the default decision)."""
+    from dataclasses import replace
 
+    from rag.citations import DEFAULTS, default_embedder, supports
+
+    limits = replace(DEFAULTS, model=model) if model else DEFAULTS
     embedder = embedder if embedder is not None else default_embedder()
-    return [supports(r["sentence"], r["passage"], embedder) for r in rows]
+    return [supports(r["sentence"], r["passage"], embedder, thresholds=limits) for r in rows]
+
+
+def learned_verdicts(rows: Sequence[Row]) -> list[bool]:
+    """The checker with its learned model (rag/support_model.py) deciding past the vetoes."""
+    return project_verdicts(rows, model="learned")
 
 
 def baseline_verdicts(rows: Sequence[Row]) -> list[bool]:
@@ -131,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--errors", action="store_true", help="list the rows it gets wrong")
     parser.add_argument("--calibrate", action="store_true",
                         help="grid-search the thresholds on the DEV split and print the best")
+    parser.add_argument("--learned", action="store_true",
+                        help="also grade the checker with its learned model deciding")
     parser.add_argument("--baseline", action="store_true",
                         help="also grade the previous checker (similarity + overlap >= 0.57)")
     parser.add_argument("--nli", action="store_true",
@@ -143,7 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(calibrate(load_rows(args.data, "dev")))
             return 0
         splits = [args.split] if args.split else ["dev", "test"]
-        boards = {"rule-based checker": run(args.data, splits)}
+        boards = {"checker (default: hand-set rules)": run(args.data, splits)}
+        if args.learned:
+            boards["checker with the learned model"] = run(args.data, splits, learned_verdicts)
         if args.baseline:
             boards["previous checker (0.5 sim + 0.5 overlap >= 0.57)"] = run(
                 args.data, splits, baseline_verdicts)

@@ -69,3 +69,21 @@ def test_gate_fails_a_checker_that_accepts_everything(boards: dict) -> None:
     failed = {c.key for c in checks if not c.ok}
     assert "checker.test.overall.unsupported_shown" in failed
     assert "checker.test.reversal.unsupported_shown" in failed
+
+
+def test_learned_model_constants_are_what_the_dev_fit_gives() -> None:
+    """rag/support_model.py's frozen weights and the Settings threshold come from
+    `python -m evals.checker_fit` on the DEV rows (refitted here; test rows are not used)."""
+    if not DATA.is_file():
+        pytest.skip("evals/datasets/support.jsonl is missing")
+    from evals.checker_fit import fit, measure, threshold
+    from rag import support_model
+    from rag.settings import Settings
+
+    dev = measure(load_rows(split="dev"))
+    weights, intercept = fit(dev, support_model.FEATURES, 3.0)
+    for name, frozen in support_model.WEIGHTS.items():
+        assert weights[name] == pytest.approx(frozen, rel=0.01, abs=0.01), name
+    assert intercept == pytest.approx(support_model.INTERCEPT, rel=0.01)
+    assert threshold(dev, (weights, intercept), 0.85) == \
+        Settings.model_fields["support_learned_threshold"].default

@@ -216,3 +216,104 @@ def test_thresholds_come_from_settings() -> None:
     assert Thresholds.from_settings(Settings.model_validate({})) == DEFAULTS
     custom = Thresholds.from_settings(Settings.model_validate({"support_threshold": 0.9}))
     assert custom.score == 0.9 and custom.embed_weight == DEFAULTS.embed_weight
+
+
+# --- sentence-level vetoes from the word alignment (rag.alignment), the learned model, cost ----
+
+POLICY = (
+    "In short, reviews are most useful when they are not rushed by a deadline.\n\n"
+    "The service must handle a minimum of 250 concurrent users and at least 500 requests per "
+    "second.\n\n"
+    "Prefer the hosted runner for builds and the local runner for experiments."
+)
+
+
+@pytest.mark.parametrize(
+    ("claim", "reason"),
+    [
+        # a negation dropped inside a copied sentence, its word replaced by a near-synonym
+        ("In short, reviews are most useful when they are hurried by a deadline.", "negation"),
+        # 500 occurs in the passage, but it counts requests, not users
+        ("The service must handle a minimum of 500 concurrent users.", "number"),
+        # two words exchanged between the halves of a copied sentence
+        ("Prefer the local runner for builds and the hosted runner for experiments.", "swap"),
+        # the reversal sits in a short last clause: caught on the whole sentence
+        ("So a lot of tech teams, particularly those that have been together for a while, "
+         "are very open to others.", "antonym"),
+    ],
+)
+def test_alignment_vetoes_edits_of_a_copied_sentence(
+    embedder, claim: str, reason: str  # noqa: ANN001
+) -> None:
+    passage = POLICY if "tech teams" not in claim else ARTICLE
+    support = support_score(claim, passage, embedder)
+    assert support.reason == reason and support.vetoed, support
+    assert not supports(claim, passage, embedder)
+
+
+def test_alignment_reads_edits_not_copies() -> None:
+    from rag.alignment import changed_count, diff
+
+    source = "Prefer the hosted runner for builds and the local runner for experiments."
+    copy = diff("Prefer the hosted runner for builds.", source)
+    assert copy.copied == 1.0 and not (copy.negation or copy.swap) and copy.substituted == 0
+    changed = diff("Prefer the hosted runner for releases and the local runner for experiments.",
+                   source)
+    assert changed.substituted == 1 and not changed.swap
+    assert not changed_count("Handle 250 concurrent users.", POLICY)
+    assert not changed_count("Handle 250 users and 500 requests per second.", POLICY)
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "In short, reviews are most useful when they are not rushed by a deadline.",
+        "The service must handle at least 500 requests per second.",
+        "Prefer the hosted runner for builds.",
+    ],
+)
+def test_faithful_copies_pass_the_alignment_vetoes(embedder, claim: str) -> None:  # noqa: ANN001
+    support = support_score(claim, POLICY, embedder)
+    assert not support.vetoed and supports(claim, POLICY, embedder), support
+
+
+def test_learned_model_is_selectable_and_rejects_an_invented_tail(embedder) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    from rag.citations import DEFAULTS
+
+    learned = replace(DEFAULTS, model="learned")
+    assert learned.limit == DEFAULTS.learned and DEFAULTS.model == "rules"
+    copy = support_score("Offer to join the war rooms even if you don't have to.", ARTICLE,
+                         embedder, learned)
+    tail = support_score("Offer to join the war rooms, and ask the manager to pay you a bonus "
+                         "for each incident.", ARTICLE, embedder, learned)
+    assert 0 < tail.score < learned.limit <= copy.score < 1
+    assert copy.ok(learned.limit) and not tail.ok(learned.limit) and tail.reason in (
+        "novel", "drift")
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts each model call receives."""
+
+    def __init__(self, inner) -> None:  # noqa: ANN001
+        self.inner, self.calls = inner, []
+
+    def encode(self, texts):  # noqa: ANN001, ANN201
+        self.calls.append(list(texts))
+        return self.inner.encode(texts)
+
+
+def test_verify_encodes_each_new_sentence_once_and_nothing_it_has_seen(embedder) -> None:  # noqa: ANN001
+    from rag.citations import VECTORS
+
+    counting = CountingEmbedder(embedder)
+    VECTORS.encode([u.text for p in PASSAGES for u in units(p)], counting)  # passages warm
+    counting.calls.clear()
+    text = ("Offer to join the war rooms, even if you don't have to [1]. Keep the change small, "
+            "because a reviewer can hold about 400 lines in their head [2]. Owls rule the moon "
+            "[1].")
+    verify(text, PASSAGES, counting)
+    assert len(counting.calls) == 1 and len(counting.calls[0]) == 3, counting.calls
+    verify(text, PASSAGES, counting)  # the same answer again: no model call at all
+    assert len(counting.calls) == 1

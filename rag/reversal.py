@@ -1,0 +1,146 @@
+"""Reversal checks of a claim against the passage sentence it restates: no model, pure functions.
+
+A reversal keeps almost every word and turns the claim into its opposite:
+
+- a negation present on one side only ("do not assume positive intent");
+- an antonym swapped in ("less" for "more", "after" for "before", "open" for "closed");
+- the two sides of "more X than Y" / "X rather than Y" / "instead of Y, X" exchanged.
+
+`reversal` returns the first that applies ("negation", "antonym", "comparison") or None. Word-
+level edits of a copied sentence (a negation dropped inside it, two words exchanged) are read by
+`rag.alignment`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from rag.claims import root, terms
+from rag.text import STOPWORDS, words
+
+NEGATIONS = frozenset(
+    """not no never none nothing nobody neither nor without cannot can't don't doesn't didn't
+    won't isn't aren't wasn't weren't shouldn't mustn't wouldn't couldn't hasn't haven't hadn't
+    lack lacks lacking fail fails failing avoid avoids avoiding rarely seldom hardly
+    unless""".split()
+)
+# Words whose swap reverses a claim. Compared on stems, so "increases"/"increasing" count too.
+ANTONYMS: tuple[tuple[str, str], ...] = (
+    ("more", "less"), ("more", "fewer"), ("most", "least"), ("increase", "decrease"),
+    ("increase", "reduce"), ("raise", "lower"), ("before", "after"), ("always", "never"),
+    ("always", "rarely"), ("often", "rarely"), ("often", "seldom"), ("usually", "rarely"),
+    ("usually", "seldom"), ("usually", "never"), ("should", "shouldn't"),
+    ("must", "mustn't"), ("allow", "forbid"), ("allow", "prevent"), ("allow", "prohibit"),
+    ("encourage", "discourage"), ("enable", "disable"), ("include", "exclude"),
+    ("accept", "reject"), ("agree", "disagree"), ("start", "stop"), ("start", "finish"),
+    ("early", "late"), ("first", "last"), ("high", "low"), ("higher", "lower"),
+    ("large", "small"), ("big", "small"), ("larger", "smaller"), ("fast", "slow"),
+    ("faster", "slower"), ("easy", "hard"), ("easier", "harder"), ("easy", "difficult"),
+    ("strong", "weak"), ("good", "bad"), ("better", "worse"), ("best", "worst"),
+    ("positive", "negative"), ("open", "closed"), ("public", "private"),
+    ("internal", "external"), ("manual", "automated"), ("required", "optional"),
+    ("mandatory", "optional"), ("minimum", "maximum"), ("above", "below"), ("likely", "unlikely"),
+    ("trust", "distrust"), ("proud", "embarrassed"), ("asking", "giving"), ("ask", "give"),
+    ("add", "remove"), ("gain", "lose"), ("win", "lose"), ("success", "failure"),
+    ("safe", "unsafe"), ("secure", "insecure"), ("simple", "complex"), ("long", "short"),
+    ("new", "old"), ("true", "false"), ("same", "different"), ("together", "apart"),
+    ("inside", "outside"), ("help", "hurt"), ("build", "break"),
+    ("hesitant", "eager"), ("closed", "transparent"), ("blameless", "blameful"),
+    ("focus", "skip"), ("focus", "ignore"), ("acknowledge", "ignore"), ("consider", "ignore"),
+    ("immediately", "eventually"), ("immediately", "later"), ("now", "later"),
+    ("embarrassed", "proud"), ("hesitant", "proud"), ("minimize", "maximize"),
+    ("require", "forbid"), ("encouraged", "discouraged"), ("recommended", "discouraged"),
+    ("prefer", "avoid"), ("keep", "delete"), ("keep", "discard"), ("approve", "reject"),
+    ("sensitive", "non-sensitive"), ("sync", "async"), ("synchronous", "asynchronous"),
+)
+_COMPARATOR = re.compile(
+    r"\b(?:rather than|instead of|more than|less than|than|over|above|in place of)\b", re.I)
+
+_NOT_NEGATIONS = re.compile(r"\b(?:no|not) (?:more|less|fewer|later|earlier|sooner)\b", re.I)
+_SOFT = frozenset({"need", "needs", "have", "has", "able", "want", "really", "necessarily",
+                   "actually", "always", "ever", "even", "quite", "much"})
+_HARD = frozenset("not no never none nothing nobody neither nor cannot".split())
+
+
+@lru_cache(maxsize=4096)
+def _negated_scopes(text: str, width: int, hard: bool = False) -> tuple[frozenset[str], ...]:
+    """For each negation word, the roots of the next `width` content words (what it negates);
+    `hard`: only explicit negations (not, no, never, n't...), not avoid / without / lack."""
+    tokens = words(_NOT_NEGATIONS.sub(" ", text))
+    scopes = []
+    for i, token in enumerate(tokens):
+        if token.endswith("n't") or token in (_HARD if hard else NEGATIONS):
+            after = [root(t) for t in tokens[i + 1:]
+                     if t not in STOPWORDS and t not in _SOFT and len(t) > 1]
+            scopes.append(frozenset(after[:width]))
+    return tuple(scopes)
+
+
+def negation_flip(claim: str, source: str, context: str = "", passage: str = "") -> bool:
+    """A negation on one side only: the claim negates a word (the first after its not / never)
+    that the source states and the passage never negates; or the source negates a word that the
+    claim states with no negation anywhere in `context` (the clause's whole sentence)."""
+    s_terms = set(terms(source))
+    negated = _negated_scopes(passage or source, 3)
+    for scope in _negated_scopes(claim, 1, hard=True):
+        if scope & s_terms and not any(scope & other for other in negated):
+            return True
+    c_terms = set(terms(claim))
+    c_wide = _negated_scopes(context or claim, 3)
+    return any(scope & c_terms and not any(scope & other for other in c_wide)
+               for scope in _negated_scopes(source, 1))
+
+
+@lru_cache(maxsize=4096)
+def _roots(text: str) -> frozenset[str]:
+    """Roots of every word of a text, stopwords included (for antonym pairs)."""
+    return frozenset(root(w) for w in words(text))
+
+
+def antonym_swap(claim: str, source: str) -> bool:
+    """The claim uses one word of an antonym pair where the source uses the other (and not the
+    claim's word)."""
+    c_words, s_words = _roots(claim), _roots(source)
+    for a, b in ANTONYMS:
+        a, b = root(a), root(b)
+        for mine, theirs in ((a, b), (b, a)):
+            if mine in c_words and theirs not in c_words and theirs in s_words \
+                    and mine not in s_words:
+                return True
+    return False
+
+
+def _preference(text: str) -> tuple[set[str], set[str]] | None:
+    """(preferred, rejected) content words of "X rather than Y" / "instead of Y, X" / "X over Y"
+    / "prefer X above Y", or None without such a comparison."""
+    match = _COMPARATOR.search(text)
+    if match is None:
+        return None
+    left, right = text[: match.start()], text[match.end():]
+    if not terms(left) and "," in right:  # "Instead of Y, X"
+        rejected, preferred = right.split(",", 1)
+        return set(terms(preferred)), set(terms(rejected))
+    return set(terms(left)), set(terms(right))
+
+
+def comparison_swap(claim: str, source: str) -> bool:
+    """ "more X than Y" / "X rather than Y" with X and Y exchanged between source and claim."""
+    mine, theirs = _preference(claim), _preference(source)
+    if mine is None or theirs is None:
+        return False
+    (c_left, c_right), (s_left, s_right) = mine, theirs
+    s_only_left, s_only_right = s_left - s_right, s_right - s_left
+    return bool(c_left & s_only_right - c_right) and bool(c_right & s_only_left - c_left)
+
+
+def reversal(claim: str, source: str, context: str = "", passage: str = "") -> str | None:
+    """Why the claim reverses `source` ("negation", "antonym", "comparison"), or None;
+    `context` is the whole sentence a clause comes from, `passage` all of the cited text."""
+    if negation_flip(claim, source, context, passage):
+        return "negation"
+    if antonym_swap(claim, source):
+        return "antonym"
+    if comparison_swap(claim, source):
+        return "comparison"
+    return None

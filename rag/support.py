@@ -1,0 +1,241 @@
+"""Does a passage support a claim? Measure every clause (`analyse`), then decide (`judge`).
+
+A sentence is split into claim-bearing clauses (`rag.claims.clauses`). Rules veto it outright:
+filler ("It depends on the team."), a reversal of its closest passage sentences (negation,
+antonym, swapped comparison: `rag.reversal`), a number or name the passage lacks, a number
+counting something the passage counts with another number, a negation dropped or added inside a
+copied sentence, or two words exchanged (`rag.alignment`). Past the vetoes, the decision is
+
+- "rules" (the default): a score of w x best MiniLM cosine to one passage sentence + (1 - w) x
+  share of its content words found in the passage >= `support_threshold`, every clause
+  of 2+ content words >= `support_clause_threshold`, and no invented tail beside a copied clause;
+- "learned": the frozen logistic regression of rag/support_model.py over the measured signals,
+  P(supported) >= `support_learned_threshold` (not the default: see rag/settings.py).
+
+Both were calibrated on the DEV split of evals/datasets/support.jsonl only (rag/settings.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from rag import alignment, reversal
+from rag import claims as rules
+from rag import support_model as model
+from rag.support_types import (
+    DEFAULTS,
+    SUPPORT_THRESHOLD,
+    Analysis,
+    ClauseFacts,
+    Support,
+    Thresholds,
+)
+from rag.text import Unit, content_terms, plain, strip_citations, units
+from rag.vector_cache import VECTORS, default_embedder
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+__all__ = ["DEFAULTS", "SUPPORT_THRESHOLD", "Analysis", "ClauseFacts", "Support", "Thresholds",
+           "analyse", "default_embedder", "features", "judge", "support_score", "supports",
+           "veto"]
+
+
+def analyse(claim: str, passage: str, embedder: Any = None,
+            clause_vectors: bool | None = None) -> Analysis:
+    """Measure each clause of `claim` against `passage` (the costly, threshold-free part).
+    `clause_vectors`: embed each clause of a long sentence on its own (the learned model needs
+    the clauses' own cosines; the rules judge a clause by the sentence's, which costs one model
+    input per sentence instead of one per clause); None: as the default thresholds say."""
+    claim = plain(strip_citations(claim))
+    parts = _units(passage)
+    lexical = _overlap(claim, passage)
+    if rules.is_filler(claim):
+        return Analysis([], 0.0, lexical, None, True)
+    pieces = rules.clauses(claim)
+    embedder = embedder if embedder is not None else default_embedder()
+    if clause_vectors is None:
+        clause_vectors = DEFAULTS.own_clause_vectors
+    own = clause_vectors and len(pieces) > 1
+    texts = [claim, *(pieces if own else []), *(u.text for u in parts)]
+    matrix = VECTORS.encode(texts, embedder)
+    units_matrix = matrix[len(texts) - len(parts):]
+    sims = units_matrix @ matrix[0]
+    best = int(sims.argmax())
+    facts = [_clause(piece, passage, parts, units_matrix @ matrix[i + 1] if own else sims, claim)
+             for i, piece in enumerate(pieces)]
+    result = Analysis(facts, float(sims[best]), lexical, (parts[best].start, parts[best].end),
+                      False, novel=len(rules.novel_terms(claim, passage)),
+                      pairs=rules.novel_pairs(claim, passage))
+    _sentence_checks(result, claim, passage, parts)
+    return result
+
+
+@lru_cache(maxsize=1024)
+def _units(passage: str) -> tuple[Unit, ...]:
+    """The passage's sentences (a passage is checked against every sentence of an answer)."""
+    return tuple(units(passage)) or (Unit(passage.strip(), 0, len(passage), False, 0),)
+
+
+@lru_cache(maxsize=1024)
+def _passage_terms(passage: str) -> frozenset[str]:
+    return frozenset(content_terms(passage))
+
+
+def _overlap(claim: str, passage: str) -> float:
+    """Share of the claim's content words found in the passage (`rag.text.overlap`, with the
+    passage's words computed once per passage)."""
+    found = content_terms(claim)
+    return len(found & _passage_terms(passage)) / len(found) if found else 0.0
+
+
+def _sentence_checks(result: Analysis, claim: str, passage: str, parts: Sequence[Unit]) -> None:
+    """The whole sentence against the passage sentence it copies most: a reversal of it, edits
+    that drop a negation or exchange words, a count the passage gives with another number."""
+    texts = [u.text for u in parts]
+    i = alignment.closest(claim, texts)
+    if i >= 0:
+        result.diff = alignment.diff(claim, texts[i])
+        result.rule = (reversal.reversal(claim, texts[i], claim, passage) or "")
+        if not result.rule and result.diff.negation:
+            result.rule = "negation"
+        elif not result.rule and result.diff.swap:
+            result.rule = "swap"
+    if not result.rule and alignment.changed_count(claim, passage):
+        result.rule = "number"
+
+
+def _clause(
+    clause: str, passage: str, parts: Sequence[Unit], sims: np.ndarray, sentence: str
+) -> ClauseFacts:
+    found = set(rules.terms(clause))
+    facts = ClauseFacts(clause, float(sims.max()), len(found),
+                        rules.novel_terms(clause, passage), rules.novel_pairs(clause, passage), "")
+    if rules.changed_number(clause, passage):
+        facts.rule = "number"
+    elif rules.changed_name(clause, passage):
+        facts.rule = "name"
+    else:
+        facts.rule = _reversal(clause, sentence, passage, parts, sims)
+    return facts
+
+
+def _reversal(
+    clause: str, sentence: str, passage: str, parts: Sequence[Unit], sims: np.ndarray
+) -> str:
+    """A reversal of a passage sentence the clause restates: one holding all its content words
+    if there is one, else those it (or its whole sentence) resembles most, by meaning and by
+    shared words."""
+    found = set(rules.terms(clause))
+    unit_terms = [set(rules.terms(u.text)) for u in parts]
+    closest = {j for j, t in enumerate(unit_terms) if found and found <= t}
+    if not closest:
+        closest = {int(sims.argmax())}
+        for text in (clause, sentence):
+            words = set(rules.terms(text))
+            shared = [len(words & t) for t in unit_terms]
+            ranked = sorted(range(len(parts)), key=lambda j: (-shared[j], -float(sims[j])))
+            closest.update(j for j in ranked[:2] if shared[j])
+    flips = (reversal.reversal(clause, parts[j].text, sentence, passage) for j in sorted(closest))
+    return next((f for f in flips if f), "")
+
+
+def features(analysis: Analysis) -> dict[str, float]:
+    """The learned model's inputs (rag/support_model.py) from an analysis."""
+    w = model.EMBED_WEIGHT
+    clauses = analysis.clauses
+    big = [c for c in clauses if c.terms >= 2] or clauses
+    copied = any(c.cover() >= 0.9 for c in clauses)
+    tails = [c.cover() for c in clauses if c.terms >= 3] if copied else []
+    return {
+        "score": w * analysis.similarity + (1 - w) * analysis.lexical,
+        "sim": analysis.similarity, "lex": analysis.lexical,
+        "min_cscore": min((w * c.similarity + (1 - w) * c.cover() for c in big), default=0.0),
+        "min_csim": min((c.similarity for c in big), default=0.0),
+        "drift_min": min(tails, default=1.0),
+        "max_novel": float(max((len(c.novel) for c in clauses), default=0)),
+        "novel_total": float(analysis.novel), "pairs": analysis.pairs,
+        "copied": analysis.diff.copied, "subs": float(analysis.diff.substituted),
+    }
+
+
+def veto(analysis: Analysis) -> str:
+    """The rule that rejects the claim whatever its score (filler, a clause's reversal or
+    changed fact, then the sentence's), or ""."""
+    if analysis.filler:
+        return "filler"
+    return next((c.rule for c in analysis.clauses if c.rule), analysis.rule)
+
+
+def judge(analysis: Analysis, limits: Thresholds = DEFAULTS) -> Support:
+    """Apply the vetoes, then the learned model or the rules (`limits.model`). `score` is
+    P(supported) under the learned model, the sentence score under the rules; `reason` says why
+    a claim fails (filler, a rule, novel, drift, weak)."""
+    w = limits.embed_weight
+    score = w * analysis.similarity + (1 - w) * analysis.lexical
+    result = Support(score, analysis.similarity, analysis.lexical, analysis.span)
+    if analysis.filler:
+        result.score, result.reason, result.vetoed = 0.0, "filler", True
+        return result
+    rule = next((c for c in analysis.clauses if c.rule), None)
+    if rule is not None or analysis.rule:
+        result.reason = veto(analysis)
+        result.clause, result.novel = (rule.text, rule.novel) if rule else ("", [])
+        result.vetoed = True
+        return result
+    failing = _rules_failure(analysis, limits)
+    if limits.model == "learned":
+        result.score = model.probability(features(analysis))
+        if result.score < limits.learned:
+            _explain(result, failing, analysis)
+    elif failing is not None:
+        _explain(result, failing, analysis)
+        result.vetoed = True
+    elif score < limits.score:
+        result.reason = "weak"
+    return result
+
+
+def _rules_failure(analysis: Analysis, limits: Thresholds) -> tuple[str, ClauseFacts] | None:
+    """The hand-set clause rules: a clause of `clause_terms`+ content words scoring below
+    `clause` ("novel"), or beside a copied clause, one of 3+ words mostly absent ("drift")."""
+    w = limits.embed_weight
+    copied = any(c.cover() >= 0.9 for c in analysis.clauses)
+    for facts in analysis.clauses:
+        if facts.terms >= limits.clause_terms and \
+                w * facts.similarity + (1 - w) * facts.cover() < limits.clause:
+            return "novel", facts
+        if copied and facts.terms >= 3 and facts.cover() <= limits.drift_cover:
+            return "drift", facts
+    return None
+
+
+def _explain(result: Support, failing: tuple[str, ClauseFacts] | None,
+             analysis: Analysis) -> None:
+    """Why an unsupported claim fails: the clause rule it breaks, else its least covered
+    clause ("novel" when it has words the passage lacks), else "weak"."""
+    if failing is not None:
+        result.reason, facts = failing
+    else:
+        facts = min(analysis.clauses, key=ClauseFacts.cover)
+        result.reason = "novel" if facts.novel else "weak"
+    result.clause, result.novel = facts.text, facts.novel
+
+
+def support_score(
+    claim: str, passage: str, embedder: Any = None, thresholds: Thresholds = DEFAULTS
+) -> Support:
+    """Support of `claim` by `passage`, clause by clause (the weakest clause decides)."""
+    return judge(analyse(claim, passage, embedder, thresholds.own_clause_vectors), thresholds)
+
+
+def supports(
+    claim: str, passage: str, embedder: Any = None, threshold: float | None = None,
+    thresholds: Thresholds = DEFAULTS,
+) -> bool:
+    """True when `passage` supports every clause of `claim` (see the module docstring)."""
+    limit = thresholds.limit if threshold is None else threshold
+    return support_score(claim, passage, embedder, thresholds).ok(limit)

@@ -1,0 +1,47 @@
+"""The learned combiner of the citation checker: P(supported) from a handful of measured signals.
+
+The rule checks (filler, reversals, changed numbers and names, the word-level edits of
+rag/alignment.py) veto a claim outright; what is left is a judgment between a faithful paraphrase
+and a claim that wanders off the passage, made by a logistic regression over the signals below
+(computed by `rag.support.analyse`, no thresholds involved):
+
+- score: 0.7 x best MiniLM cosine of the sentence to one passage sentence + 0.3 x word overlap;
+- sim, lex: those two parts on their own;
+- min_cscore, min_csim: the same score / cosine of the weakest clause (of 2+ content words);
+- drift_min: beside a clause copied from the passage, the lowest word cover of a clause of 3+
+  content words (1 when nothing is copied): a true opening with an invented tail;
+- max_novel, novel_total: content words the passage never uses, in the worst clause / in all;
+- pairs: share of adjacent content-word pairs never near each other in the passage;
+- copied, subs: share of the sentence aligned in order with its closest passage sentence, and
+  content words it substitutes for that sentence's words (a changed fact).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+# logistic(INTERCEPT + sum WEIGHTS[f] x feature f); verified at or above
+# Settings.support_learned_threshold. Fitted ONCE on the DEV split of
+# evals/datasets/support.jsonl only (235 rows of three corpora: 75 supported, 160 unsupported),
+# class-balanced, L2 (Newton steps on standardised features, as evals/calibrate_refusal.py),
+# threshold = the highest keeping >= 85 % of the dev supported sentences after the vetoes, then
+# frozen: `python -m evals.checker_fit` (prints the constants, dev figures in-sample and 5-fold
+# cross-validated, and test figures; 2026-11-30). See rag/settings.py for the figures.
+EMBED_WEIGHT = 0.7  # the weight of `score` / `min_cscore` the model was fitted with
+WEIGHTS: dict[str, float] = {
+    "score": 2.76, "sim": 1.892, "lex": 3.568, "min_cscore": 2.999, "min_csim": -1.86,
+    "drift_min": 1.164, "max_novel": -0.1701, "novel_total": 0.6639, "pairs": -0.4455,
+    "copied": -2.327, "subs": -0.4005,
+}
+INTERCEPT = -7.349
+FEATURES = tuple(WEIGHTS)
+
+
+def probability(features: Mapping[str, float], weights: Mapping[str, float] | None = None,
+                intercept: float | None = None) -> float:
+    """P(supported) under the frozen model (or the given weights / intercept)."""
+    weights = WEIGHTS if weights is None else weights
+    z = (INTERCEPT if intercept is None else intercept) + sum(
+        w * features[name] for name, w in weights.items())
+    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
