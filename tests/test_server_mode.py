@@ -130,7 +130,7 @@ def test_server_messages_are_one_clear_sentence(tmp_path: Path, content: Path,
     store = open_store(settings)
     generation = store.current()
     assert generation is not None
-    store.client.delete_collection(store.collection_name(generation))
+    store.client.delete_collection(store.location(generation))
     with pytest.raises(IndexCorruptError, match=r"run `playbook ingest --rebuild`"):
         retrieve_passages("anything", settings)
     with pytest.raises(IndexCorruptError, match=r"--rebuild"):
