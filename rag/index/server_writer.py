@@ -28,6 +28,7 @@ from rag.index.backend import crash_point_for_tests
 from rag.index.server import POINTER, ServerStore, number_of
 from rag.index.server_view import (
     ALIVE,
+    ID_PAGE,
     PAGE,
     GenerationView,
     holds,
@@ -184,3 +185,24 @@ def rewind(collection: Any, number: int) -> None:
     marked = {"$and": [{"died": {"$gt": number}}, {"died": {"$lt": ALIVE}}]}
     while ids := collection.get(where=marked, include=[], limit=PAGE)["ids"]:
         collection.update(ids=ids, metadatas=[{"died": ALIVE}] * len(ids))
+
+
+def leftovers(store: ServerStore) -> list[str]:
+    """What `collect` would delete or clear, one line each: records neither the live nor the
+    previous generation holds, death marks after the live one (an ingest that crashed after
+    writing), other collections and manifests (old versions not yet collected)."""
+    pointer = store.pointer()
+    keep = [g for g in (pointer.get("generation", ""), pointer.get("previous", "")) if g]
+    where = {g: store.location(g) for g in keep}
+    found = [f"collection {n}" for n in store.collections() if n not in where.values()]
+    if keep and store.view(keep[0]).number is not None:
+        numbers = [number_of(g) for g in keep if where[g] == where[keep[0]]]
+        for got in pages(store.view(keep[0]).collection, ["metadatas"], ID_PAGE):
+            for record, metadata in zip(got["ids"], got["metadatas"], strict=True):
+                if not any(holds(metadata, n) for n in numbers):
+                    found.append(f"record {record}")
+                elif numbers[0] < int(metadata["died"]) < ALIVE:
+                    found.append(f"mark {record}")  # a death no flipped generation made
+    manifests = store.meta(create=True).get(where={"kind": "manifest"}, include=[])["ids"]
+    found += [f"manifest {m}" for m in manifests if m.removeprefix("manifest:") not in keep]
+    return found
