@@ -107,25 +107,27 @@ def _server_settings(tmp_path: Path, content: Path, url: str) -> tuple[Settings,
 def test_kill_9_server(tmp_path: Path, content: Path, chroma_server: str, point: str) -> None:
     """Killed before the pointer flips: readers stay on the old generation, the crashed
     ingest's records (new versions, death marks) are invisible, the next ingest clears them."""
+    from rag.index.server import ServerStore
     from rag.index.server_writer import leftovers
 
     settings, env = _server_settings(tmp_path, content, chroma_server)
     left: list[str] = []
     _crash_then_recover(settings, content, point, env,
-                        lambda: left.extend(leftovers(open_store(settings))))  # type: ignore[arg-type]
+                        lambda: left.extend(leftovers(ServerStore(settings))))
     kinds = {item.split()[0] for item in left}  # what the crashed ingest had written
     wrote = {"before-embed": set(), "mid-embed": set(), "server-after-mark": {"mark"},
              "after-embed": {"mark", "record"}, "mid-swap": {"mark", "record", "manifest"}}
     assert kinds == wrote[point], left
-    store = open_store(settings)
-    assert leftovers(store) == []  # type: ignore[arg-type]  # cleaned up, collected after the flip
-    assert len(store.collections()) == 1  # type: ignore[attr-defined]  # one collection, no copies
+    store = ServerStore(settings)
+    assert leftovers(store) == []  # cleaned up, and collected after the flip
+    assert len(store.collections()) == 1  # one versioned collection, no copies
 
 
 @pytest.mark.server
 def test_kill_9_server_after_flip(tmp_path: Path, content: Path, chroma_server: str) -> None:
     """Killed after the flip, before garbage collection: the new generation answers; the old
     versions it left are collected by the next ingest that writes."""
+    from rag.index.server import ServerStore
     from rag.index.server_writer import leftovers
 
     settings, env = _server_settings(tmp_path, content, chroma_server)
@@ -139,17 +141,17 @@ def test_kill_9_server_after_flip(tmp_path: Path, content: Path, chroma_server: 
         env={**env, "PLAYBOOK_TEST_CRASH_AT": "server-after-flip"},
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    store = open_store(settings)
+    store = ServerStore(settings)
     assert store.current() not in (None, second.generation)
     assert store.pointer()["previous"] == second.generation
     assert NEW_TEXT in retrieve_passages(QUESTION, settings)[0].text
     assert len(_exact(settings)) == store.manifest(store.current() or "").chunk_count
-    stale = leftovers(store)  # type: ignore[arg-type]
+    stale = leftovers(store)
     assert any(s.startswith("record ") for s in stale) and any(
         s.startswith("manifest ") for s in stale), stale
     (content / "new.md").write_text("# Retros\n\nHold one every sprint. Keep it short.\n")
     report = run(settings)
-    assert report.updated == 1 and leftovers(store) == []  # type: ignore[arg-type]
+    assert report.updated == 1 and leftovers(store) == []
     assert len(_exact(settings)) == report.chunks
 
 

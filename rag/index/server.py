@@ -43,7 +43,7 @@ from rag.index.backend import DenseSearch, Writer
 from rag.index.chroma_search import ChromaSearch
 from rag.index.folders import ingest_lock
 from rag.index.manifest import Manifest
-from rag.index.server_view import GenerationView, pages
+from rag.index.server_view import PAGE, GenerationView
 
 if TYPE_CHECKING:
     from rag.index.bm25 import BM25
@@ -196,9 +196,14 @@ class ServerStore:
         """Nothing to close: one HTTP client serves every generation."""
 
     def chunks(self, generation: str) -> list[Chunk]:
-        """Every chunk of a generation, from the documents of its records."""
+        """Every chunk of a generation, from the documents of its records: the ids in one
+        filtered request, then the documents by id (paging documents with a `where` filter
+        re-runs it per page: 11 s against 4.5 s at 20k chunks, measured)."""
+        view = self.view(generation)
+        records = view.records()
         chunks = []
-        for got in pages(self.view(generation), ["documents"]):
+        for start in range(0, len(records), PAGE):
+            got = view.collection.get(ids=records[start : start + PAGE], include=["documents"])
             for doc in got["documents"]:
                 data = json.loads(doc)
                 data["heading_path"] = tuple(data["heading_path"])

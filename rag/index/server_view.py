@@ -21,7 +21,7 @@ from typing import Any
 
 ALIVE = 2**31 - 1  # `died` of a record that no generation has replaced yet
 PAGE = 1000  # records per request when documents or vectors travel
-ID_PAGE = 10000  # ids (and a little metadata) per request
+ID_PAGE = 50000  # ids (and a little metadata) per request
 MAX_OVERFETCH = 2000  # beyond this many hidden records, let Chroma filter
 SLACK = 8  # extra results asked for, in case an ingest added versions since `hidden` was counted
 
@@ -51,9 +51,10 @@ def pages(source: Any, include: list[str], size: int = PAGE) -> Iterator[dict[st
     offset = 0
     while True:
         got = source.get(include=include, limit=size, offset=offset)
-        if not got["ids"]:
+        if got["ids"]:
+            yield got
+        if len(got["ids"]) < size:  # the last page: no request for an empty one
             return
-        yield got
         offset += len(got["ids"])
 
 
@@ -99,9 +100,10 @@ class GenerationView:
                 ids=list(ids) if ids is not None else None, include=list(include),
                 limit=limit, offset=offset,
             ))
-        if ids is not None:  # every version of these chunks (a few), then ours
+        if ids is not None:  # every version of these chunks (a few more), then ours
             got = self.collection.get(
-                where={"chunk": {"$in": list(ids)}}, include=[*include, "metadatas"]
+                where={"chunk": {"$in": list(ids)}} if len(ids) > 1 else {"chunk": ids[0]},
+                include=[*include, "metadatas"],
             )
             keep = [j for j, m in enumerate(got["metadatas"]) if holds(m, self.number)]
             return _pick(got, keep, include, nested=False)
@@ -112,7 +114,15 @@ class GenerationView:
 
     def ids(self) -> list[str]:
         """Every chunk id of this generation."""
-        return [i for got in pages(self, [], ID_PAGE) for i in got["ids"]]
+        return [chunk_of(r) for r in self.records()]
+
+    def records(self) -> list[str]:
+        """Every record id of this generation (get them with `collection.get(ids=...)`)."""
+        if self.number is None:
+            return [i for got in pages(self.collection, [], ID_PAGE) for i in got["ids"]]
+        where = where_held(self.number)
+        return [i for got in pages(_Filtered(self.collection, where), [], ID_PAGE)
+                for i in got["ids"]]
 
 
 def _pick(got: Any, keep: list[int], include: Sequence[str], nested: bool) -> dict[str, Any]:
@@ -125,3 +135,14 @@ def _pick(got: Any, keep: list[int], include: Sequence[str], nested: bool) -> di
             picked = [chunk_of(r) for r in picked]
         out[key] = [picked] if nested else picked
     return out
+
+
+class _Filtered:
+    """A collection's `get` with a fixed `where` filter (for `pages`)."""
+
+    def __init__(self, collection: Any, where: dict[str, Any]) -> None:
+        self.collection = collection
+        self.where = where
+
+    def get(self, **kwargs: Any) -> Any:
+        return self.collection.get(where=self.where, **kwargs)

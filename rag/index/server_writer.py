@@ -121,7 +121,7 @@ class ServerWriter:
             metadatas=[{"kind": "pointer", "generation": self.name, "previous": previous}],
         )
         crash_point_for_tests("server-after-flip")
-        collect(self.store, self.name, previous)
+        collect(self.store, self.name, previous, crashed=False)
         return self.name
 
     def abort(self) -> None:
@@ -150,10 +150,11 @@ class ServerWriter:
             )
 
 
-def collect(store: ServerStore, live: str, previous: str) -> None:
+def collect(store: ServerStore, live: str, previous: str, crashed: bool = True) -> None:
     """Delete what neither `live` nor `previous` can see, including a crashed ingest's leftovers:
     other collections of ours, records dead for both, records born after `live`, and manifest
-    records of other generations; clear death marks set after `live`."""
+    records of other generations; clear death marks set after `live` (unless `crashed` is
+    False: right after a flip nothing can be newer than the generation it published)."""
     keep = [g for g in (live, previous) if g]
     where: dict[str, str] = {}
     for generation in keep:
@@ -170,7 +171,8 @@ def collect(store: ServerStore, live: str, previous: str) -> None:
         same = previous in where and where[previous] == where[live]
         floor = number_of(previous) if same else number_of(live)
         collection.delete(where={"died": {"$lte": floor}})
-        rewind(collection, number_of(live))
+        if crashed:  # else (after our own flip, under the lock) nothing can be newer than live
+            rewind(collection, number_of(live))
     meta = store.meta(create=True)
     records = meta.get(where={"kind": "manifest"}, include=[])["ids"]
     stale = [r for r in records if r.removeprefix("manifest:") not in keep]
