@@ -314,3 +314,39 @@ def _to_older_layout(store: object, generation: str) -> None:
     meta.add(ids=record["ids"], documents=record["documents"], embeddings=[[1.0]],
              metadatas=[{"kind": "manifest"}])
     store.client.delete_collection(view.collection.name)
+
+
+def test_a_generation_never_sees_another_ones_versions(
+    tmp_path: Path, content: Path, chroma_server: str
+) -> None:
+    """After an edit the collection holds two versions of most of an article's chunks, with
+    nearly the same vectors: each generation's searches return its own, once each, whether the
+    over-fetch suffices or the filtered fallback runs."""
+    from rag.embedder import encode_texts, make_embedder
+    from rag.index.chroma_search import ChromaSearch
+    from rag.index.server import ServerStore
+    from rag.index.server_view import SLACK
+
+    settings = Settings(content_dir=content, index_dir=tmp_path / "i", chroma_url=chroma_server,
+                        chroma_prefix="t" + uuid.uuid4().hex[:10])
+    first = run(settings)
+    path = content / "building-trust.md"
+    path.write_text(path.read_text() + "\n\nAsk what they need before you offer anything.\n")
+    second = run(settings)
+    store = ServerStore(settings)
+    live = load_index(settings).chunks
+    article = [c for c in live.values() if c.article_id == "building-trust"]
+    assert len(article) >= 3
+    vector = encode_texts(make_embedder(settings), [article[0].embed_text])[0].tolist()
+    for generation in (first.generation, second.generation):
+        ids = sorted(c.id for c in store.chunks(generation))
+        search = store.search(generation, ids, exact=False)
+        assert isinstance(search, ChromaSearch) and search.collection.hidden >= len(article)
+        top = search.top(vector, len(ids))  # every chunk: the hidden versions are all near
+        assert sorted(i for i, _ in top) == ids  # each chunk once, none of the other generation
+        forced = store.view(generation)
+        forced.hidden = -SLACK  # ask for exactly k: other versions take places, the filter runs
+        again = dict(ChromaSearch(forced).top(vector, len(ids)))
+        assert again == {i: pytest.approx(s, abs=1e-5) for i, s in top}
+        sims = search.similarities(vector, [i for i, _ in top[:5]])
+        assert sims == {i: pytest.approx(s, abs=1e-5) for i, s in top[:5]}

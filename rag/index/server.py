@@ -43,13 +43,12 @@ from rag.index.backend import DenseSearch, Writer
 from rag.index.chroma_search import ChromaSearch
 from rag.index.folders import ingest_lock
 from rag.index.manifest import Manifest
-from rag.index.server_view import PAGE, GenerationView
+from rag.index.server_view import PAGE, POINTER, GenerationView, number_of
 
 if TYPE_CHECKING:
     from rag.index.bm25 import BM25
     from rag.settings import Settings
 
-POINTER = "CURRENT"
 _clients: dict[tuple[str, str, float, float], Any] = {}
 _clients_lock = threading.Lock()
 
@@ -89,11 +88,6 @@ def _unreachable(url: str, exc: BaseException) -> PlaybookError:
         f"Cannot use the Chroma server at {url} ({exc.__class__.__name__}): start it "
         "(`chroma run --host HOST --port PORT --path DIR`) or fix PLAYBOOK_CHROMA_URL."
     )
-
-
-def number_of(generation: str) -> int:
-    """The generation number in a name like gen-000007-3fa9c2."""
-    return int(generation[4:10])
 
 
 class ServerStore:

@@ -26,6 +26,14 @@ MAX_OVERFETCH = 2000  # beyond this many hidden records, let Chroma filter
 SLACK = 8  # extra results asked for, in case an ingest added versions since `hidden` was counted
 
 
+POINTER = "CURRENT"  # id of the pointer record in <prefix>-meta
+
+
+def number_of(generation: str) -> int:
+    """The generation number in a name like gen-000007-3fa9c2."""
+    return int(generation[4:10])
+
+
 def record_id(chunk_id: str, number: int) -> str:
     """The id of the version of `chunk_id` written by generation `number`."""
     return f"{chunk_id}@{number}"

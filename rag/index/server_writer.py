@@ -23,15 +23,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.errors import IndexCorruptError
+from rag.errors import IndexCorruptError, PlaybookError
 from rag.index.backend import crash_point_for_tests
-from rag.index.server import POINTER, ServerStore, number_of
 from rag.index.server_view import (
     ALIVE,
     ID_PAGE,
     PAGE,
+    POINTER,
     GenerationView,
     holds,
+    number_of,
     pages,
     record_id,
 )
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from rag.chunk import Chunk
     from rag.index.bm25 import BM25
     from rag.index.manifest import Manifest
+    from rag.index.server import ServerStore
 
 MARK_PAGE = 500  # chunk ids per `$in` filter when marking records dead
 
@@ -56,6 +58,7 @@ class ServerWriter:
         # A random suffix: names never repeat, even on a reset server, so nothing cached by
         # generation name (readers, refusal calibration) can be mistaken for a new generation.
         self.name = f"gen-{self.number:06d}-{secrets.token_hex(3)}"
+        self.published = False
         base_view = store.view(base) if base is not None else None
         self.base_number = base_view.number if base_view is not None else None
         if base_view is not None and base_view.number is not None:
@@ -120,13 +123,20 @@ class ServerWriter:
             ids=[POINTER], documents=[self.name], embeddings=[[1.0]],
             metadatas=[{"kind": "pointer", "generation": self.name, "previous": previous}],
         )
+        self.published = True
         crash_point_for_tests("server-after-flip")
-        collect(self.store, self.name, previous, crashed=False)
+        try:
+            collect(self.store, self.name, previous, crashed=False)
+        except PlaybookError:  # published already: what is left is invisible, and the next
+            pass  # ingest collects it (as after a crash here: test_kill_9_server_after_flip)
         return self.name
 
     def abort(self) -> None:
-        """Undo what this writer did (the next ingest's `collect` does it if this fails too)."""
+        """Undo what this writer did (the next ingest's `collect` does it if this fails too);
+        nothing once the pointer names the new generation."""
         try:
+            if self.published:
+                return
             if self.fresh:
                 self.store.client.delete_collection(self.collection_name)
             elif self.base_number is not None:
@@ -170,7 +180,7 @@ def collect(store: ServerStore, live: str, previous: str, crashed: bool = True) 
         collection = store.view(live).collection
         same = previous in where and where[previous] == where[live]
         floor = number_of(previous) if same else number_of(live)
-        collection.delete(where={"died": {"$lte": floor}})
+        delete_where(collection, {"died": {"$lte": floor}})
         if crashed:  # else (after our own flip, under the lock) nothing can be newer than live
             rewind(collection, number_of(live))
     meta = store.meta(create=True)
@@ -183,10 +193,17 @@ def collect(store: ServerStore, live: str, previous: str, crashed: bool = True) 
 def rewind(collection: Any, number: int) -> None:
     """Make `collection` hold what it held after generation `number` was written: delete
     records born later, clear death marks set later."""
-    collection.delete(where={"born": {"$gt": number}})
+    delete_where(collection, {"born": {"$gt": number}})
     marked = {"$and": [{"died": {"$gt": number}}, {"died": {"$lt": ALIVE}}]}
     while ids := collection.get(where=marked, include=[], limit=PAGE)["ids"]:
         collection.update(ids=ids, metadatas=[{"died": ALIVE}] * len(ids))
+
+
+def delete_where(collection: Any, where: dict[str, Any]) -> None:
+    """Delete the records matching `where`, PAGE at a time: one `delete(where=...)` of the
+    thousands of versions a large change leaves could outlast the request timeout."""
+    while ids := collection.get(where=where, include=[], limit=PAGE)["ids"]:
+        collection.delete(ids=ids)
 
 
 def leftovers(store: ServerStore) -> list[str]:
