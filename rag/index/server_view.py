@@ -75,7 +75,7 @@ class GenerationView:
         self.number = number
         self.hidden = 0  # records of the collection this generation does not hold (an estimate)
         # chunk id -> the record this generation holds, once known (`hold`): queries then
-        # recognise its records by id instead of fetching metadata (52 -> ~8 ms, measured)
+        # recognise its records by id instead of fetching metadata (51 -> 9 ms at 20k, measured)
         self.held: dict[str, str] | None = None
 
     def hold(self, records: list[str]) -> None:
