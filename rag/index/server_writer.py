@@ -175,7 +175,7 @@ def collect(store: ServerStore, live: str, previous: str, crashed: bool = True) 
     present = store.collections()
     for name in present:
         if name not in where.values():
-            store.client.delete_collection(name)
+            _drop(store, name)
     if where.get(live) in present and store.view(live).number is not None:
         collection = store.view(live).collection
         same = previous in where and where[previous] == where[live]
@@ -188,6 +188,19 @@ def collect(store: ServerStore, live: str, previous: str, crashed: bool = True) 
     stale = [r for r in records if r.removeprefix("manifest:") not in keep]
     if stale:
         meta.delete(ids=stale)
+
+
+def _drop(store: ServerStore, name: str) -> None:
+    """Delete a collection nobody reads. Chroma can take longer than the request timeout for
+    a large one (measured: > 10 s for 20k records at load 24) and goes on deleting it after
+    the client gave up; the next ingest finds it again if it did not, so a timeout here does
+    not fail the ingest."""
+    from rag.index.chroma_http import ChromaTimeoutError
+
+    try:
+        store.client.delete_collection(name)
+    except ChromaTimeoutError:
+        pass
 
 
 def rewind(collection: Any, number: int) -> None:
