@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,8 @@ def _change(content: Path) -> None:
     (content / "new.md").write_text("# Retros\n\nHold one every sprint.\n\n" + sections)
 
 
-def _crash_then_recover(settings: Settings, content: Path, point: str, env: dict) -> None:
+def _crash_then_recover(settings: Settings, content: Path, point: str, env: dict,
+                        after_crash: Callable[[], None] | None = None) -> None:
     first = run(settings)
     before = _exact(settings)
     _change(content)
@@ -73,6 +75,8 @@ def _crash_then_recover(settings: Settings, content: Path, point: str, env: dict
     assert store.current() == first.generation  # the old index is still the live one ...
     assert _exact(settings) == before
     assert OLD_TEXT in retrieve_passages(QUESTION, settings)[0].text  # ... and still answers
+    if after_crash:
+        after_crash()
     report = run(settings)  # the next ingest completes, exactly
     assert (report.added, report.updated, report.unchanged, report.removed) == (1, 1, 2, 0)
     chunks = _exact(settings)
@@ -88,15 +92,67 @@ def test_kill_9_embedded(settings: Settings, content: Path, point: str) -> None:
     assert len(leftovers) == 2 and not list(index.glob("*.tmp-*"))  # live + previous only
 
 
-@pytest.mark.server
-@pytest.mark.parametrize("point", ["after-embed", "mid-swap"])
-def test_kill_9_server(tmp_path: Path, content: Path, chroma_server: str, point: str) -> None:
+SERVER_POINTS = ["before-embed", "mid-embed", "server-after-mark", "after-embed", "mid-swap"]
+
+
+def _server_settings(tmp_path: Path, content: Path, url: str) -> tuple[Settings, dict]:
     prefix = "t" + uuid.uuid4().hex[:10]
     settings = Settings(content_dir=content, index_dir=tmp_path / "index",
-                        chroma_url=chroma_server, chroma_prefix=prefix)
-    env = {"PLAYBOOK_CHROMA_URL": chroma_server, "PLAYBOOK_CHROMA_PREFIX": prefix}
-    _crash_then_recover(settings, content, point, env)
-    assert len(open_store(settings).generations()) == 2  # the crashed one was cleaned up
+                        chroma_url=url, chroma_prefix=prefix)
+    return settings, {"PLAYBOOK_CHROMA_URL": url, "PLAYBOOK_CHROMA_PREFIX": prefix}
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("point", SERVER_POINTS)
+def test_kill_9_server(tmp_path: Path, content: Path, chroma_server: str, point: str) -> None:
+    """Killed before the pointer flips: readers stay on the old generation, the crashed
+    ingest's records (new versions, death marks) are invisible, the next ingest clears them."""
+    from rag.index.server import ServerStore
+    from rag.index.server_writer import leftovers
+
+    settings, env = _server_settings(tmp_path, content, chroma_server)
+    left: list[str] = []
+    _crash_then_recover(settings, content, point, env,
+                        lambda: left.extend(leftovers(ServerStore(settings))))
+    kinds = {item.split()[0] for item in left}  # what the crashed ingest had written
+    wrote = {"before-embed": set(), "mid-embed": set(), "server-after-mark": {"mark"},
+             "after-embed": {"mark", "record"}, "mid-swap": {"mark", "record", "manifest"}}
+    assert kinds == wrote[point], left
+    store = ServerStore(settings)
+    assert leftovers(store) == []  # cleaned up, and collected after the flip
+    assert len(store.collections()) == 1  # one versioned collection, no copies
+
+
+@pytest.mark.server
+def test_kill_9_server_after_flip(tmp_path: Path, content: Path, chroma_server: str) -> None:
+    """Killed after the flip, before garbage collection: the new generation answers; the old
+    versions it left are collected by the next ingest that writes."""
+    from rag.index.server import ServerStore
+    from rag.index.server_writer import leftovers
+
+    settings, env = _server_settings(tmp_path, content, chroma_server)
+    run(settings)
+    path = content / "building-trust.md"
+    path.write_text(path.read_text() + "\n\nOne more paragraph on trust.\n")
+    second = run(settings)
+    _change(content)
+    killed = playbook(
+        "ingest", "--content", str(content), "--index", str(settings.index_path), "--json",
+        env={**env, "PLAYBOOK_TEST_CRASH_AT": "server-after-flip"},
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    store = ServerStore(settings)
+    assert store.current() not in (None, second.generation)
+    assert store.pointer()["previous"] == second.generation
+    assert NEW_TEXT in retrieve_passages(QUESTION, settings)[0].text
+    assert len(_exact(settings)) == store.manifest(store.current() or "").chunk_count
+    stale = leftovers(store)
+    assert any(s.startswith("record ") for s in stale) and any(
+        s.startswith("manifest ") for s in stale), stale
+    (content / "new.md").write_text("# Retros\n\nHold one every sprint. Keep it short.\n")
+    report = run(settings)
+    assert report.updated == 1 and leftovers(store) == []
+    assert len(_exact(settings)) == report.chunks
 
 
 def _damage(index: Path, how: str) -> None:

@@ -130,7 +130,7 @@ def test_server_messages_are_one_clear_sentence(tmp_path: Path, content: Path,
     store = open_store(settings)
     generation = store.current()
     assert generation is not None
-    store.client.delete_collection(store.collection_name(generation))
+    store.client.delete_collection(store.location(generation))
     with pytest.raises(IndexCorruptError, match=r"run `playbook ingest --rebuild`"):
         retrieve_passages("anything", settings)
     with pytest.raises(IndexCorruptError, match=r"--rebuild"):
@@ -263,3 +263,90 @@ def test_server_down_is_one_sentence_and_restart_recovers(tmp_path: Path, conten
     finally:
         if proc.poll() is None:
             stop(proc)
+
+
+def test_index_of_the_older_layout_is_read_then_moved_once(
+    tmp_path: Path, content: Path, chroma_server: str
+) -> None:
+    """An index written by the one-collection-per-generation layout still answers, and the next
+    ingest moves it into a versioned collection (then collects the old one)."""
+    from rag.index.server import ServerStore
+    from rag.index.server_writer import leftovers
+
+    settings = Settings(content_dir=content, index_dir=tmp_path / "i", chroma_url=chroma_server,
+                        chroma_prefix="t" + uuid.uuid4().hex[:10])
+    first = run(settings)
+    store = ServerStore(settings)
+    _to_older_layout(store, first.generation)
+    store = ServerStore(settings)  # no cached locations
+    assert store.location(first.generation) == f"{settings.chroma_prefix}-{first.generation}"
+    assert retrieve_passages(QUESTION, settings)[0].first.article_id == "building-trust"
+    (content / "new.md").write_text("# Retros\n\nHold one every sprint. Keep it blameless.\n")
+    report = run(settings)
+    assert (report.added, report.unchanged, report.embedded) == (1, 3, 1)
+    vectors, chunks = _ids(settings)
+    assert vectors == chunks and len(chunks) == report.chunks
+    assert "-v-" in store.location(report.generation) and leftovers(store) == []
+    (content / "new.md").write_text("# Retros\n\nHold one every month.\n")
+    run(settings)  # the older layout's collection is no longer kept for readers in flight
+    assert [n for n in store.collections() if "-gen-" in n] == []
+
+
+def _to_older_layout(store: object, generation: str) -> None:
+    """Rewrite a generation as the older layout had it: its own collection, chunk ids as ids,
+    a manifest record without `collection`."""
+    from rag.index.server import ServerStore
+
+    assert isinstance(store, ServerStore)
+    view = store.view(generation)
+    got = view.collection.get(ids=view.records(),
+                              include=["documents", "metadatas", "embeddings"])
+    older = store.client.create_collection(f"{store.prefix}-{generation}",
+                                           embedding_function=None,
+                                           metadata={"hnsw:space": "cosine"})
+    keys = ("article_id", "source", "position")
+    older.add(ids=[i.rsplit("@", 1)[0] for i in got["ids"]], documents=got["documents"],
+              embeddings=got["embeddings"],
+              metadatas=[{k: m[k] for k in keys} for m in got["metadatas"]])
+    meta = store.meta()
+    record = meta.get(ids=[f"manifest:{generation}"], include=["documents"])
+    meta.delete(ids=record["ids"])  # re-added without `collection` (upsert merges metadata)
+    meta.add(ids=record["ids"], documents=record["documents"], embeddings=[[1.0]],
+             metadatas=[{"kind": "manifest"}])
+    store.client.delete_collection(view.collection.name)
+
+
+def test_a_generation_never_sees_another_ones_versions(
+    tmp_path: Path, content: Path, chroma_server: str
+) -> None:
+    """After an edit the collection holds two versions of most of an article's chunks, with
+    nearly the same vectors: each generation's searches return its own, once each, whether the
+    over-fetch suffices or the filtered fallback runs."""
+    from rag.embedder import encode_texts, make_embedder
+    from rag.index.chroma_search import ChromaSearch
+    from rag.index.server import ServerStore
+    from rag.index.server_view import SLACK
+
+    settings = Settings(content_dir=content, index_dir=tmp_path / "i", chroma_url=chroma_server,
+                        chroma_prefix="t" + uuid.uuid4().hex[:10])
+    first = run(settings)
+    path = content / "building-trust.md"
+    path.write_text(path.read_text() + "\n\nAsk what they need before you offer anything.\n")
+    second = run(settings)
+    store = ServerStore(settings)
+    live = load_index(settings).chunks
+    article = [c for c in live.values() if c.article_id == "building-trust"]
+    assert len(article) >= 3
+    vector = encode_texts(make_embedder(settings), [article[0].embed_text])[0].tolist()
+    for generation in (first.generation, second.generation):
+        ids = sorted(c.id for c in store.chunks(generation))
+        search = store.search(generation, ids, exact=False)
+        assert isinstance(search, ChromaSearch) and search.collection.hidden >= len(article)
+        top = search.top(vector, len(ids))  # every chunk: the hidden versions are all near
+        assert sorted(i for i, _ in top) == ids  # each chunk once, none of the other generation
+        forced = store.view(generation)
+        forced.hidden = -SLACK  # ask for exactly k: other versions take places, the filter runs
+        again = dict(ChromaSearch(forced).top(vector, len(ids)))
+        assert again == {i: pytest.approx(s, abs=1e-5) for i, s in top}
+        sims = search.similarities(vector, [i for i, _ in top[:5]])
+        assert sims == {i: pytest.approx(s, abs=1e-5) for i, s in top[:5]}
