@@ -1,7 +1,11 @@
 """Unit-normalised MiniLM vectors of short texts, cached per process (passage sentences, claims).
 
-Shared by the citation checker and the extractive answerer, so a passage sentence encoded while
-building an answer is not encoded again while checking it.
+Shared by the citation checker, the refusal check and the extractive answerer, so a passage
+sentence encoded while building an answer is not encoded again while checking it. Before
+encoding, `encode` looks each text up in the sentence tables of the indexes this process opened
+(`attach`, called by `rag.index.load_index`; see rag/index/sentences.py): passage sentences were
+encoded once at ingest, so a first question usually encodes only itself. A table is consulted
+only when the caller's embedder makes the index's kind of vectors (`Embedder.space`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rag.embedder import Embedder
+    from rag.index.sentences import SentenceTable
+
+MAX_TABLES = 4  # indexes open at once in one process (evals switch corpora)
 
 
 class _VectorCache:
@@ -24,27 +31,60 @@ class _VectorCache:
         self._items: OrderedDict[tuple[int, str], Any] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+        self._tables: OrderedDict[str, tuple[str, SentenceTable]] = OrderedDict()
 
     def clear(self) -> None:
-        """Forget every cached vector (benchmarks time the cold path with this)."""
+        """Forget every cached vector (benchmarks time the cold path with this); attached
+        sentence tables stay (they are the index's, not a cache)."""
         with self._lock:
             self._items.clear()
 
+    def attach(self, index: str, space: str, table: SentenceTable | None) -> None:
+        """Use `table` (the live generation of index `index`, vectors of kind `space`) for
+        lookups; it replaces that index's previous generation. None detaches the index."""
+        with self._lock:
+            self._tables.pop(index, None)
+            if table is not None:
+                self._tables[index] = (space, table)
+            while len(self._tables) > MAX_TABLES:
+                self._tables.popitem(last=False)
+
     def encode(self, texts: Sequence[str], embedder: Any) -> np.ndarray:
+        """Unit vectors of `texts` (one row each): cached, else from an attached sentence
+        table, else encoded by `embedder` in one call."""
         import numpy as np
 
         key = id(embedder)
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if (key, t) not in self._items))
         if missing:
-            vectors = _embed(missing, embedder)
+            found = self._from_tables(missing, getattr(embedder, "space", None))
+            rest = [t for t in missing if t not in found]
+            if rest:
+                found.update(zip(rest, _embed(rest, embedder), strict=True))
             with self._lock:
-                for text, vector in zip(missing, vectors, strict=True):
-                    self._items[(key, text)] = vector
+                for text in missing:
+                    self._items[(key, text)] = found[text]
                 while len(self._items) > self._size:
                     self._items.popitem(last=False)
         with self._lock:
             return np.stack([self._items[(key, t)] for t in texts]) if texts else np.zeros((0, 1))
+
+    def _from_tables(self, texts: list[str], space: str | None) -> dict[str, Any]:
+        """Vectors of `texts` found in attached tables of the embedder's vector space."""
+        from rag.index.manifest import damaged
+
+        with self._lock:
+            tables = [t for s, t in self._tables.values() if space is not None and s == space]
+        found: dict[str, Any] = {}
+        for table in tables:
+            try:
+                found.update(table.lookup([t for t in texts if t not in found]))
+            except (OSError, ValueError) as exc:  # one sentence, never a wrong score
+                raise damaged(table.folder.parent, exc) from exc
+            if len(found) == len(texts):
+                break
+        return found
 
 
 def _embed(texts: list[str], embedder: Embedder) -> np.ndarray:
