@@ -33,11 +33,14 @@ class _VectorCache:
         self._lock = threading.Lock()
         self._tables: OrderedDict[str, tuple[str, SentenceTable]] = OrderedDict()
 
-    def clear(self) -> None:
-        """Forget every cached vector (benchmarks time the cold path with this); attached
-        sentence tables stay (they are the index's, not a cache)."""
+    def clear(self, tables: bool = False) -> None:
+        """Forget every cached vector (benchmarks time the cold path with this); with
+        `tables`, detach the indexes' sentence tables too (the next `load_index` re-attaches
+        its own)."""
         with self._lock:
             self._items.clear()
+            if tables:
+                self._tables.clear()
 
     def attach(self, index: str, space: str, table: SentenceTable | None) -> None:
         """Use `table` (the live generation of index `index`, vectors of kind `space`) for
