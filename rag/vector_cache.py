@@ -13,15 +13,23 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
 
     from rag.embedder import Embedder
-    from rag.index.sentences import SentenceTable
 
 MAX_TABLES = 4  # indexes open at once in one process (evals switch corpora)
+
+
+class SentenceTable(Protocol):
+    """What `rag.index.sentences.SentenceTable` offers here (rag.index imports this module,
+    not the other way round)."""
+
+    def lookup(self, texts: Sequence[str]) -> dict[str, Any]:
+        """Vectors of the texts the table holds; IndexCorruptError when its files are bad."""
+        ...
 
 
 class _VectorCache:
@@ -75,16 +83,11 @@ class _VectorCache:
 
     def _from_tables(self, texts: list[str], space: str | None) -> dict[str, Any]:
         """Vectors of `texts` found in attached tables of the embedder's vector space."""
-        from rag.index.manifest import damaged
-
         with self._lock:
             tables = [t for s, t in self._tables.values() if space is not None and s == space]
         found: dict[str, Any] = {}
         for table in tables:
-            try:
-                found.update(table.lookup([t for t in texts if t not in found]))
-            except (OSError, ValueError) as exc:  # one sentence, never a wrong score
-                raise damaged(table.folder.parent, exc) from exc
+            found.update(table.lookup([t for t in texts if t not in found]))
             if len(found) == len(texts):
                 break
         return found

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.index.manifest import damaged
 from rag.text import units
 
 VECTORS_FILE = "sentences.npy"
@@ -140,8 +141,14 @@ class SentenceTable:
     def lookup(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Unit float32 vectors of the texts the table holds (others are left out).
 
-        Rows are checked as they are read: a damaged file raises ValueError instead of scoring
-        a sentence against zeros or NaN."""
+        Rows are checked as they are read: a damaged file raises IndexCorruptError (one
+        sentence naming the fix) instead of scoring a sentence against zeros or NaN."""
+        try:
+            return self._lookup(texts)
+        except (OSError, ValueError) as exc:
+            raise damaged(self.folder.parent, exc) from exc
+
+    def _lookup(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         found = {t: r for t in dict.fromkeys(texts) if (r := self.row(t)) is not None}
         if not found:
             return {}
