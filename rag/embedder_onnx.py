@@ -8,8 +8,10 @@ which import in ~0.2 s against ~6 s for sentence-transformers. The traced graph 
 (one Attention / SkipLayerNormalization / BiasGelu kernel per layer, `onnxruntime.transformers`);
 its fp32 vectors match the torch runtime to ~1e-6. The optional int8 graph quantises most of
 the fused graph's MatMul weights (dynamic, per channel), keeping the attentions and the four
-most error-prone MatMuls in fp32: faster, and close enough to keep cwe dev nDCG@10 within
-0.3 point (see BENCHMARKS.md for both runtimes side by side).
+most error-prone MatMuls in fp32, and runs one text per run: its activations are quantised
+with one scale per run, so batching would make a vector depend on its batch-mates. Faster, but
+it loses dev nDCG@10 (cwe: 1.7 points dense, 3.2 hybrid), so fp32 is the default (see
+BENCHMARKS.md for the runtimes side by side).
 """
 
 from __future__ import annotations
