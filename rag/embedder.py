@@ -44,8 +44,15 @@ class Embedder(ABC):
         """Unit-length float32 vectors, one row per text, in order."""
 
     def get_query_embedding(self, query: str) -> list[float]:
-        """The vector of one question (the LlamaIndex name, used by retrieval)."""
-        return [float(x) for x in self.encode([query])[0]]
+        """The vector of one question (the LlamaIndex name, used by retrieval). The last few
+        are kept in `recent_queries`: the refusal check compares the same question with the
+        passage sentences (rag.vector_cache), and need not encode it again."""
+        vector = self.encode([query])[0]
+        recent = self.__dict__.setdefault("recent_queries", {})
+        recent[query] = vector
+        while len(recent) > 16:
+            recent.pop(next(iter(recent)))
+        return [float(x) for x in vector]
 
     def get_text_embedding(self, text: str) -> list[float]:
         """The vector of one passage."""

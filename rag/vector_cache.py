@@ -70,6 +70,8 @@ class _VectorCache:
             missing = list(dict.fromkeys(t for t in texts if (key, t) not in self._items))
         if missing:
             found = self._from_tables(missing, getattr(embedder, "space", None))
+            recent = getattr(embedder, "recent_queries", {})  # the question, from retrieval
+            found.update({t: recent[t] for t in missing if t not in found and t in recent})
             rest = [t for t in missing if t not in found]
             if rest:
                 found.update(zip(rest, _embed(rest, embedder), strict=True))
