@@ -187,11 +187,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--question", default=QUESTION)
     parser.add_argument("--content", type=Path, help="content folder of the index (sources)")
     parser.add_argument("--target", type=float, default=3.0, help="median wall target (s)")
+    parser.add_argument("--int8", action="store_true",
+                        help="ask with PLAYBOOK_EMBED_INT8=true (an index built with int8)")
     args = parser.parse_args(argv)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYBOOK_")}
     env.update({"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"})
     if "PLAYBOOK_MODEL_CACHE_DIR" in os.environ:
         env["PLAYBOOK_MODEL_CACHE_DIR"] = os.environ["PLAYBOOK_MODEL_CACHE_DIR"]
+    if args.int8:
+        env["PLAYBOOK_EMBED_INT8"] = "true"
     index = ensure_index(args, env)
     result: dict[str, Any] = {"index": str(index), "question": args.question,
                               "label": args.label, "target_s": args.target}
