@@ -228,7 +228,7 @@ def prepare(args: argparse.Namespace, work: Path) -> tuple[Path, str]:
         shutil.copytree(CWE, content)
         return content, "cwe-playbook"
     if args.corpus == "18f":
-        shutil.copytree(CWE.parent / "18f-handbook", content)
+        shutil.copytree(CWE.parent / "18f-handbook" / "pages", content)  # as the eval suites
         return content, "18f-handbook"
     write_corpus(content, args.articles, seed=args.seed)
     return content, f"synthetic ({args.articles} articles, seed {args.seed})"
