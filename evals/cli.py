@@ -16,6 +16,7 @@ DEFAULT_OUT = ROOT / "evals" / "results"
 
 
 def _say(message: str) -> None:
+    """Progress on stderr (stdout carries the summary)."""
     print(f"... {message}", file=sys.stderr, flush=True)
 
 
@@ -31,8 +32,11 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.suite == "gate":
         return _run_gate(settings, cache, args.corpora or DEFAULT_CORPORA, out)
+    quiet = getattr(args, "quiet", False)
     results = run_eval(args.suite, settings, answerers=args.llm, cache=cache,
-                       corpora=args.corpora or DEFAULT_CORPORA, progress=_say)
+                       corpora=args.corpora or DEFAULT_CORPORA,
+                       progress=None if quiet else _say,
+                       progress_every=getattr(args, "progress_every", 5.0))
     _keep_beir(results, out)
     report = write_results(results, out)
     _print_summary(results)

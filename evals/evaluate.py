@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evals.runner import Progress, run_suite
+from evals.runner import Progress, SuiteProgress, run_suite
 from evals.suites import (
     DEFAULT_CACHE,
     DEFAULT_CORPORA,
@@ -65,9 +65,10 @@ def _local_model_present(settings: Settings) -> bool:
 def run_eval(
     suite: str, base: Settings, answerers: Sequence[str] | None = None,
     cache: Path = DEFAULT_CACHE, corpora: Path = DEFAULT_CORPORA,
-    progress: Progress | None = None,
+    progress: Progress | None = None, progress_every: float = 5.0,
 ) -> dict[str, Any]:
-    """Results of every suite in `suite` (a name or group) for the given answerers."""
+    """Results of every suite in `suite` (a name or group) for the given answerers.
+    `progress` gets a line per step and, every `progress_every` s, the question count and ETA."""
     started = time.perf_counter()
     names = list(answerers) if answerers is not None else available_answerers(base)
     results: dict[str, Any] = {
@@ -91,8 +92,10 @@ def run_eval(
         results["config"]["support_checker"] = checker
         if progress:
             progress(f"running {loaded.name} ({len(loaded.questions)} questions)")
+        ticker = (SuiteProgress(loaded.name, len(loaded.questions), ["retrieval", *names],
+                                progress, progress_every) if progress else None)
         results["suites"][loaded.name] = run_suite(loaded, settings, names, supports,
-                                                   judge=judge)
+                                                   progress=ticker, judge=judge)
     results["seconds"] = round(time.perf_counter() - started, 1)
     return results
 

@@ -21,6 +21,45 @@ DEPTH = 300  # chunks per retriever when ranking documents (enough for recall@10
 Progress = Callable[[str], None]
 
 
+class SuiteProgress:
+    """Per-question callback printing "suite: question n of N (stage), ETA" through `say`,
+    at most once every `every` seconds (and at the last question), so a long eval shows where
+    it is without flooding a CI log. Stages: retrieval, then each answerer, over the same
+    questions; the ETA assumes the remaining questions cost what the done ones did."""
+
+    def __init__(
+        self, suite: str, questions: int, stages: Sequence[str], say: Callable[[str], None],
+        every: float = 5.0, clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.suite, self.questions, self.stages = suite, questions, list(stages)
+        self.total = questions * len(self.stages)
+        self.say, self.every, self.clock = say, every, clock
+        self.done = 0
+        self.started = self.last = clock()
+
+    def __call__(self, _question_id: str) -> None:
+        self.done += 1
+        now = self.clock()
+        if now - self.last < self.every and self.done < self.total:
+            return
+        self.last = now
+        self.say(self.line(now))
+
+    def line(self, now: float) -> str:
+        """The progress line after `self.done` questions."""
+        stage = self.stages[min((self.done - 1) // max(self.questions, 1), len(self.stages) - 1)]
+        n = (self.done - 1) % max(self.questions, 1) + 1
+        left = (now - self.started) / self.done * (self.total - self.done)
+        eta = "done" if self.done >= self.total else f"ETA {_duration(left)}"
+        return f"{self.suite}: question {n} of {self.questions} ({stage}), {eta}"
+
+
+def _duration(seconds: float) -> str:
+    """12 s, 3 min 05 s."""
+    seconds = round(seconds)
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+
+
 def ranked_documents(reader: Any, hits: Sequence[tuple[str, float, Any]], key: str) -> list[str]:
     """Document ids (article_id or source) in order of their best chunk."""
     return metrics.dedupe(getattr(reader.chunks[cid], key) for cid, _, _ in hits)

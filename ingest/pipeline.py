@@ -17,6 +17,7 @@ import numpy as np
 from ingest.articles import DEFAULT_MAX_ARTICLE_BYTES, Article, read_article
 from ingest.chunker import chunk_article
 from ingest.files import scan_content
+from ingest.sentences import embed_sentences
 from rag.chunk import Chunk
 from rag.embedder import count_tokens_factory, encode_texts, make_embedder, vector_space
 from rag.errors import ContentError, PlaybookError
@@ -41,11 +42,13 @@ class IngestReport:
     skipped: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     embedded: int = 0  # chunks embedded by this run
+    sentences: int = 0  # passage sentences embedded by this run (stores that keep them)
     generation: str = ""
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
         data.pop("embedded")
+        data.pop("sentences")
         data.pop("generation")
         return data
 
@@ -155,6 +158,7 @@ def _apply(
         crash_point_for_tests("after-embed")
         old_chunks = store.chunks(base) if base else []
         chunks = [c for c in old_chunks if c.article_id not in drop_articles] + new_chunks
+        report.sentences = embed_sentences(settings, writer, chunks, new_chunks)
         bm25 = None
         if store.saves_bm25:
             bm25 = store.bm25(base, old_chunks) if base else BM25.empty()

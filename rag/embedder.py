@@ -35,14 +35,24 @@ class Embedder(ABC):
     """An embedding model: `encode` is the one method to write; the rest is built on it."""
 
     embed_batch_size: int = 64
+    # The kind of vectors this instance makes (`space_key`), set by the registry: an index's
+    # precomputed sentence vectors are used only by an embedder of the same space.
+    space: str | None = None
 
     @abstractmethod
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text, in order."""
 
     def get_query_embedding(self, query: str) -> list[float]:
-        """The vector of one question (the LlamaIndex name, used by retrieval)."""
-        return [float(x) for x in self.encode([query])[0]]
+        """The vector of one question (the LlamaIndex name, used by retrieval). The last few
+        are kept in `recent_queries`: the refusal check compares the same question with the
+        passage sentences (rag.vector_cache), and need not encode it again."""
+        vector = self.encode([query])[0]
+        recent = self.__dict__.setdefault("recent_queries", {})
+        recent[query] = vector
+        while len(recent) > 16:
+            recent.pop(next(iter(recent)))
+        return [float(x) for x in vector]
 
     def get_text_embedding(self, text: str) -> list[float]:
         """The vector of one passage."""
@@ -70,6 +80,12 @@ def vector_space(settings: Settings) -> str:
     """What the index's vectors are comparable with: the model, or 'hashed' for the model-free
     runtime (an index built with one is re-embedded when switched to the other)."""
     return "hashed" if settings.embed_runtime == "hashed" else settings.embed_model
+
+
+def space_key(model: str, int8: bool) -> str:
+    """Identifies a kind of vectors: the model (or 'hashed') and whether the int8 graph made
+    them. A manifest's (`embed_model`, `embed_int8`) gives the same key as the settings."""
+    return f"{model}|int8={bool(int8)}"
 
 
 def encode_texts(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
@@ -125,6 +141,8 @@ def _load(runtime: str, name: str, cache_dir: Path, int8: bool, batch_size: int)
         raise missing_package(package.replace("_", "-"), extra, f"The '{runtime}' embedder")
     load = getattr(importlib.import_module(module), factory)
     embedder: Embedder = load(name, cache_dir, int8, batch_size)
+    embedder.space = space_key("hashed" if runtime == "hashed" else name,
+                               int8 and runtime == "onnx")
     return embedder
 
 

@@ -8,8 +8,10 @@ which import in ~0.2 s against ~6 s for sentence-transformers. The traced graph 
 (one Attention / SkipLayerNormalization / BiasGelu kernel per layer, `onnxruntime.transformers`);
 its fp32 vectors match the torch runtime to ~1e-6. The optional int8 graph quantises most of
 the fused graph's MatMul weights (dynamic, per channel), keeping the attentions and the four
-most error-prone MatMuls in fp32: faster, and close enough to keep cwe dev nDCG@10 within
-0.3 point (see BENCHMARKS.md for both runtimes side by side).
+most error-prone MatMuls in fp32, and runs one text per run: its activations are quantised
+with one scale per run, so batching would make a vector depend on its batch-mates. Faster, but
+it loses dev nDCG@10 (cwe: 1.7 points dense, 3.2 hybrid), so fp32 is the default (see
+BENCHMARKS.md for the runtimes side by side).
 """
 
 from __future__ import annotations
@@ -190,7 +192,8 @@ def load(name: str, cache_dir: Path, int8: bool, batch_size: int) -> Embedder:
 
         log.warning("ONNX export unavailable (%s); using the torch runtime", exc)
         return load_torch(name, cache_dir, int8, batch_size)
-    return OnnxEmbedder(graph, folder / "tokenizer.json", max_tokens(folder), batch_size)
+    return OnnxEmbedder(graph, folder / "tokenizer.json", max_tokens(folder), batch_size,
+                        per_row=int8)
 
 
 class OnnxEmbedder(Embedder):
@@ -198,7 +201,7 @@ class OnnxEmbedder(Embedder):
 
     def __init__(
         self, graph: Path, tokenizer_file: Path, max_tokens: int = 256, batch_size: int = 64,
-        threads: int | None = None, batch_tokens: int = BATCH_TOKENS,
+        threads: int | None = None, batch_tokens: int = BATCH_TOKENS, per_row: bool = False,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -218,6 +221,11 @@ class OnnxEmbedder(Embedder):
         self.graph = graph
         self.embed_batch_size = batch_size
         self.batch_tokens = batch_tokens
+        # The int8 graph quantises activations dynamically, with one scale per run: a text's
+        # vector would depend on its batch-mates (1 - cos up to 7e-3). One text per run makes
+        # it a function of the text alone (the same vector at ingest and at question time) and
+        # costs nothing measurable here (no padding either): see BENCHMARKS.md.
+        self.per_row = per_row
         self._lock = threading.Lock()  # one run at a time: the session already uses every core
 
     def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
@@ -234,7 +242,7 @@ class OnnxEmbedder(Embedder):
     def _batches(self, lengths: list[int], batch_size: int | None) -> list[list[int]]:
         """Row indices longest first, at most `batch_size` texts and `batch_tokens` padded
         tokens per batch (ONNX Runtime's memory arena grows to the largest batch it ran)."""
-        size = batch_size or self.embed_batch_size
+        size = 1 if self.per_row else batch_size or self.embed_batch_size
         parts: list[list[int]] = []
         for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
             rows = parts[-1] if parts else []

@@ -49,9 +49,10 @@ class Settings(BaseSettings):
         "(sentence-transformers) or 'hashed' (no model: word hashing, for fast tests only).",
     )
     embed_int8: bool = Field(
-        False, description="With the onnx runtime, use the partly int8-quantised graph "
-        "(~1.3x the fp32 graph's ingest speed on AVX2, cwe dev nDCG@10 within 0.3 point; "
-        "slightly different vectors: changing it re-embeds everything on the next ingest).",
+        False, description="With the onnx runtime, use the partly int8-quantised graph, one "
+        "text per run so a vector never depends on its batch-mates (faster ingest on AVX2 but "
+        "cwe dev nDCG@10 1.7 points lower dense, 3.2 hybrid: BENCHMARKS.md; changing it "
+        "re-embeds everything on the next ingest).",
     )
     model_cache_dir: Path = Field(
         Path("~/.cache/playbook-qa"),

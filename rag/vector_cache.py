@@ -1,7 +1,11 @@
 """Unit-normalised MiniLM vectors of short texts, cached per process (passage sentences, claims).
 
-Shared by the citation checker and the extractive answerer, so a passage sentence encoded while
-building an answer is not encoded again while checking it.
+Shared by the citation checker, the refusal check and the extractive answerer, so a passage
+sentence encoded while building an answer is not encoded again while checking it. Before
+encoding, `encode` looks each text up in the sentence tables of the indexes this process opened
+(`attach`, called by `rag.index.load_index`; see rag/index/sentences.py): passage sentences were
+encoded once at ingest, so a first question usually encodes only itself. A table is consulted
+only when the caller's embedder makes the index's kind of vectors (`Embedder.space`).
 """
 
 from __future__ import annotations
@@ -9,12 +13,23 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
 
     from rag.embedder import Embedder
+
+MAX_TABLES = 4  # indexes open at once in one process (evals switch corpora)
+
+
+class SentenceTable(Protocol):
+    """What `rag.index.sentences.SentenceTable` offers here (rag.index imports this module,
+    not the other way round)."""
+
+    def lookup(self, texts: Sequence[str]) -> dict[str, Any]:
+        """Vectors of the texts the table holds; IndexCorruptError when its files are bad."""
+        ...
 
 
 class _VectorCache:
@@ -24,27 +39,60 @@ class _VectorCache:
         self._items: OrderedDict[tuple[int, str], Any] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+        self._tables: OrderedDict[str, tuple[str, SentenceTable]] = OrderedDict()
 
-    def clear(self) -> None:
-        """Forget every cached vector (benchmarks time the cold path with this)."""
+    def clear(self, tables: bool = False) -> None:
+        """Forget every cached vector (benchmarks time the cold path with this); with
+        `tables`, detach the indexes' sentence tables too (the next `load_index` re-attaches
+        its own)."""
         with self._lock:
             self._items.clear()
+            if tables:
+                self._tables.clear()
+
+    def attach(self, index: str, space: str, table: SentenceTable | None) -> None:
+        """Use `table` (the live generation of index `index`, vectors of kind `space`) for
+        lookups; it replaces that index's previous generation. None detaches the index."""
+        with self._lock:
+            self._tables.pop(index, None)
+            if table is not None:
+                self._tables[index] = (space, table)
+            while len(self._tables) > MAX_TABLES:
+                self._tables.popitem(last=False)
 
     def encode(self, texts: Sequence[str], embedder: Any) -> np.ndarray:
+        """Unit vectors of `texts` (one row each): cached, else from an attached sentence
+        table, else encoded by `embedder` in one call."""
         import numpy as np
 
         key = id(embedder)
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if (key, t) not in self._items))
         if missing:
-            vectors = _embed(missing, embedder)
+            found = self._from_tables(missing, getattr(embedder, "space", None))
+            recent = getattr(embedder, "recent_queries", {})  # the question, from retrieval
+            found.update({t: recent[t] for t in missing if t not in found and t in recent})
+            rest = [t for t in missing if t not in found]
+            if rest:
+                found.update(zip(rest, _embed(rest, embedder), strict=True))
             with self._lock:
-                for text, vector in zip(missing, vectors, strict=True):
-                    self._items[(key, text)] = vector
+                for text in missing:
+                    self._items[(key, text)] = found[text]
                 while len(self._items) > self._size:
                     self._items.popitem(last=False)
         with self._lock:
             return np.stack([self._items[(key, t)] for t in texts]) if texts else np.zeros((0, 1))
+
+    def _from_tables(self, texts: list[str], space: str | None) -> dict[str, Any]:
+        """Vectors of `texts` found in attached tables of the embedder's vector space."""
+        with self._lock:
+            tables = [t for s, t in self._tables.values() if space is not None and s == space]
+        found: dict[str, Any] = {}
+        for table in tables:
+            found.update(table.lookup([t for t in texts if t not in found]))
+            if len(found) == len(texts):
+                break
+        return found
 
 
 def _embed(texts: list[str], embedder: Embedder) -> np.ndarray:

@@ -56,3 +56,29 @@ def test_retrieval_benchmark_runs_on_a_tiny_index(tmp_path: Path) -> None:
     for mode in ("dense", "bm25", "hybrid"):
         assert 0 < result[mode]["p50_ms"] <= result[mode]["p95_ms"]
     assert result["index_mb"] > 0
+
+
+def test_ingest_rows_judge_the_default_against_its_own_model() -> None:
+    from benchmarks.bench_ingest import rows_for
+
+    full = {"chunks": 2561, "raw": "default", "raw_chunks_per_s": 4.0, "runtimes": {
+        "onnx": {"chunks_per_s": 1.0, "mb_per_s": 0.001, "ratio_to_raw": 0.238,
+                 "sentences": 15173}}}
+    (row,) = rows_for("18f-handbook", {"full": full})
+    assert row.figure == "ingest throughput, 18f, onnx"
+    assert "15173 sentence vectors; 0.238 × the default's own model" in row.measured
+    assert row.target == "≥ 0.9 × raw" and row.status.startswith("not met")
+
+
+def test_coldstart_rows_carry_the_breakdown_and_target() -> None:
+    from benchmarks.bench_coldstart import rows_for
+
+    result = {"label": "playbook", "target_s": 1.0,
+              "onnx": {"median_wall_s": 0.9, "median_cpu_s": 1.1, "wall_s": [0.9] * 5,
+                       "in_process_total_ms": 300.0},
+              "imports_ms": {"(all)": 400.0, "rag": 300.0},
+              "breakdown": {"steps_ms": {"refusal check": 40.0, "citation check": 0.0}}}
+    (row,) = rows_for(result)
+    assert row.figure == "cold `playbook ask --json`, playbook"
+    assert row.target == "≤ 1.0 s" and row.status == "met"
+    assert "refusal check 40" in row.measured and "citation check" not in row.measured

@@ -72,3 +72,26 @@ def test_fusion_check_tells_graphs_apart(graphs: dict[str, object]) -> None:
     fp32, int8 = graphs["fp32"].graph, graphs["int8"].graph  # type: ignore[attr-defined]
     assert _same_vectors(fp32, fp32) is True
     assert _same_vectors(fp32, int8) is False
+
+
+def test_int8_vectors_do_not_depend_on_batch_mates(graphs: dict[str, object]) -> None:
+    """Dynamic quantisation scales activations per run: the int8 embedder runs one text per
+    run, so a text's vector is the same alone, at ingest in a batch, and at question time."""
+    import onnxruntime as ort
+
+    embedder = graphs["int8"]
+    texts = [*TEXTS, "Short one.", "Ask for an overview of how the system works."]
+    batched = embedder.encode(texts)  # type: ignore[attr-defined]
+    alone = np.vstack([embedder.encode([t]) for t in texts])  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(batched, alone)
+    # what the one-text runs avoid: the same graph fed a padded batch gives other vectors
+    session = ort.InferenceSession(str(embedder.graph), providers=["CPUExecutionProvider"])  # type: ignore[attr-defined]
+    tokenizer = embedder._tokenizer  # type: ignore[attr-defined]
+    ids = [e.ids for e in tokenizer.encode_batch(texts[3:])]
+    width = max(map(len, ids))
+    feed = {"input_ids": np.array([i + [0] * (width - len(i)) for i in ids], np.int64),
+            "attention_mask": np.array([[1] * len(i) + [0] * (width - len(i)) for i in ids],
+                                       np.int64)}
+    feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+    padded = session.run(None, feed)[0]
+    assert float(np.abs(padded - alone[3:]).max()) > 1e-4

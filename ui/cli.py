@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpora", type=Path, help="folder holding cwe-playbook/ (default: "
                    "../shared/corpora beside the project)")
     p.add_argument("--cache", type=Path, help="index cache (default: .playbook-eval/)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--progress-every", type=float, default=5.0, metavar="SECONDS",
+                   help="at most one 'question n of N, ETA' line per SECONDS (default 5)")
     _owner_commands(sub)
     return parser
 

@@ -7,6 +7,7 @@
         chroma/            embedded Chroma (vectors), written through LlamaIndex's ChromaVectorStore
         chunks.jsonl       every chunk with its metadata (passages, adjacency, BM25 source)
         vectors.npy        every chunk's vector, same order: exact dense search (rag/vectors.py)
+        sentences.*        every chunk's sentence vectors, by text (rag/index/sentences.py)
         bm25.npz/.json     the BM25 term matrix
         manifest.json      articles, their content hashes and chunk ids; model and chunk settings
 
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from rag.chunk import Chunk
 from rag.errors import IndexMissingError
-from rag.index import vectors
+from rag.index import sentences, vectors
 from rag.index.embedded_writer import GenerationWriter
 from rag.index.folders import (
     close_chroma_path,
@@ -87,6 +88,14 @@ class EmbeddedStore:
             raise damaged(self.index_dir, exc) from exc
         if rows is not None and rows != count:
             raise damaged(self.index_dir, ValueError("vectors.npy does not match chunks.jsonl"))
+        self.sentences(generation)  # layout checked here; rows as they are read
+
+    def sentences(self, generation: str) -> sentences.SentenceTable | None:
+        """The generation's sentence vectors, memory-mapped (None: built before they were)."""
+        try:
+            return sentences.SentenceTable.open(self.index_dir / generation)
+        except (OSError, ValueError) as exc:
+            raise damaged(self.index_dir, exc) from exc
 
     def chunks(self, generation: str) -> list[Chunk]:
         return read_chunks(self.index_dir / generation)

@@ -19,7 +19,7 @@ import numpy as np
 
 from rag.chunk import Chunk
 from rag.errors import PlaybookError
-from rag.index import vectors
+from rag.index import sentences, vectors
 from rag.index.backend import crash_point_for_tests
 from rag.index.folders import GEN_PATTERN, close_chroma, get_collection, open_chroma, pointer
 from rag.index.manifest import Manifest, damaged
@@ -27,6 +27,7 @@ from rag.index.manifest import Manifest, damaged
 if TYPE_CHECKING:
     from rag.index.bm25 import BM25
 
+NEW_SENTENCES = "sentences.new.bin"  # scratch file of the writer, removed before commit
 WRITE_BATCH = 2000  # chunks per Chroma write (bounds the memory of the converted vectors)
 
 
@@ -47,6 +48,10 @@ class GenerationWriter:
         self._client = open_chroma(self.folder / "chroma")
         self._collection = get_collection(self._client, create=True)
         self._added: list[tuple[list[str], np.ndarray]] = []  # (chunk ids, their vectors)
+        # sentence vectors encoded by this ingest: text -> row of NEW_SENTENCES (float16)
+        self._new_sentences: dict[str, int] = {}
+        self._sentence_dim = 0
+        self._sentence_rows = 0
 
     def remove(self, chunk_ids: list[str]) -> None:
         """Delete chunks (of changed or removed articles) from the vector store."""
@@ -83,11 +88,35 @@ class GenerationWriter:
             store.add(nodes)
         self._added.append(([c.id for c in chunks], matrix))
 
+    def base_sentences(self) -> sentences.SentenceTable | None:
+        """The base generation's sentence table (None: no base, or built before tables)."""
+        if self.base is None:
+            return None
+        try:
+            return sentences.SentenceTable.open(self.base)
+        except (OSError, ValueError) as exc:
+            raise damaged(self.index_dir, exc) from exc
+
+    def add_sentences(self, texts: list[str], matrix: np.ndarray) -> None:
+        """Keep the vectors of sentences this ingest encoded (appended to a scratch file, so
+        a full build of a big corpus never holds them all in memory)."""
+        if not texts:
+            return
+        if len(matrix) != len(texts):
+            raise ValueError(f"{len(texts)} sentences but {len(matrix)} vectors")
+        self._sentence_dim = matrix.shape[1]
+        with open(self.folder / NEW_SENTENCES, "ab") as out:
+            out.write(np.ascontiguousarray(matrix, dtype=np.float16).tobytes())
+        for text in texts:
+            self._new_sentences.setdefault(text, self._sentence_rows)
+            self._sentence_rows += 1
+
     def commit(self, manifest: Manifest, chunks: list[Chunk], bm25: BM25 | None) -> str:
         """Write the metadata files, then rename the folder and flip CURRENT (atomic)."""
         assert bm25 is not None, "the embedded store saves BM25 with each generation"
         matrix = self._matrix([c.id for c in chunks])
         close_chroma(self._client)
+        self._write_sentences(chunks)
         with open(self.folder / "chunks.jsonl", "w", encoding="utf-8") as out:
             for chunk in chunks:
                 out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
@@ -102,6 +131,34 @@ class GenerationWriter:
         _atomic_write(self.index_dir / "CURRENT", self.name + "\n")
         _remove_old_generations(self.index_dir, keep={self.name, previous or ""})
         return self.name
+
+    def _write_sentences(self, chunks: list[Chunk]) -> None:
+        """sentences.* for every chunk: this ingest's vectors, the rest from the base table.
+        Skipped when the pipeline encoded none and the base has no table (nothing to add)."""
+        base = self.base_sentences()
+        if not self._new_sentences and base is None:
+            return
+        scratch = self.folder / NEW_SENTENCES
+        new = (np.memmap(scratch, dtype=np.float16, mode="r").reshape(-1, self._sentence_dim)
+               if self._new_sentences else np.zeros((0, 0), np.float16))
+        dim = self._sentence_dim or (base.vectors.shape[1] if base is not None else 0)
+
+        def vectors_of(texts: list[str]) -> np.ndarray:
+            old = base.lookup([t for t in texts if t not in self._new_sentences]) if base else {}
+            out = np.empty((len(texts), dim), dtype=np.float32)
+            for i, text in enumerate(texts):
+                row = self._new_sentences.get(text)
+                out[i] = new[row] if row is not None else old[text]
+            return out
+
+        try:
+            sentences.write(self.folder, sentences.texts_of(c.text for c in chunks), vectors_of,
+                            dim)
+        except (KeyError, ValueError) as exc:  # a sentence with no vector: base table damaged
+            raise damaged(self.index_dir, exc) from exc
+        finally:
+            new = np.zeros((0, 0), np.float16)  # release the memory map before unlinking
+        scratch.unlink(missing_ok=True)
 
     def abort(self) -> None:
         """Throw the unfinished generation away."""

@@ -15,6 +15,7 @@ from rag.chunk import Chunk
 from rag.index.backend import DenseSearch, Store, open_store
 from rag.index.bm25 import BM25
 from rag.index.manifest import Manifest
+from rag.index.sentences import SentenceTable
 from rag.settings import Settings
 
 
@@ -36,6 +37,8 @@ class IndexReader:
         self._bm25: BM25 | None = None
         self._search: DenseSearch | None = None
         self._lock = threading.Lock()
+        opener = getattr(store, "sentences", None)  # stores that keep sentence vectors
+        self.sentences: SentenceTable | None = opener(generation) if opener else None
 
     @property
     def bm25(self) -> BM25:
@@ -101,6 +104,11 @@ def load_index(settings: Settings) -> IndexReader:
     finally:
         with _cache_lock:
             _loading.pop(key, None)
+    from rag.embedder import space_key
+    from rag.vector_cache import VECTORS
+
+    VECTORS.attach(store.key, space_key(reader.manifest.embed_model, reader.manifest.embed_int8),
+                   reader.sentences)
     with _cache_lock:
         previous, _cache[key] = _cache.get(key), reader
         stale = _retired.pop(key, None)

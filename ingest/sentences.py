@@ -1,0 +1,41 @@
+"""Encoding the chunks' sentences at ingest, for stores that keep them (rag/index/sentences.py).
+
+Only sentences the base generation's table lacks are encoded: an incremental ingest encodes the
+changed articles' sentences, and the first ingest after an upgrade (a base without a table)
+encodes every chunk's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rag.index import sentences
+
+if TYPE_CHECKING:
+    from rag.chunk import Chunk
+    from rag.settings import Settings
+
+BLOCK = 4096  # sentences per model call (bounds the memory of one block of vectors)
+
+
+def embed_sentences(
+    settings: Settings, writer: Any, chunks: list[Chunk], new_chunks: list[Chunk]
+) -> int:
+    """Encode the sentences of `chunks` that the base table lacks and hand them to the writer
+    (when it keeps sentence vectors); returns how many were encoded."""
+    if not hasattr(writer, "add_sentences"):
+        return 0
+    from rag.embedder import make_embedder
+
+    base = writer.base_sentences()
+    source = new_chunks if base is not None else chunks
+    texts = sentences.texts_of(c.text for c in source)
+    if base is not None:
+        texts = [t for t in texts if base.row(t) is None]
+    if not texts:
+        return 0
+    model = make_embedder(settings)
+    for start in range(0, len(texts), BLOCK):
+        block = texts[start : start + BLOCK]
+        writer.add_sentences(block, model.encode(block))
+    return len(texts)

@@ -1,0 +1,151 @@
+"""Sentence vectors kept per generation (rag/index/sentences.py) and used at question time."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import counting_embedder
+import numpy as np
+import pytest
+
+from ingest.pipeline import run
+from rag.api import ask
+from rag.embedder import RUNTIMES, _load, make_embedder
+from rag.errors import IndexCorruptError
+from rag.index.folders import current_generation, read_chunks
+from rag.index.sentences import SentenceTable, passage_texts, texts_of
+from rag.settings import Settings
+from rag.text import units
+from rag.vector_cache import VECTORS
+
+ROOT = Path(__file__).parent.parent
+QUESTION = "How do I approach a tribal team?"
+
+
+@pytest.fixture
+def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The registry's `onnx` runtime replaced by the counting wrapper around the real model."""
+    monkeypatch.setitem(RUNTIMES, "onnx", ("counting_embedder", "load", "onnxruntime",
+                                           "all"))
+    _load.cache_clear()  # the registry caches one instance per configuration
+    VECTORS.clear(tables=True)  # other tests' indexes hold the same fixture sentences
+    counting_embedder.ENCODED.clear()
+    yield counting_embedder.ENCODED
+    _load.cache_clear()
+    VECTORS.clear(tables=True)
+
+
+def _table(settings: Settings) -> tuple[Path, SentenceTable]:
+    folder = current_generation(settings.index_path)
+    assert folder is not None
+    table = SentenceTable.open(folder)
+    assert table is not None
+    return folder, table
+
+
+def _passage_units(answer_citations: list) -> set[str]:  # type: ignore[type-arg]
+    return {t for c in answer_citations for t in passage_texts(c.text)}
+
+
+def test_every_chunk_sentence_is_stored_with_its_model_vector(settings: Settings) -> None:
+    run(settings)
+    folder, table = _table(settings)
+    texts = texts_of(c.text for c in read_chunks(folder))
+    assert len(table) == len(texts) > 20
+    assert texts == (folder / "sentences.txt").read_text(encoding="utf-8").split("\n")
+    stored = table.lookup(texts)
+    fresh = make_embedder(settings).encode(texts)
+    cosines = np.einsum("ij,ij->i", np.stack([stored[t] for t in texts]), fresh)
+    assert cosines.min() > 0.9995  # float16 storage; the model's own vectors otherwise
+    assert table.lookup(["A sentence no chunk of the fixture playbook holds."]) == {}
+    # multi-sentence paragraphs are stored joined too: the extractive answerer encodes them
+    joined = [t for c in read_chunks(folder) for t in passage_texts(c.text)
+              if t not in {u.text for u in units(c.text)}]
+    assert joined and all(t in stored for t in joined)
+
+
+def test_answer_encodes_no_passage_sentence_the_index_holds(
+    settings: Settings, counting: list[str],
+) -> None:
+    run(settings)
+    VECTORS.clear()
+    counting.clear()
+    answer = ask(QUESTION, settings)
+    assert not answer.refused and answer.citations
+    passage = _passage_units(answer.citations)
+    assert QUESTION in counting  # the question itself is still encoded
+    assert not passage & set(counting), sorted(passage & set(counting))[:3]
+
+
+def test_index_without_sentence_vectors_falls_back_to_the_model(
+    settings: Settings, counting: list[str], tmp_path: Path,
+) -> None:
+    """Indexes built before sentence vectors answer the same, encoding the sentences (which
+    is also what makes the test above able to fail)."""
+    run(settings)
+    old = settings.model_copy(update={"index_dir": tmp_path / "old-index"})
+    shutil.copytree(settings.index_path, old.index_path)
+    folder = current_generation(old.index_path)
+    assert folder is not None
+    for name in ("sentences.npy", "sentences.txt", "sentences.idx.npy"):
+        (folder / name).unlink()
+    VECTORS.clear()
+    counting.clear()
+    without = ask(QUESTION, old)
+    assert _passage_units(without.citations) & set(counting)
+    with_table = ask(QUESTION, settings)
+    assert without.answer == with_table.answer and without.refused == with_table.refused
+
+
+def test_next_ingest_encodes_only_new_sentences_and_upgrades_old_indexes(
+    settings: Settings,
+) -> None:
+    first = run(settings)
+    _, table = _table(settings)
+    assert first.sentences == len(table)
+    article = settings.content_path / "building-trust.md"
+    article.write_text(article.read_text() + "\n\nShare the credit for every small win.\n")
+    second = run(settings)
+    folder, table = _table(settings)
+    assert 0 < second.sentences < len(table)
+    assert len(table) == len(texts_of(c.text for c in read_chunks(folder)))
+    for name in ("sentences.npy", "sentences.txt", "sentences.idx.npy"):  # an older index
+        (folder / name).unlink()
+    article.write_text(article.read_text() + "\n\nWrite the decision down the same day.\n")
+    third = run(settings)
+    _, table = _table(settings)
+    assert third.sentences == len(table)
+
+
+@pytest.mark.parametrize("damage", ["truncated texts", "zero vectors", "missing index"])
+def test_damaged_sentence_files_give_one_sentence(settings: Settings, damage: str) -> None:
+    run(settings)
+    folder, table = _table(settings)
+    if damage == "truncated texts":
+        path = folder / "sentences.txt"
+        path.write_bytes(path.read_bytes()[:-40])
+    elif damage == "zero vectors":
+        matrix = np.load(folder / "sentences.npy", mmap_mode="r+")
+        matrix[:] = 0
+        matrix.flush()
+        del matrix
+    else:
+        (folder / "sentences.idx.npy").unlink()
+    del table
+    VECTORS.clear()
+    with pytest.raises(IndexCorruptError) as raised:
+        ask(QUESTION, settings)
+    message = str(raised.value)
+    assert "damaged" in message and "playbook ingest --rebuild" in message
+    assert message.count(". ") == 0 and "\n" not in message
+    done = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "ask", QUESTION, "--json", "--index",
+         str(settings.index_dir), "--content", str(settings.content_dir)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "--rebuild" in done.stderr
