@@ -3,7 +3,7 @@
     python -m evals.variants [--out evals/results] [--scifact ../shared/corpora/scifact]
 
 Each variant is a set of Settings (article-level fusion weight, title/heading BM25 field
-weight) run through the production `rag.retrieve.search`, on cwe-dev, 18f-dev and SciFact train
+weight, BM25 weight, rank or score fusion) run through the production `rag.retrieve.search`, on cwe-dev, 18f-dev and SciFact train
 (the corpora we may choose on), plus cwe-test and 18f-test as report-only columns. Query
 vectors are computed once per question and shared by the variants. A variant is kept only when
 it beats the baseline's nDCG@10 on every dev corpus. Writes `variants.json` for the report.
@@ -22,7 +22,7 @@ from evals import metrics
 from evals.runner import DEPTH
 from evals.suites import DEFAULT_CORPORA
 
-VARIANTS: dict[str, dict[str, float]] = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "baseline (best chunk per article)": {},
     "(a) article fusion 0.5": {"article_weight": 0.5},
     "(a) article fusion 1": {"article_weight": 1.0},
@@ -30,6 +30,11 @@ VARIANTS: dict[str, dict[str, float]] = {
     "(b) heading field 0.5": {"heading_weight": 0.5},
     "(b) heading field 1": {"heading_weight": 1.0},
     "(a)+(b) 1 / 0.5": {"article_weight": 1.0, "heading_weight": 0.5},
+    "(c) RRF, BM25 weight 1.5": {"bm25_weight": 1.5},
+    "(d) convex score fusion": {"fusion": "convex"},
+    "(d) convex, BM25 weight 0.67": {"fusion": "convex", "bm25_weight": 0.67},
+    "(d) convex, BM25 weight 1.5": {"fusion": "convex", "bm25_weight": 1.5},
+    "(d)+(a) convex + article fusion 1": {"fusion": "convex", "article_weight": 1.0},
 }
 CHOOSE_ON = ("cwe-dev", "18f-dev", "scifact-train")
 REPORT_ONLY = ("cwe-test", "18f-test")

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
         "vector matrix, no chromadb import) or 'chroma' (Chroma's HNSW index). A Chroma server "
         "is always queried through Chroma.",
     )
+    fusion: Literal["rrf", "convex"] = Field(
+        "rrf", description="How the dense and BM25 rankings are fused: reciprocal rank (rrf) or "
+        "convex (weighted mean of min-max normalised scores; see evals/results/report.md).",
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     bm25_weight: float = Field(
         1.0, ge=0.0, description="Weight of the BM25 ranking in the fusion (dense ranking = 1)."
