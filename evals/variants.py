@@ -3,9 +3,10 @@
     python -m evals.variants [--out evals/results] [--scifact ../shared/corpora/scifact]
 
 Each variant is a set of Settings (article-level fusion weight, title/heading BM25 field
-weight, BM25 weight, rank or score fusion) run through the production `rag.retrieve.search`, on cwe-dev, 18f-dev and SciFact train
-(the corpora we may choose on), plus cwe-test and 18f-test as report-only columns. Query
-vectors are computed once per question and shared by the variants. A variant is kept only when
+weight, BM25 weight, rank or score fusion) run through the production `rag.retrieve.search`,
+on cwe-dev, 18f-dev and SciFact train (the corpora we may choose on), plus cwe-test and
+18f-test as report-only columns. Query vectors are computed once per question and shared by
+the variants. A variant is kept only when
 it beats the baseline's nDCG@10 on every dev corpus. Writes `variants.json` for the report.
 """
 
