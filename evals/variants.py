@@ -23,15 +23,16 @@ from evals import metrics
 from evals.runner import DEPTH
 from evals.suites import DEFAULT_CORPORA
 
+RRF: dict[str, Any] = {"fusion": "rrf"}  # the variants before convex fusion build on RRF
 VARIANTS: dict[str, dict[str, Any]] = {
-    "baseline (best chunk per article)": {},
-    "(a) article fusion 0.5": {"article_weight": 0.5},
-    "(a) article fusion 1": {"article_weight": 1.0},
-    "(a) article fusion 2": {"article_weight": 2.0},
-    "(b) heading field 0.5": {"heading_weight": 0.5},
-    "(b) heading field 1": {"heading_weight": 1.0},
-    "(a)+(b) 1 / 0.5": {"article_weight": 1.0, "heading_weight": 0.5},
-    "(c) RRF, BM25 weight 1.5": {"bm25_weight": 1.5},
+    "baseline (RRF, best chunk per article)": RRF,
+    "(a) article fusion 0.5": RRF | {"article_weight": 0.5},
+    "(a) article fusion 1": RRF | {"article_weight": 1.0},
+    "(a) article fusion 2": RRF | {"article_weight": 2.0},
+    "(b) heading field 0.5": RRF | {"heading_weight": 0.5},
+    "(b) heading field 1": RRF | {"heading_weight": 1.0},
+    "(a)+(b) 1 / 0.5": RRF | {"article_weight": 1.0, "heading_weight": 0.5},
+    "(c) RRF, BM25 weight 1.5": RRF | {"bm25_weight": 1.5},
     "(d) convex score fusion": {"fusion": "convex"},
     "(d) convex, BM25 weight 0.67": {"fusion": "convex", "bm25_weight": 0.67},
     "(d) convex, BM25 weight 1.5": {"fusion": "convex", "bm25_weight": 1.5},

@@ -79,8 +79,10 @@ class Settings(BaseSettings):
         "is always queried through Chroma.",
     )
     fusion: Literal["rrf", "convex"] = Field(
-        "rrf", description="How the dense and BM25 rankings are fused: reciprocal rank (rrf) or "
-        "convex (weighted mean of min-max normalised scores; see evals/results/report.md).",
+        "convex", description="How the dense and BM25 rankings are fused: convex (weighted mean "
+        "of min-max normalised scores) or reciprocal rank (rrf). Convex beat RRF on cwe-dev and "
+        "18f-dev nDCG@10 (evals/results/report.md, retrieval variants); the refusal model is "
+        "fitted on convex retrieval.",
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     bm25_weight: float = Field(
@@ -138,7 +140,7 @@ class Settings(BaseSettings):
         4, ge=1, le=10, description="Most sentences / list items in an extractive answer."
     )
     refusal_threshold: float = Field(
-        0.2437, ge=0, le=1, description="Answerability score (0-1) below which a question is "
+        0.2697, ge=0, le=1, description="Answerability score (0-1) below which a question is "
         "refused; fitted on the dev splits of every dev corpus and frozen (rag/refusal.py, "
         "`python -m evals.calibrate_refusal`).",
     )
