@@ -187,7 +187,8 @@ def variants_section(data: Mapping[str, Any]) -> str:
     lines = ["## Retrieval variants (hybrid, document level)",
              f"nDCG@10 / hit@3 per corpus; a variant is kept only when it beats the baseline's "
              f"nDCG@10 on every one of {', '.join(data.get('choose_on', []))} (test columns are "
-             f"report-only; without SciFact train nothing is kept). Kept: "
+             f"report-only; without SciFact train nothing is kept). The default since "
+             f"2026-11-30 is convex score fusion (`fusion = \"convex\"`). Kept: "
              f"{', '.join(data.get('kept', [])) or 'none'}. Questions: "
              + ", ".join(f"{k} {v}" for k, v in data.get("queries", {}).items()) + ".", "",
              "| variant | settings | " + " | ".join(corpora) + " | kept |",
@@ -196,7 +197,8 @@ def variants_section(data: Mapping[str, Any]) -> str:
         cells = [f"{c['ndcg@10']:.3f} / {c['hit@3']:.3f}" if (c := variant["corpora"].get(k))
                  else "–" for k in corpora]
         settings = ", ".join(f"{k}={v}" for k, v in variant.get("settings", {}).items()) or "–"
-        kept = "yes" if name in data.get("kept", []) else ""
+        kept = ("yes" if name in data.get("kept", []) else
+                "wins (SciFact train not in this run)" if name in data.get("wins", []) else "")
         lines.append(f"| {name} | {settings} | " + " | ".join(cells) + f" | {kept} |")
     return "\n".join(lines)
 

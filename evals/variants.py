@@ -112,10 +112,11 @@ def run_variants(base: Any, scifact: Path | None, say: Callable[[str], None]) ->
     chosen = [c for c in CHOOSE_ON if c in baseline]
     # Keep only what wins on every dev corpus, SciFact train included: without it, keep nothing.
     judged = "scifact-train" in baseline
-    kept = [v for v in list(VARIANTS)[1:] if judged
-            and all(table[v][c]["ndcg@10"] > baseline[c]["ndcg@10"] for c in chosen)]
+    wins = [v for v in list(VARIANTS)[1:]
+            if all(table[v][c]["ndcg@10"] > baseline[c]["ndcg@10"] for c in chosen)]
     return {"variants": {v: {"settings": VARIANTS[v], "corpora": table[v]} for v in VARIANTS},
-            "choose_on": chosen, "report_only": list(REPORT_ONLY), "kept": kept,
+            "choose_on": chosen, "report_only": list(REPORT_ONLY),
+            "kept": wins if judged else [], "wins": wins,
             "queries": {name: len(c[0]) for name, c in corpora.items()}}
 
 
