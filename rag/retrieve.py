@@ -2,9 +2,10 @@
 
 Fusion is by default convex: each retriever's scores min-max normalised over its candidates,
 then averaged (BM25 weighted by `bm25_weight`), which keeps how far ahead a strong match is;
-reciprocal rank fusion (RRF, `fusion = "rrf"`) sees only ranks. Convex won on cwe-dev and
-18f-dev (evals/variants.py). The score shown with a passage is the cosine similarity between
-question and passage, one piece of the refusal evidence.
+reciprocal rank fusion (RRF, `fusion = "rrf"`) sees only ranks. Convex won on cwe-dev, 18f-dev
+and SciFact train (evals/variants.py; SciFact hybrid nDCG@10 0.733 vs 0.710). The score shown
+with a passage is the cosine similarity between question and passage, one piece of the refusal
+evidence.
 """
 
 from __future__ import annotations

@@ -80,9 +80,9 @@ class Settings(BaseSettings):
     )
     fusion: Literal["rrf", "convex"] = Field(
         "convex", description="How the dense and BM25 rankings are fused: convex (weighted mean "
-        "of min-max normalised scores) or reciprocal rank (rrf). Convex beat RRF on cwe-dev and "
-        "18f-dev nDCG@10 (evals/results/report.md, retrieval variants); the refusal model is "
-        "fitted on convex retrieval.",
+        "of min-max normalised scores) or reciprocal rank (rrf). Convex beat RRF on cwe-dev, "
+        "18f-dev and SciFact train nDCG@10 (evals/results/report.md, retrieval variants); the "
+        "refusal model is fitted on convex retrieval.",
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     bm25_weight: float = Field(
