@@ -106,7 +106,7 @@ def _beir(runs: Sequence[Mapping[str, Any]], path: Path) -> Path:
 def _sweep(ax: Any, name: str, scores: Sequence[float], gold: Sequence[bool],
            topics: Sequence[str], color: str) -> None:
     """Per-corpus refusal shares against the threshold: what one threshold costs each corpus."""
-    from evals.report import refused_share
+    from evals.refusal_report import refused_share
 
     grid = [i / 100 for i in range(101)]
     answerability = [1.0 - s for s in scores]
@@ -120,7 +120,7 @@ def _sweep(ax: Any, name: str, scores: Sequence[float], gold: Sequence[bool],
 def _refusal_curves(suites: Mapping[str, Any], path: Path) -> Path | None:
     """ROC and precision-recall curves of the refusal score, one line per corpus."""
     from evals import metrics
-    from evals.report import refusal_rows
+    from evals.refusal_report import refusal_rows
 
     data = {name: refusal_rows(suite) for name, suite in suites.items()}
     data = {k: v for k, v in data.items() if any(v[1]) and not all(v[1])}

@@ -71,7 +71,7 @@ def _suite(answerability: list[float], refuse: list[bool], topics: list[str]) ->
 
 
 def test_per_corpus_best_threshold_shows_when_one_threshold_cannot_serve_all() -> None:
-    from evals.report import best_threshold_rows, refused_share
+    from evals.refusal_report import best_threshold_rows, refused_share
 
     # Corpus "tight": answerable at 0.8-0.9, off-topic at 0.1-0.2: any threshold in between.
     # Corpus "loose": its answerable questions go down to 0.3 and a near miss sits at 0.6.
