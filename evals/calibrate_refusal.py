@@ -28,7 +28,7 @@ from rag.answerability import FEATURES
 
 DEV = ("playbook", "cwe-dev", "18f-dev")
 TEST = ("cwe-test", "18f-test")
-CHOSEN = ("sentence_cos", "lexical", "lexical_top", "agreement")  # `--search`'s winner
+CHOSEN = ("passage_cos", "sentence_cos", "rare_coverage", "agreement")  # `--search`'s winner
 Row = dict[str, Any]
 Model = tuple[dict[str, float], float]  # (weights by feature, intercept)
 

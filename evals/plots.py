@@ -103,17 +103,32 @@ def _beir(runs: Sequence[Mapping[str, Any]], path: Path) -> Path:
     return path
 
 
+def _sweep(ax: Any, name: str, scores: Sequence[float], gold: Sequence[bool],
+           topics: Sequence[str], color: str) -> None:
+    """Per-corpus refusal shares against the threshold: what one threshold costs each corpus."""
+    from evals.refusal_report import refused_share
+
+    grid = [i / 100 for i in range(101)]
+    answerability = [1.0 - s for s in scores]
+    ax.plot(grid, [refused_share(answerability, gold, topics, t, "in-scope") for t in grid],
+            color=color, label=name)
+    if "near-miss" in topics:
+        ax.plot(grid, [refused_share(answerability, gold, topics, t, "near-miss") for t in grid],
+                color=color, ls="--")
+
+
 def _refusal_curves(suites: Mapping[str, Any], path: Path) -> Path | None:
     """ROC and precision-recall curves of the refusal score, one line per corpus."""
     from evals import metrics
-    from evals.report import refusal_rows
+    from evals.refusal_report import refusal_rows
 
     data = {name: refusal_rows(suite) for name, suite in suites.items()}
     data = {k: v for k, v in data.items() if any(v[1]) and not all(v[1])}
     if not data:
         return None
-    fig, (roc, pr) = plt.subplots(1, 2, figsize=(10, 4))
-    for i, (name, (scores, gold, _)) in enumerate(data.items()):
+    fig, (roc, pr, sweep) = plt.subplots(1, 3, figsize=(15, 4))
+    for i, (name, (scores, gold, topics)) in enumerate(data.items()):
+        _sweep(sweep, name, scores, gold, topics, f"C{i}")
         fpr, tpr, area = metrics.roc_curve(scores, gold)
         roc.plot(fpr, tpr, color=f"C{i}", label=f"{name} (AUC {area:.3f})", drawstyle="steps-post")
         recall, precision, ap = metrics.pr_curve(scores, gold)
@@ -123,7 +138,12 @@ def _refusal_curves(suites: Mapping[str, Any], path: Path) -> Path | None:
             title="Refusal ROC per corpus")
     pr.set(xlabel="recall (off-topic refused)", ylabel="precision of refusals",
            title="Refusal precision-recall per corpus", ylim=(0, 1.05))
-    for ax in (roc, pr):
+    from rag.refusal import REFUSAL_THRESHOLD
+
+    sweep.axvline(REFUSAL_THRESHOLD, color="grey", lw=0.8, ls=":")
+    sweep.set(xlabel="answerability threshold (refuse below)", ylabel="share refused",
+              title="Solid: answerable refused; dashed: near misses refused", ylim=(0, 1.05))
+    for ax in (roc, pr, sweep):
         ax.legend(fontsize=8, loc="lower right")
         ax.grid(alpha=0.3)
         ax.title.set_fontsize(10)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.checker_report import checker_section
+from evals.refusal_report import refusal_section
 
 RETRIEVAL_COLUMNS = ("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10", "recall@10", "recall@100",
                      "quote@1", "quote@5", "latency_p50_ms", "latency_p95_ms")
@@ -95,61 +96,14 @@ def _suite_section(name: str, suite: Mapping[str, Any]) -> str:
     return "\n\n".join(text)
 
 
-def refusal_rows(suite: Mapping[str, Any]) -> tuple[list[float], list[bool], list[str]]:
-    """(refusal scores = 1 - answerability, should-refuse gold, topics) of a suite's questions."""
-    questions = {q["id"]: q for q in suite.get("questions", [])}
-    scores, gold, topics = [], [], []
-    for rec in suite["records"]["retrieval"]:
-        if "refusal" in rec:
-            q = questions[rec["id"]]
-            scores.append(1.0 - rec["refusal"]["score"])
-            gold.append(bool(q["refuse"]))
-            topics.append(q.get("topic") or ("in-scope" if not q["refuse"] else "general"))
-    return scores, gold, topics
-
-
-def refusal_section(results: Mapping[str, Any]) -> str:
-    """Per-corpus refusal figures at the frozen threshold and the area under the ROC / PR
-    curves of the answerability score (refusal = the positive class; a rule's refusal, e.g. a
-    writing request, counts as score 0)."""
-    from evals import metrics
-
-    rows: dict[str, dict[str, Any]] = {}
-    for name, suite in results.get("suites", {}).items():
-        scores, gold, topics = refusal_rows(suite)
-        if not scores:
-            continue
-        refused = [rec["refusal"]["refused"] for rec in suite["records"]["retrieval"]
-                   if "refusal" in rec]
-        row: dict[str, Any] = {"in-scope": sum(not g for g in gold), "off-topic": sum(gold),
-                               "near-miss": topics.count("near-miss")}
-        row.update({k: v for k, v in metrics.refusal_scores(gold, refused).items()
-                    if k == "false_refusal_rate"})
-        row.update(metrics.refusal_by_topic([t for t, g in zip(topics, gold, strict=True) if g],
-                                            [r for r, g in zip(refused, gold, strict=True) if g]))
-        row["roc_auc"] = metrics.roc_curve(scores, gold)[2]
-        row["average_precision"] = metrics.pr_curve(scores, gold)[2]
-        rows[name] = row
-    columns = ("in-scope", "off-topic", "near-miss", "false_refusal_rate",
-               "off_topic_refusal_rate", "near_miss_refusal_rate", "roc_auc",
-               "average_precision")
-    return "\n\n".join([
-        "## Refusal per corpus",
-        "One frozen answerability model and threshold (rag/refusal.py, fitted on the dev "
-        "splits of every dev corpus together: `python -m evals.calibrate_refusal`). ROC AUC "
-        "and average precision treat refusal as the positive class; the curves are in "
-        "`refusal_curves.png`. Test splits were never used to choose anything.",
-        table(rows, columns, "suite"),
-    ])
-
-
 def variants_section(data: Mapping[str, Any]) -> str:
     """Every article-level retrieval variant tried, kept or not (`python -m evals.variants`)."""
     corpora = [*data.get("choose_on", []), *data.get("report_only", [])]
     lines = ["## Retrieval variants (hybrid, document level)",
              f"nDCG@10 / hit@3 per corpus; a variant is kept only when it beats the baseline's "
              f"nDCG@10 on every one of {', '.join(data.get('choose_on', []))} (test columns are "
-             f"report-only; without SciFact train nothing is kept). Kept: "
+             f"report-only; without SciFact train nothing is kept). The default since "
+             f"2026-11-30 is convex score fusion (`fusion = \"convex\"`). Kept: "
              f"{', '.join(data.get('kept', [])) or 'none'}. Questions: "
              + ", ".join(f"{k} {v}" for k, v in data.get("queries", {}).items()) + ".", "",
              "| variant | settings | " + " | ".join(corpora) + " | kept |",
@@ -158,7 +112,8 @@ def variants_section(data: Mapping[str, Any]) -> str:
         cells = [f"{c['ndcg@10']:.3f} / {c['hit@3']:.3f}" if (c := variant["corpora"].get(k))
                  else "–" for k in corpora]
         settings = ", ".join(f"{k}={v}" for k, v in variant.get("settings", {}).items()) or "–"
-        kept = "yes" if name in data.get("kept", []) else ""
+        kept = ("yes" if name in data.get("kept", []) else
+                "wins (SciFact train not in this run)" if name in data.get("wins", []) else "")
         lines.append(f"| {name} | {settings} | " + " | ".join(cells) + f" | {kept} |")
     return "\n".join(lines)
 

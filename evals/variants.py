@@ -3,9 +3,10 @@
     python -m evals.variants [--out evals/results] [--scifact ../shared/corpora/scifact]
 
 Each variant is a set of Settings (article-level fusion weight, title/heading BM25 field
-weight) run through the production `rag.retrieve.search`, on cwe-dev, 18f-dev and SciFact train
-(the corpora we may choose on), plus cwe-test and 18f-test as report-only columns. Query
-vectors are computed once per question and shared by the variants. A variant is kept only when
+weight, BM25 weight, rank or score fusion) run through the production `rag.retrieve.search`,
+on cwe-dev, 18f-dev and SciFact train (the corpora we may choose on), plus cwe-test and
+18f-test as report-only columns. Query vectors are computed once per question and shared by
+the variants. A variant is kept only when
 it beats the baseline's nDCG@10 on every dev corpus. Writes `variants.json` for the report.
 """
 
@@ -22,14 +23,20 @@ from evals import metrics
 from evals.runner import DEPTH
 from evals.suites import DEFAULT_CORPORA
 
-VARIANTS: dict[str, dict[str, float]] = {
-    "baseline (best chunk per article)": {},
-    "(a) article fusion 0.5": {"article_weight": 0.5},
-    "(a) article fusion 1": {"article_weight": 1.0},
-    "(a) article fusion 2": {"article_weight": 2.0},
-    "(b) heading field 0.5": {"heading_weight": 0.5},
-    "(b) heading field 1": {"heading_weight": 1.0},
-    "(a)+(b) 1 / 0.5": {"article_weight": 1.0, "heading_weight": 0.5},
+RRF: dict[str, Any] = {"fusion": "rrf"}  # the variants before convex fusion build on RRF
+VARIANTS: dict[str, dict[str, Any]] = {
+    "baseline (RRF, best chunk per article)": RRF,
+    "(a) article fusion 0.5": RRF | {"article_weight": 0.5},
+    "(a) article fusion 1": RRF | {"article_weight": 1.0},
+    "(a) article fusion 2": RRF | {"article_weight": 2.0},
+    "(b) heading field 0.5": RRF | {"heading_weight": 0.5},
+    "(b) heading field 1": RRF | {"heading_weight": 1.0},
+    "(a)+(b) 1 / 0.5": RRF | {"article_weight": 1.0, "heading_weight": 0.5},
+    "(c) RRF, BM25 weight 1.5": RRF | {"bm25_weight": 1.5},
+    "(d) convex score fusion": {"fusion": "convex"},
+    "(d) convex, BM25 weight 0.67": {"fusion": "convex", "bm25_weight": 0.67},
+    "(d) convex, BM25 weight 1.5": {"fusion": "convex", "bm25_weight": 1.5},
+    "(d)+(a) convex + article fusion 1": {"fusion": "convex", "article_weight": 1.0},
 }
 CHOOSE_ON = ("cwe-dev", "18f-dev", "scifact-train")
 REPORT_ONLY = ("cwe-test", "18f-test")
@@ -105,10 +112,11 @@ def run_variants(base: Any, scifact: Path | None, say: Callable[[str], None]) ->
     chosen = [c for c in CHOOSE_ON if c in baseline]
     # Keep only what wins on every dev corpus, SciFact train included: without it, keep nothing.
     judged = "scifact-train" in baseline
-    kept = [v for v in list(VARIANTS)[1:] if judged
-            and all(table[v][c]["ndcg@10"] > baseline[c]["ndcg@10"] for c in chosen)]
+    wins = [v for v in list(VARIANTS)[1:]
+            if all(table[v][c]["ndcg@10"] > baseline[c]["ndcg@10"] for c in chosen)]
     return {"variants": {v: {"settings": VARIANTS[v], "corpora": table[v]} for v in VARIANTS},
-            "choose_on": chosen, "report_only": list(REPORT_ONLY), "kept": kept,
+            "choose_on": chosen, "report_only": list(REPORT_ONLY),
+            "kept": wins if judged else [], "wins": wins,
             "queries": {name: len(c[0]) for name, c in corpora.items()}}
 
 

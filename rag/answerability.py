@@ -12,6 +12,17 @@ anyway, the BM25 index's IDF) and means the same thing on a one-article playbook
 - `lexical`: IDF-weighted share of the question's terms found in the top passages. A question
   whose rare words (Kubernetes, Expensify, sabbatical) the playbook never uses scores low even
   when its everyday words match.
+- `rare_coverage`: 1 minus the highest normalised IDF (idf / the index's largest possible
+  idf) of a question term missing from the top passages. `lexical` averages; this looks at the
+  one term that matters most: "per diem in *Denver*", "submit expenses in *Expensify*",
+  "paid *sabbatical*" name a specific thing, and when that thing is absent the everyday words
+  around it do not make the question answerable. Normalising by log N makes 1 - 0.9 mean "a
+  term about as rare as any" on a 3-chunk playbook and on a 10k-chunk handbook alike.
+- `answer_type`: 0 when the question asks for a quantity or a date ("how many", "how much",
+  "what percentage", "when is") and no sentence of the top passages holds a number, a date or
+  a weekday together with one of the question's three rarest terms; 1 otherwise (also for
+  every question that asks for no quantity). A passage about the Thrift Savings Plan that
+  states no percentage does not answer "what percentage does the agency match".
 - `agreement`: 1 when the dense and the BM25 retrievers put the same article first.
 - `margin`: how far the top article's cosine is ahead of the next article's (0 with one article).
 - `probe_ratio`: `relevance` (the higher of the two cosines) divided by the median relevance of
@@ -22,6 +33,8 @@ anyway, the BM25 index's IDF) and means the same thing on a one-article playbook
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -29,8 +42,19 @@ from typing import Any
 from rag.retrieve import Passage
 
 LEXICAL_PASSAGES = 3  # passages whose words count as "matched" for the lexical feature
-FEATURES = ("passage_cos", "sentence_cos", "lexical", "lexical_top", "agreement", "margin",
-            "probe_ratio")
+FEATURES = ("passage_cos", "sentence_cos", "lexical", "lexical_top", "rare_coverage",
+            "answer_type", "agreement", "margin", "probe_ratio")
+# A question asking for a quantity or a date, and the tokens that can answer one. Written for
+# English questions; anything they miss counts as "asks for no quantity" (answer_type = 1).
+_QUANTITY_QUESTION = re.compile(
+    r"\b(how (many|much|long|often|old|far|soon)|what (percentage|percent|date|day|year|rate|"
+    r"amount|salary|price|cost|time)|when (is|are|does|will|do)|which (day|date)|"
+    r"(maximum|minimum|average) \w+)\b", re.I)
+_QUANTITY = re.compile(
+    r"\d|%|\$|€|£|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|"
+    r"thirty|forty|fifty|hundred|half|once|twice|daily|weekly|monthly|annually|yearly|quarterly|"
+    r"january|february|march|april|june|july|august|september|october|november|december|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -41,6 +65,8 @@ class Evidence:
     sentence_cos: float = 0.0
     lexical: float = 0.0
     lexical_top: float = 0.0
+    rare_coverage: float = 0.0
+    answer_type: float = 0.0
     agreement: float = 0.0
     margin: float = 0.0
     probe_ratio: float = 0.0
@@ -69,6 +95,34 @@ def lexical_coverage(question: str, texts: Sequence[str], bm25: Any) -> float:
     weights = {t: bm25.idf(t) for t in terms}
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in seen) / total if total else 0.0
+
+
+def rare_coverage(question: str, texts: Sequence[str], bm25: Any) -> float:
+    """1 - the highest idf / log(1 + (N + 0.5) / 0.5) of a question term absent from `texts`
+    (1.0 when every term is present; 0.0 without terms). The denominator is the idf of a term no
+    document has, so the value reads the same on any index size."""
+    from rag.index.bm25 import tokenize
+
+    terms = set(tokenize(question, bm25.stemmer))
+    if not terms:
+        return 0.0
+    seen = {t for text in texts for t in tokenize(text, bm25.stemmer)}
+    ceiling = math.log(1.0 + (len(bm25.ids) + 0.5) / 0.5)
+    missing = [bm25.idf(t) for t in terms - seen]
+    return 1.0 - min(max(missing) / ceiling, 1.0) if missing else 1.0
+
+
+def answer_type(question: str, sentences: Sequence[str], bm25: Any) -> float:
+    """0.0 when the question asks for a quantity or date and no sentence holds one next to one
+    of the question's three rarest terms; 1.0 otherwise (see the module docstring)."""
+    from rag.index.bm25 import tokenize
+
+    if not _QUANTITY_QUESTION.search(question):
+        return 1.0
+    terms = set(tokenize(question, bm25.stemmer))
+    rare = set(sorted(terms, key=lambda t: (-bm25.idf(t), t))[:3])
+    return float(any(_QUANTITY.search(s) and rare & set(tokenize(s, bm25.stemmer))
+                     for s in sentences))
 
 
 def agreement(passages: Sequence[Passage]) -> float:
@@ -121,15 +175,20 @@ def evidence(question: str, passages: Sequence[Passage], bm25: Any, embedder: An
     if not passages:
         return Evidence()
     top = top_article_passages(passages)
+    from rag.text import units
+
     texts = [c.embed_text for p in passages[:LEXICAL_PASSAGES] for c in p.chunks]
     best = max(p.score for p in passages)
     sentence = sentence_cosine(question, top, embedder)
+    sentences = [u.text for p in passages[:LEXICAL_PASSAGES] for u in units(p.text)]
     return Evidence(
         passage_cos=best,
         sentence_cos=sentence if sentence else best,  # a table or code only: no sentences
         lexical=lexical_coverage(question, texts, bm25),
         lexical_top=lexical_coverage(question, [c.embed_text for p in top for c in p.chunks],
                                      bm25),
+        rare_coverage=rare_coverage(question, texts, bm25),
+        answer_type=answer_type(question, sentences, bm25),
         agreement=agreement(passages),
         margin=margin(passages),
     )

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         "vector matrix, no chromadb import) or 'chroma' (Chroma's HNSW index). A Chroma server "
         "is always queried through Chroma.",
     )
+    fusion: Literal["rrf", "convex"] = Field(
+        "convex", description="How the dense and BM25 rankings are fused: convex (weighted mean "
+        "of min-max normalised scores) or reciprocal rank (rrf). Convex beat RRF on cwe-dev, "
+        "18f-dev and SciFact train nDCG@10 (evals/results/report.md, retrieval variants); the "
+        "refusal model is fitted on convex retrieval.",
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     bm25_weight: float = Field(
         1.0, ge=0.0, description="Weight of the BM25 ranking in the fusion (dense ranking = 1)."
@@ -135,7 +141,7 @@ class Settings(BaseSettings):
         4, ge=1, le=10, description="Most sentences / list items in an extractive answer."
     )
     refusal_threshold: float = Field(
-        0.221, ge=0, le=1, description="Answerability score (0-1) below which a question is "
+        0.2697, ge=0, le=1, description="Answerability score (0-1) below which a question is "
         "refused; fitted on the dev splits of every dev corpus and frozen (rag/refusal.py, "
         "`python -m evals.calibrate_refusal`).",
     )

@@ -60,3 +60,29 @@ def test_roc_and_pr_curves() -> None:
     assert precision == [1.0, 0.5, 2 / 3, 0.5]
     assert ap == pytest.approx(0.5 * 1.0 + 0.5 * 2 / 3)
     assert roc_curve([0.1, 0.2], [True, True])[2] is None
+
+
+def _suite(answerability: list[float], refuse: list[bool], topics: list[str]) -> dict:
+    questions = [{"id": str(i), "refuse": r, "topic": t}
+                 for i, (r, t) in enumerate(zip(refuse, topics, strict=True))]
+    records = [{"id": str(i), "refusal": {"score": a, "refused": a < 0.5}}
+               for i, a in enumerate(answerability)]
+    return {"questions": questions, "records": {"retrieval": records}}
+
+
+def test_per_corpus_best_threshold_shows_when_one_threshold_cannot_serve_all() -> None:
+    from evals.refusal_report import best_threshold_rows, refused_share
+
+    # Corpus "tight": answerable at 0.8-0.9, off-topic at 0.1-0.2: any threshold in between.
+    # Corpus "loose": its answerable questions go down to 0.3 and a near miss sits at 0.6.
+    tight = _suite([0.8, 0.85, 0.9, 0.1, 0.2], [False] * 3 + [True] * 2,
+                   ["in-scope"] * 3 + ["general", "near-miss"])
+    loose = _suite([0.3, 0.7, 0.9, 0.1, 0.6], [False] * 3 + [True] * 2,
+                   ["in-scope"] * 3 + ["general", "near-miss"])
+    assert refused_share([0.3, 0.7, 0.9, 0.1, 0.6], [False] * 3 + [True] * 2,
+                         ["in-scope"] * 3 + ["general", "near-miss"], 0.65, "near-miss") == 1.0
+    rows = best_threshold_rows({"suites": {"tight": tight, "loose": loose}}, max_frr=0.0)
+    assert rows["tight"]["threshold"] == pytest.approx(0.8)
+    assert rows["tight"]["near_miss_refused"] == 1.0
+    assert rows["loose"]["threshold"] == pytest.approx(0.3)  # 0 % false refusals: below 0.3
+    assert rows["loose"]["off_topic_refused"] == 0.5 and rows["loose"]["near_miss_refused"] == 0.0

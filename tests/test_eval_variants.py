@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from rag.chunk import Chunk
-from rag.retrieve import article_scores
+from rag.retrieve import article_scores, convex
 
 
 def _chunk(article: str, n: int) -> Chunk:
@@ -27,3 +27,17 @@ def test_an_article_both_retrievers_like_outranks_one_a_single_chunk_wins() -> N
     assert scores["a"] > scores["b"] > scores["c"]
     weighted = article_scores(reader, rankings, 60, {"bm25": 0.0})
     assert weighted["b"] > weighted["a"]  # BM25's vote removed: dense order only
+
+
+def test_convex_fusion_keeps_score_gaps_that_rank_fusion_loses() -> None:
+    # BM25 finds "b" far ahead of everything; dense barely prefers "a". RRF sees two firsts and
+    # ties them on rank; convex fusion lets BM25's wide margin win.
+    scored = {"dense": [("a", 0.61), ("b", 0.60), ("c", 0.20)],
+              "bm25": [("b", 30.0), ("a", 3.0), ("c", 2.0)]}
+    fused = convex(scored)
+    assert fused["b"] > fused["a"] > fused["c"]
+    assert fused["b"] == pytest.approx(0.5 * (0.40 / 0.41) + 0.5)
+    assert fused["c"] == 0.0  # last in both lists
+    dense_only = convex(scored, {"bm25": 0.0})
+    assert dense_only["a"] > dense_only["b"]
+    assert convex({"dense": [("a", 0.5)], "bm25": []}) == {"a": 0.0}  # one hit: no spread

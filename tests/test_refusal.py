@@ -134,8 +134,62 @@ def test_answerability_grows_with_every_kind_of_evidence() -> None:
     from rag.answerability import Evidence
     from rag.refusal import WEIGHTS, score
 
-    weak = Evidence(0.3, 0.35, 0.3, 0.3, 0.0, 0.0, 1.5)
+    weak = Evidence(passage_cos=0.3, sentence_cos=0.35, lexical=0.3, lexical_top=0.3,
+                    rare_coverage=0.3, answer_type=0.0, probe_ratio=1.5)
     for name in WEIGHTS:
         stronger = Evidence(**(weak.as_dict() | {name: weak.as_dict()[name] + 0.2}))
         assert score(stronger) >= score(weak), name
     assert 0.0 < score(weak) < 1.0
+
+
+def test_rare_coverage_is_set_by_the_rarest_missing_term() -> None:
+    from rag.answerability import rare_coverage
+    from rag.index.bm25 import BM25
+
+    texts = ["Lodging per diem rates are set by GSA for every city; check them before you book.",
+             "Travel needs an approved authorization before you book the team's flights.",
+             "The team uses the time tracking tool every week."]
+    index = BM25.build(["a", "b", "c"], texts)
+    assert rare_coverage("What is the lodging per diem rate?", texts[:1], index) == 1.0
+    # "denver" is in no document: the highest possible idf, so nothing is covered...
+    assert rare_coverage("What is the lodging per diem rate in Denver?", texts, index) == 0.0
+    # ...while a missing common word ("team", in two of three documents) costs little.
+    common = rare_coverage("What per diem rate does the team have?", texts[:1], index)
+    assert 0.5 < common < 1.0
+    assert rare_coverage("the of and", texts, index) == 0.0  # no content terms at all
+
+
+@pytest.mark.parametrize(("question", "sentences", "expected"), [
+    ("How many weeks of parental leave do I get?",
+     ["You get 12 weeks of paid parental leave."], 1.0),
+    ("How many weeks of parental leave do I get?",
+     ["Parental leave is described on the benefits page."], 0.0),  # no number at all
+    ("What percentage does the agency match in the Thrift Savings Plan?",
+     ["The Thrift Savings Plan is a retirement plan.", "Badges cost 5 dollars."], 0.0),
+    ("When is my timecard due?", ["Timecards are due every Friday by 5 pm."], 1.0),
+    ("Who approves my travel?", ["Your supervisor approves travel."], 1.0),  # no quantity asked
+])
+def test_answer_type_wants_a_quantity_next_to_the_asked_for_thing(
+        question: str, sentences: list[str], expected: float) -> None:
+    from rag.answerability import answer_type
+    from rag.index.bm25 import BM25
+
+    corpus = [*sentences, "Travel, leave and benefits for employees.", "Timecards and leave."]
+    index = BM25.build([str(i) for i in range(len(corpus))], corpus)
+    assert answer_type(question, sentences, index) == expected
+
+
+def test_evidence_on_the_real_index_tells_a_named_absent_product_apart(trust) -> None:  # noqa: ANN001
+    """Real MiniLM and index: a question whose named thing the playbook never mentions loses
+    rare-term coverage; the playbook's own question keeps it."""
+    from rag.refusal import question_evidence
+    from rag.retrieve import retrieve_passages
+
+    def features(question: str):  # noqa: ANN202
+        return question_evidence(question, retrieve_passages(question, trust), trust, False)
+
+    covered = features("Should I commiserate with the team?")
+    absent = features("Should I commiserate with the team about Kubernetes?")
+    assert covered.rare_coverage == 1.0 and absent.rare_coverage < 0.2
+    assert covered.answer_type == 1.0
+    assert features("How many moons does Jupiter have?").answer_type == 0.0
