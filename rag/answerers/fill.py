@@ -1,0 +1,92 @@
+"""Rounding out a short extractive answer: the other answer-bearing sentences, up to a budget.
+
+The shaped answer (rag/answerers/shape.py) is built around the best unit: its list, its item or
+its paragraph. A question often spans more than that ("what is X and how is it propagated?",
+"what should we check before adding a library?"): its answer is spread over several paragraphs or
+articles among the passages. This step adds, most relevant first, units that score near the best
+one and bring words the answer does not have yet (a maximal-marginal-relevance pick), until the
+answer reaches a budget of words, so it stays a short answer of a few sentences.
+
+Never added: units of a list that answers another intent than the question's, fragments, link
+lines, and units of passages that score far below the best passage (an unrelated article).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.answerers.shape import Line, owners_of
+from rag.answerers.structure import conflicts
+from rag.retrieve import Passage
+from rag.text import content_terms
+
+BUDGET_WORDS = 150  # the answer stops growing once it has this many words (a list may be longer)
+FILL_MARGIN = 0.6  # a unit must score within this of the best unit to be added
+REDUNDANCY = 0.8  # weight of the share of a unit's words the answer already has
+MIN_WORDS = 5  # shorter units ("Past experiences", a bare link) are not worth a line
+MAX_UNIT_WORDS = 60  # a very long sentence would use the budget alone
+
+_LINK_ONLY = re.compile(r"^\W*\[[^\]]*\]\([^)]*\)\W*$")  # "[What is Scrum?](https://…)"
+
+
+def words_of(lines: Sequence[Line]) -> int:
+    """Words quoted by the answer's lines."""
+    return sum(len(c.unit.text.split()) for line in lines if not line.more for c in line.parts)
+
+
+def fill(  # noqa: ANN001
+    lines: list[Line], scored: list, passages: Sequence[Passage], wanted: frozenset[str],
+    budget: int = BUDGET_WORDS,
+) -> list[Line]:
+    """`lines` plus the best remaining units (reading order kept) while under `budget` words."""
+    if not lines or not scored:
+        return lines
+    have = {(c.index, c.unit.start) for line in lines for c in line.parts}
+    terms = set().union(*(content_terms(c.unit.text) for line in lines for c in line.parts))
+    total = words_of(lines)
+    pool = _pool(scored, passages, wanted, have)
+    added = []
+    while pool and total < budget:
+        pick = max(pool, key=lambda c: _gain(c, terms))
+        pool.remove(pick)
+        own = content_terms(pick.unit.text)
+        if not own - terms:  # says nothing the answer does not already say
+            continue
+        added.append(pick)
+        terms |= own
+        total += len(pick.unit.text.split())
+    return _place(lines, added)
+
+
+def _pool(scored: list, passages: Sequence[Passage], wanted: frozenset[str],  # noqa: ANN001
+          have: set[tuple[int, int]]) -> list:
+    """Units that may be added: near the best score, not excluded by their kind or form."""
+    owners = owners_of(passages)
+    top = max(c.score for c in scored)
+    pool = []
+    for cand in scored:
+        key = (cand.index, cand.unit.start)
+        owner = owners.get(key)
+        size = len(cand.unit.text.split())
+        if key in have or cand.score < top - FILL_MARGIN or cand.continuation:
+            continue
+        if owner is not None and conflicts(owner.kind, wanted):
+            continue
+        if size < MIN_WORDS or size > MAX_UNIT_WORDS or _LINK_ONLY.match(cand.unit.text):
+            continue
+        pool.append(cand)
+    return pool
+
+
+def _gain(cand, terms: set[str]) -> float:  # noqa: ANN001
+    """Relevance minus redundancy with what the answer already says."""
+    own = content_terms(cand.unit.text)
+    seen = len(own & terms) / len(own) if own else 1.0
+    return cand.score - REDUNDANCY * seen
+
+
+def _place(lines: list[Line], added: list) -> list[Line]:  # noqa: ANN001
+    """Added units as their own lines, after the shaped answer, in reading order."""
+    extra = sorted(added, key=lambda c: (c.index, c.unit.start))
+    return lines + [Line([c], bullet=c.unit.list_item) for c in extra]
