@@ -28,6 +28,9 @@ MIN_WORDS = 5  # shorter units ("Past experiences", a bare link) are not worth a
 MAX_UNIT_WORDS = 60  # a very long sentence would use the budget alone
 
 _LINK_ONLY = re.compile(r"^\W*\[[^\]]*\]\([^)]*\)\W*$")  # "[What is Scrum?](https://…)"
+# a pointer to another page says where the answer is, not what it is
+_POINTER = re.compile(r"^\W*(see|read more|for more|refer to|learn more|check out|more info)\b",
+                      re.I)
 
 
 def words_of(lines: Sequence[Line]) -> int:
@@ -73,7 +76,8 @@ def _pool(scored: list, passages: Sequence[Passage], wanted: frozenset[str],  # 
             continue
         if owner is not None and conflicts(owner.kind, wanted):
             continue
-        if size < MIN_WORDS or size > MAX_UNIT_WORDS or _LINK_ONLY.match(cand.unit.text):
+        if size < MIN_WORDS or size > MAX_UNIT_WORDS or _LINK_ONLY.match(cand.unit.text) \
+                or _POINTER.match(cand.unit.text):
             continue
         pool.append(cand)
     return pool
