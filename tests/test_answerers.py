@@ -283,3 +283,24 @@ def test_after_the_refusal_step_the_answer_encodes_only_the_question(trust) -> N
         embedder.encode = original
     assert set(encoded) <= {question, "What is a correlation ID",
                             "how should it be propagated"}, encoded
+
+
+def test_a_list_announced_at_the_end_of_a_passage_continues_from_the_next_chunk(trust) -> None:  # noqa: ANN001
+    from rag.answerers.extractive import extractive_answer
+
+    passages = [
+        passage("Strong passwords keep accounts safe. Follow the steps below to create a strong "
+                "password:", "passwords", "Creating a password", 0),
+        passage("Badges are printed in room 1217. Bring an identity document to the office.",
+                "badges", "Badges", 0),
+        passage("- Use a password manager to generate it.\n- Use a different password for every "
+                "account.\n- Make it longer rather than more complex.\n\nAsk in #security "
+                "when in doubt.", "passwords", "Creating a password", 1),
+    ]
+    answer = extractive_answer("How do I create a strong password?", passages, trust).answer
+    lines = answer.splitlines()
+    announce = next(i for i, line in enumerate(lines) if "steps below" in line)
+    assert [line for line in lines[announce + 1: announce + 4]] == [
+        "- Use a password manager to generate it. [3]",
+        "- Use a different password for every account. [3]",
+        "- Make it longer rather than more complex. [3]"], answer

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from rag.answer import Answer, Citation, Sentence
 from rag.answerers import TokenCallback
-from rag.answerers.fill import fill
+from rag.answerers.fill import continued_list, fill
 from rag.answerers.shape import Line, shape
 from rag.answerers.structure import intents, parts
 from rag.citations import VECTORS
@@ -201,7 +201,7 @@ def shaped_lines(question: str, passages: Sequence[Passage], settings: Settings)
                 used |= keys
     if len(pieces) > 1:
         scored = score_candidates(question, passages, settings)
-    return fill(lines, scored, passages, every)
+    return fill(continued_list(lines, scored, passages), scored, passages, every)
 
 
 def extractive_answer(

@@ -94,3 +94,47 @@ def _place(lines: list[Line], added: list) -> list[Line]:  # noqa: ANN001
     """Added units as their own lines, after the shaped answer, in reading order."""
     extra = sorted(added, key=lambda c: (c.index, c.unit.start))
     return lines + [Line([c], bullet=c.unit.list_item) for c in extra]
+
+
+_ANNOUNCES = re.compile(r":$|\b(below|following)\b", re.I)
+
+
+def continued_list(lines: list[Line], scored: list, passages: Sequence[Passage]) -> list[Line]:  # noqa: ANN001
+    """When the answer quotes a sentence announcing a list ("…the following:") that ends its
+    passage, and the passage holding the next chunk of that article starts with the list, the
+    list's items (first sentences, in order) follow the sentence, cited to that passage."""
+    by_key = {(c.index, c.unit.start): c for c in scored}
+    for number, line in enumerate(lines):
+        last = line.parts[-1]
+        if line.more or not _ANNOUNCES.search(last.unit.text.rstrip()):
+            continue
+        chunk = passages[last.index].chunks[-1]
+        if last.unit.end < len(passages[last.index].text.rstrip()) - 1:
+            continue  # the list, if any, is in the same passage: shape.py handles it
+        follow = [j for j, p in enumerate(passages)
+                  if p.first.article_id == chunk.article_id and p.first.position ==
+                  chunk.position + 1]
+        if not follow:
+            continue
+        items = _leading_items(follow[0], passages, by_key)
+        shown = {(c.index, c.unit.start) for ln in lines for c in ln.parts}
+        items = [c for c in items if (c.index, c.unit.start) not in shown]
+        if items:
+            return lines[: number + 1] + [Line([c], bullet=True) for c in items] + \
+                lines[number + 1:]
+    return lines
+
+
+def _leading_items(index: int, passages: Sequence[Passage], by_key: dict) -> list:
+    """Head sentences of the list items a passage starts with (empty if it starts otherwise)."""
+    from rag.text import units
+
+    found: list = []
+    for unit in units(passages[index].text):
+        if not unit.list_item and not found:
+            return []
+        if unit.list_item and (cand := by_key.get((index, unit.start))) is not None:
+            found.append(cand)
+        elif not unit.list_item and unit.block != found[-1].unit.block:
+            break  # a paragraph after the list ends it
+    return found
