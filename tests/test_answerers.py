@@ -27,6 +27,8 @@ def test_tribal_team_answer_is_the_whole_tactics_list_in_order(trust) -> None:  
     positions = [text.find(t) for t in TACTICS]
     assert -1 not in positions and positions == sorted(positions), text
     assert not any(c in text for c in CAUSES), text  # causes answer "why", not "how"
+    lead = text.find("here are some tactics")
+    assert lead == -1 or lead < positions[0], text  # a lead-in never trails its own list
     bullets = [line for line in text.splitlines() if line.startswith("- ")]
     assert len(bullets) == len(TACTICS)
     if "Trust is built" in text:

@@ -67,6 +67,7 @@ def _pool(scored: list, passages: Sequence[Passage], wanted: frozenset[str],  # 
     """Units that may be added: near the best score, not excluded by their kind or form."""
     owners = owners_of(passages)
     top = max(c.score for c in scored)
+    shown = {id(owners[key]) for key in have if key in owners}  # lists already in the answer
     pool = []
     for cand in scored:
         key = (cand.index, cand.unit.start)
@@ -74,8 +75,9 @@ def _pool(scored: list, passages: Sequence[Passage], wanted: frozenset[str],  # 
         size = len(cand.unit.text.split())
         if key in have or cand.score < top - FILL_MARGIN or cand.continuation:
             continue
-        if owner is not None and conflicts(owner.kind, wanted):
-            continue
+        if owner is not None and (conflicts(owner.kind, wanted) or (
+                id(owner) in shown and owner.role(cand.unit)[0] == "lead")):
+            continue  # another intent's list, or a shown list's lead-in the answer left out
         if size < MIN_WORDS or size > MAX_UNIT_WORDS or _LINK_ONLY.match(cand.unit.text) \
                 or _POINTER.match(cand.unit.text):
             continue
