@@ -260,9 +260,9 @@ def test_a_question_word_in_the_section_heading_lifts_its_sentences(trust) -> No
     assert scored[1].score > scored[0].score  # despite the retriever ranking passage 1 first
 
 
-def test_after_the_refusal_step_the_answer_encodes_only_the_question(trust) -> None:  # noqa: ANN001
-    """The refusal step encodes every sentence of the passages; the answerer reuses those vectors
-    (a paragraph is the mean of its sentences), so it adds one short encode, not one per block."""
+def test_with_sentences_cached_the_answer_encodes_only_the_question(trust) -> None:  # noqa: ANN001
+    """Sentence vectors already in the cache (refusal step, checker, earlier questions) are
+    reused and a paragraph is the mean of its sentences: no paragraph is encoded again."""
     from rag.answerers.extractive import extractive_answer
     from rag.citations import VECTORS
     from rag.embedder import make_embedder
