@@ -27,6 +27,8 @@ def test_tribal_team_answer_is_the_whole_tactics_list_in_order(trust) -> None:  
     positions = [text.find(t) for t in TACTICS]
     assert -1 not in positions and positions == sorted(positions), text
     assert not any(c in text for c in CAUSES), text  # causes answer "why", not "how"
+    lead = text.find("here are some tactics")
+    assert lead == -1 or lead < positions[0], text  # a lead-in never trails its own list
     bullets = [line for line in text.splitlines() if line.startswith("- ")]
     assert len(bullets) == len(TACTICS)
     if "Trust is built" in text:
@@ -154,3 +156,153 @@ def test_garbage_draft_falls_back_to_the_extractive_answer(trust) -> None:  # no
                             "openai")
     assert answer.answerer == "openai>extractive" and "0 of 1" in answer.notice
     assert answer.sentences and all(s.verified for s in answer.sentences)
+
+
+# --- answers that cover the question: several passages, announced lists, a word budget --------
+
+def passage(text: str, article: str = "a", heading: str = "", n: int = 0):  # noqa: ANN201
+    """A retrieved passage of one chunk (real text; the answerer only reads text and headings)."""
+    from rag.chunk import Chunk
+    from rag.retrieve import Passage
+
+    chunk = Chunk(f"{article}#{n}", article, article.title(), f"{article}.md",
+                  (article.title(), heading) if heading else (article.title(),), "", n, n,
+                  1, 10, text)
+    return Passage([chunk], 0.5, 0.5)
+
+
+PAPERWORK = ("To get approval for advanced sick leave, you will need to submit the following "
+             "paperwork to your supervisor. Note: we suggest drafting all pieces before routing "
+             "them for signatures.\n\n"
+             "1. An advanced sick leave request form.\n"
+             "2. A medical certification signed by your physician.\n"
+             "3. A copy of your timesheet report for the current and previous year.\n"
+             "4. A written explanation of the circumstances.\n")
+
+
+def test_an_announced_list_is_answered_whole_even_after_a_note(trust) -> None:  # noqa: ANN001
+    from rag.answerers.extractive import extractive_answer
+
+    answer = extractive_answer("What paperwork do I send to get advanced sick leave?",
+                               [passage(PAPERWORK)], trust).answer
+    items = ("request form", "medical certification", "timesheet report", "written explanation")
+    positions = [answer.find(i) for i in items]
+    assert -1 not in positions and positions == sorted(positions), answer
+
+
+CORRELATION = [
+    passage("A correlation ID is a unique identifier added to the very first incoming request. "
+            "It identifies the context of the transaction.", "correlation", "Definition"),
+    passage("Kubernetes pods are scheduled onto nodes by the scheduler. A node runs a kubelet.",
+            "kubernetes", "Scheduling"),
+    passage("Propagate the correlation ID to every downstream service in an HTTP header. Each "
+            "service writes the correlation ID in all of its log lines.", "correlation",
+            "Propagation", 1),
+]
+
+
+def test_a_two_part_question_is_answered_from_every_passage_it_needs(trust) -> None:  # noqa: ANN001
+    from rag.answerers.extractive import extractive_answer
+
+    answer = extractive_answer("What is a correlation ID and how should it be propagated?",
+                               CORRELATION, trust)
+    assert "unique identifier" in answer.answer and "HTTP header" in answer.answer, answer.answer
+    assert {1, 3} <= numbers(answer.answer)
+    assert "kubelet" not in answer.answer  # the unrelated passage adds nothing new to say
+
+
+def test_fill_stops_at_the_word_budget_and_keeps_reading_order(trust) -> None:  # noqa: ANN001
+    from rag.answerers.extractive import score_candidates
+    from rag.answerers.fill import BUDGET_WORDS, MAX_UNIT_WORDS, fill, words_of
+    from rag.answerers.shape import Line
+
+    sentences = [f"Release trains ship feature {w} to customers on a fixed weekly schedule."
+                 for w in ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta",
+                           "iota", "kappa", "lambda", "omicron", "sigma", "omega", "rho")]
+    passages = [passage(" ".join(sentences[:8]), "x"), passage(" ".join(sentences[8:]), "y")]
+    scored = score_candidates("How do release trains ship features?", passages, trust)
+    best = max(scored, key=lambda c: c.score)
+    lines = fill([Line([best])], scored, passages, frozenset({"how"}), budget=40)
+    assert 40 <= words_of(lines) < 40 + MAX_UNIT_WORDS
+    extra = [(c.index, c.unit.start) for line in lines[1:] for c in line.parts]
+    assert extra == sorted(extra) and BUDGET_WORDS > 40
+
+
+def test_fill_never_adds_items_of_a_list_that_answers_another_intent(trust) -> None:  # noqa: ANN001
+    from rag.answerers.extractive import score_candidates
+    from rag.answerers.fill import fill
+    from rag.answerers.shape import Line
+
+    text = ("Teams stop sharing their work. This is usually caused by a few things:\n\n"
+            "1. Fear of being blamed for outages in public post mortems.\n"
+            "2. Leaders who never share their own plans with the team.\n\n"
+            "Here are some tactics to rebuild sharing with the team:\n\n"
+            "1. Ask the team for an overview of how their system works.\n"
+            "2. Offer to take on the tasks the team hates, like night shifts.\n")
+    passages = [passage(text)]
+    question = "How do I get a team to share its work again?"
+    scored = score_candidates(question, passages, trust)
+    first = next(c for c in scored if "overview" in c.unit.text)
+    how = fill([Line([first])], scored, passages, frozenset({"how"}))
+    shown = " ".join(c.unit.text for line in how for c in line.parts)
+    assert "Fear of being blamed" not in shown and "Leaders who never" not in shown
+    assert "night shifts" in shown
+    why = fill([Line([first])], scored, passages, frozenset({"why"}))
+    assert "night shifts" not in " ".join(c.unit.text for line in why for c in line.parts)
+
+
+def test_a_question_word_in_the_section_heading_lifts_its_sentences(trust) -> None:  # noqa: ANN001
+    from rag.answerers.extractive import score_candidates
+
+    text = "It finds coding errors early, when they are less costly to fix."
+    passages = [passage(text, "a", "Applying the tool"), passage(text, "b", "Why static analysis")]
+    scored = score_candidates("Why is static analysis useful?", passages, trust)
+    assert scored[1].score > scored[0].score  # despite the retriever ranking passage 1 first
+
+
+def test_with_sentences_cached_the_answer_encodes_only_the_question(trust) -> None:  # noqa: ANN001
+    """Sentence vectors already in the cache (refusal step, checker, earlier questions) are
+    reused and a paragraph is the mean of its sentences: no paragraph is encoded again."""
+    from rag.answerers.extractive import extractive_answer
+    from rag.answerers.structure import parts
+    from rag.citations import VECTORS
+    from rag.embedder import make_embedder
+    from rag.text import units
+
+    question = "What is a correlation ID and how should it be propagated?"
+    embedder = make_embedder(trust)
+    VECTORS.encode([u.text for p in CORRELATION for u in units(p.text)], embedder)
+    encoded: list[str] = []
+    original = embedder.encode
+
+    def counting(texts):  # noqa: ANN001, ANN202 - the real MiniLM, counted
+        encoded.extend(texts)
+        return original(texts)
+
+    embedder.encode = counting
+    try:
+        extractive_answer(question, CORRELATION, trust)
+    finally:
+        embedder.encode = original
+    assert set(encoded) <= {question, *parts(question)}, encoded  # the question and its parts
+
+
+def test_a_list_announced_at_the_end_of_a_passage_continues_from_the_next_chunk(trust) -> None:  # noqa: ANN001
+    from rag.answerers.extractive import extractive_answer
+
+    passages = [
+        passage("Strong passwords keep accounts safe. Follow the steps below to create a strong "
+                "password:", "passwords", "Creating a password", 0),
+        passage("Badges are printed in room 1217. Bring an identity document to the office.",
+                "badges", "Badges", 0),
+        passage("- Use a password manager to generate it.\n- Use a different password for every "
+                "account.\n- Make it longer rather than more complex.\n\nAsk in #security "
+                "when in doubt.", "passwords", "Creating a password", 1),
+    ]
+    answer = extractive_answer("How do I create a strong password?", passages, trust).answer
+    lines = answer.splitlines()
+    announce = next(i for i, line in enumerate(lines) if "steps below" in line)
+    assert [line for line in lines[announce + 1: announce + 4]] == [
+        "- Use a password manager to generate it. [3]",
+        "- Use a different password for every account. [3]",
+        "- Make it longer rather than more complex. [3]"], answer

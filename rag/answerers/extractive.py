@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from rag.answer import Answer, Citation, Sentence
 from rag.answerers import TokenCallback
+from rag.answerers.fill import continued_list, fill
 from rag.answerers.shape import Line, shape
 from rag.answerers.structure import intents, parts
 from rag.citations import VECTORS
@@ -27,6 +28,7 @@ LEXICAL_WEIGHT = 0.3  # word overlap (rarity-weighted) matters: questions reuse 
 CONTEXT_WEIGHT = 0.35  # a sentence also borrows relevance from its whole paragraph / list item
 ADVICE_BONUS = 0.12  # "how do I ...?" questions: list items of an advice list ("tactics:")
 RANK_WEIGHT = 0.05  # small preference for passages the retriever ranked higher
+HEADING_WEIGHT = 0.15  # question words in the unit's title / section heading ("Why X" for "why X?")
 MARGIN = 0.15  # keep units scoring within this of the best one
 SHORT_WORDS = 4  # units shorter than this are fragments ("Past experiences") and score less
 
@@ -83,16 +85,13 @@ def score_candidates(
     question: str, passages: Sequence[Passage], settings: Settings
 ) -> list[Candidate]:
     """Candidates scored against the question (higher = more relevant)."""
-    from rag.embedder import make_embedder
 
     found = candidates(passages, continuations=True)
     if not found:
         return []
-    texts = [question, *(c.unit.text for c in found), *(c.block_text for c in found)]
-    matrix = VECTORS.encode(texts, make_embedder(settings))
-    sims = matrix[1:] @ matrix[0]
-    own, context = sims[: len(found)], sims[len(found):]
+    own, context = _similarities(question, found, settings)
     weights = _term_weights(question, found)
+    headings = [content_terms(f"{p.first.title} {p.first.heading}") for p in passages]
     procedural = bool(_PROCEDURAL.search(question))
     for cand, sim, ctx in zip(found, own, context, strict=True):
         cand.score = (1 - CONTEXT_WEIGHT) * float(sim) + CONTEXT_WEIGHT * float(ctx)
@@ -101,6 +100,8 @@ def score_candidates(
         terms = content_terms(cand.block_text if cand.unit.list_item else cand.unit.text)
         cand.score += LEXICAL_WEIGHT * sum(w for t, w in weights.items() if t in terms)
         cand.score += RANK_WEIGHT * (1 - cand.index / len(passages))
+        cand.score += HEADING_WEIGHT * sum(w for t, w in weights.items()
+                                           if t in headings[cand.index])
         if len(cand.unit.text.split()) < SHORT_WORDS:
             cand.score -= 0.15
     if procedural:  # only within the passage that matches best: never lifts an unrelated one
@@ -109,6 +110,31 @@ def score_candidates(
             if cand.index == top and cand.lead_in and _ADVICE.search(cand.lead_in):
                 cand.score += ADVICE_BONUS
     return found
+
+
+def _similarities(
+    question: str, found: list[Candidate], settings: Settings
+) -> tuple[list[float], list[float]]:
+    """Cosine of each unit, and of its whole paragraph / list item, to the question.
+
+    A block is represented by the normalised mean of its sentences' vectors rather than by
+    encoding its text again: the sentence vectors are already cached (the refusal step encodes
+    them), so the answer costs one short encode (the question) instead of one per paragraph.
+    """
+    import numpy as np
+
+    from rag.embedder import make_embedder
+
+    matrix = VECTORS.encode([question, *(c.unit.text for c in found)], make_embedder(settings))
+    query, vectors = matrix[0], matrix[1:]
+    blocks: dict[tuple[int, int], list[int]] = {}
+    for row, cand in enumerate(found):
+        blocks.setdefault((cand.index, cand.unit.block), []).append(row)
+    context = np.zeros(len(found))
+    for rows in blocks.values():
+        mean = vectors[rows].mean(axis=0)
+        context[rows] = float(mean @ query) / max(float(np.linalg.norm(mean)), 1e-9)
+    return [float(v) for v in vectors @ query], [float(v) for v in context]
 
 
 def _term_weights(question: str, found: list[Candidate]) -> dict[str, float]:
@@ -160,16 +186,22 @@ def shaped_lines(question: str, passages: Sequence[Passage], settings: Settings)
     lines: list[Line] = []
     used: set[tuple[int, int]] = set()
     wanted: frozenset[str] = frozenset()
-    for part in parts(question):
+    every: frozenset[str] = frozenset()
+    pieces = parts(question)
+    scored: list[Candidate] = []
+    for part in pieces:
         scored = score_candidates(part, passages, settings)
         wanted = intents(part) or wanted  # "…? and what if they still don't?" continues
+        every |= wanted
         for line in shape(part, passages, scored,
                           lambda found: select(found, settings.extractive_units), wanted):
             keys = {(c.index, c.unit.start) for c in line.parts}
             if line.more or not keys & used:
                 lines.append(line)
                 used |= keys
-    return lines
+    if len(pieces) > 1:
+        scored = score_candidates(question, passages, settings)
+    return fill(continued_list(lines, scored, passages), scored, passages, every)
 
 
 def extractive_answer(

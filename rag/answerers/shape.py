@@ -61,7 +61,7 @@ def shape(  # noqa: ANN001
     if not scored:
         return []
     wanted = intents(question) if wanted is None else wanted
-    owners = _owners(passages)
+    owners = owners_of(passages)
     allowed = [c for c in scored
                if (o := owners.get(_key(c))) is None or not conflicts(o.kind, wanted)]
     if not allowed:
@@ -105,7 +105,7 @@ def _sentence_lines(chosen: list, best, allowed: list) -> list[Line]:  # noqa: A
     return [Line([c], bullet=c.unit.list_item) for c in chosen]
 
 
-def _owners(passages: Sequence[Passage]) -> dict[Key, ListBlock]:
+def owners_of(passages: Sequence[Passage]) -> dict[Key, ListBlock]:
     """Which list (lead-in, item or closing) each unit of the passages belongs to."""
     owners: dict[Key, ListBlock] = {}
     for i, passage in enumerate(passages):
@@ -177,11 +177,15 @@ def _with_extras(lines: list[Line], allowed: list, owners: dict, top: float) -> 
 
 
 def _announces(block: ListBlock, best) -> bool:  # noqa: ANN001
-    """True when the best unit is the sentence introducing the list ("…:", "…below.")."""
-    if not block.lead or best.unit != block.lead[-1]:
+    """True when the best unit belongs to the paragraph introducing the list and that paragraph
+    announces it ("…:", "…the following paperwork…", "…as laid out below."), even when a remark
+    follows the announcing sentence ("Note: …")."""
+    if best.unit not in block.lead:
         return False
-    text = best.unit.text.rstrip()
-    return text.endswith(":") or bool(re.search(r"\b(below|following)\b", text, re.I))
+    return any(_ANNOUNCING.search(u.text.rstrip()) for u in block.lead)
+
+
+_ANNOUNCING = re.compile(r":$|\b(below|following)\b", re.I)
 
 
 def _dominant(block: ListBlock, best, by_key: dict) -> bool:  # noqa: ANN001

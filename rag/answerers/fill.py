@@ -1,0 +1,142 @@
+"""Rounding out a short extractive answer: the other answer-bearing sentences, up to a budget.
+
+The shaped answer (rag/answerers/shape.py) is built around the best unit: its list, its item or
+its paragraph. A question often spans more than that ("what is X and how is it propagated?",
+"what should we check before adding a library?"): its answer is spread over several paragraphs or
+articles among the passages. This step adds, most relevant first, units that score near the best
+one and bring words the answer does not have yet (a maximal-marginal-relevance pick), until the
+answer reaches a budget of words, so it stays a short answer of a few sentences.
+
+Never added: units of a list that answers another intent than the question's, fragments, link
+lines, and units of passages that score far below the best passage (an unrelated article).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.answerers.shape import Line, owners_of
+from rag.answerers.structure import conflicts
+from rag.retrieve import Passage
+from rag.text import content_terms
+
+BUDGET_WORDS = 150  # the answer stops growing once it has this many words (a list may be longer)
+FILL_MARGIN = 0.6  # a unit must score within this of the best unit to be added
+REDUNDANCY = 0.8  # weight of the share of a unit's words the answer already has
+MIN_WORDS = 5  # shorter units ("Past experiences", a bare link) are not worth a line
+MAX_UNIT_WORDS = 60  # a very long sentence would use the budget alone
+
+_LINK_ONLY = re.compile(r"^\W*\[[^\]]*\]\([^)]*\)\W*$")  # "[What is Scrum?](https://…)"
+# a pointer to another page says where the answer is, not what it is
+_POINTER = re.compile(r"^\W*(see|read more|for more|refer to|learn more|check out|more info)\b",
+                      re.I)
+
+
+def words_of(lines: Sequence[Line]) -> int:
+    """Words quoted by the answer's lines."""
+    return sum(len(c.unit.text.split()) for line in lines if not line.more for c in line.parts)
+
+
+def fill(  # noqa: ANN001
+    lines: list[Line], scored: list, passages: Sequence[Passage], wanted: frozenset[str],
+    budget: int = BUDGET_WORDS,
+) -> list[Line]:
+    """`lines` plus the best remaining units (reading order kept) while under `budget` words."""
+    if not lines or not scored:
+        return lines
+    have = {(c.index, c.unit.start) for line in lines for c in line.parts}
+    terms = set().union(*(content_terms(c.unit.text) for line in lines for c in line.parts))
+    total = words_of(lines)
+    pool = _pool(scored, passages, wanted, have)
+    added = []
+    while pool and total < budget:
+        pick = max(pool, key=lambda c: _gain(c, terms))
+        pool.remove(pick)
+        own = content_terms(pick.unit.text)
+        if not own - terms:  # says nothing the answer does not already say
+            continue
+        added.append(pick)
+        terms |= own
+        total += len(pick.unit.text.split())
+    return _place(lines, added)
+
+
+def _pool(scored: list, passages: Sequence[Passage], wanted: frozenset[str],  # noqa: ANN001
+          have: set[tuple[int, int]]) -> list:
+    """Units that may be added: near the best score, not excluded by their kind or form."""
+    owners = owners_of(passages)
+    top = max(c.score for c in scored)
+    shown = {id(owners[key]) for key in have if key in owners}  # lists already in the answer
+    pool = []
+    for cand in scored:
+        key = (cand.index, cand.unit.start)
+        owner = owners.get(key)
+        size = len(cand.unit.text.split())
+        if key in have or cand.score < top - FILL_MARGIN or cand.continuation:
+            continue
+        if owner is not None and (conflicts(owner.kind, wanted) or (
+                id(owner) in shown and owner.role(cand.unit)[0] == "lead")):
+            continue  # another intent's list, or a shown list's lead-in the answer left out
+        if size < MIN_WORDS or size > MAX_UNIT_WORDS or _LINK_ONLY.match(cand.unit.text) \
+                or _POINTER.match(cand.unit.text):
+            continue
+        pool.append(cand)
+    return pool
+
+
+def _gain(cand, terms: set[str]) -> float:  # noqa: ANN001
+    """Relevance minus redundancy with what the answer already says."""
+    own = content_terms(cand.unit.text)
+    seen = len(own & terms) / len(own) if own else 1.0
+    return cand.score - REDUNDANCY * seen
+
+
+def _place(lines: list[Line], added: list) -> list[Line]:  # noqa: ANN001
+    """Added units as their own lines, after the shaped answer, in reading order."""
+    extra = sorted(added, key=lambda c: (c.index, c.unit.start))
+    return lines + [Line([c], bullet=c.unit.list_item) for c in extra]
+
+
+_ANNOUNCES = re.compile(r":$|\b(below|following)\b", re.I)
+
+
+def continued_list(lines: list[Line], scored: list, passages: Sequence[Passage]) -> list[Line]:  # noqa: ANN001
+    """When the answer quotes a sentence announcing a list ("…the following:") that ends its
+    passage, and the passage holding the next chunk of that article starts with the list, the
+    list's items (first sentences, in order) follow the sentence, cited to that passage."""
+    by_key = {(c.index, c.unit.start): c for c in scored}
+    for number, line in enumerate(lines):
+        last = line.parts[-1]
+        if line.more or not _ANNOUNCES.search(last.unit.text.rstrip()):
+            continue
+        chunk = passages[last.index].chunks[-1]
+        if last.unit.end < len(passages[last.index].text.rstrip()) - 1:
+            continue  # the list, if any, is in the same passage: shape.py handles it
+        follow = [j for j, p in enumerate(passages)
+                  if p.first.article_id == chunk.article_id and p.first.position ==
+                  chunk.position + 1]
+        if not follow:
+            continue
+        items = _leading_items(follow[0], passages, by_key)
+        shown = {(c.index, c.unit.start) for ln in lines for c in ln.parts}
+        items = [c for c in items if (c.index, c.unit.start) not in shown]
+        if items:
+            return lines[: number + 1] + [Line([c], bullet=True) for c in items] + \
+                lines[number + 1:]
+    return lines
+
+
+def _leading_items(index: int, passages: Sequence[Passage], by_key: dict) -> list:
+    """Head sentences of the list items a passage starts with (empty if it starts otherwise)."""
+    from rag.text import units
+
+    found: list = []
+    for unit in units(passages[index].text):
+        if not unit.list_item and not found:
+            return []
+        if unit.list_item and (cand := by_key.get((index, unit.start))) is not None:
+            found.append(cand)
+        elif not unit.list_item and unit.block != found[-1].unit.block:
+            break  # a paragraph after the list ends it
+    return found
