@@ -13,6 +13,9 @@ if [ "${1:-}" = test ] && [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && co
   browser=$!
 fi
 bash scripts/setup.sh
+# Our own modules' bytecode, once: where PYTHONDONTWRITEBYTECODE is set (CI machines), every
+# process the tests start would otherwise compile them again.
+.venv/bin/python -m compileall -q -j 0 ingest rag ui evals benchmarks >/dev/null
 case "${1:-}" in
   chat)
     .venv/bin/playbook ingest
