@@ -105,7 +105,7 @@ def _owner_commands(sub: Any) -> None:
 
 def settings_from(args: argparse.Namespace, **overrides: Any) -> Any:
     """Build Settings from the environment plus command-line overrides."""
-    from rag.settings import load_settings
+    from rag.settings_load import load_settings
 
     values = {k: v for k, v in overrides.items() if v is not None}
     if getattr(args, "content", None) is not None:
