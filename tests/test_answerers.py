@@ -37,6 +37,21 @@ def test_tribal_team_answer_is_the_whole_tactics_list_in_order(trust) -> None:  
     assert numbers(text) <= {c.n for c in answer.citations}
 
 
+def test_fill_takes_no_sentences_of_unrelated_articles(fixtures) -> None:  # noqa: ANN001
+    # Among several articles, the tribal-team answer is the tactics list and its rule: onboarding
+    # checklists and code-review advice, retrieved lower, must not pad it out.
+    answer = ask("How do I approach a tribal team?", fixtures)
+    cited = {c.article_id for c in answer.citations if c.n in numbers(answer.answer)}
+    assert cited == {"building-trust"}, answer.answer
+    assert all(t in answer.answer for t in TACTICS), answer.answer
+
+
+def test_fill_never_ends_on_a_sentence_announcing_a_missing_list(fixtures) -> None:  # noqa: ANN001
+    answer = ask("What should a code review focus on?", fixtures)
+    assert not any(line.rstrip(" [0123456789]").endswith(":")
+                   for line in re.split(r"(?<=\]) ", answer.answer)), answer.answer
+
+
 def test_why_question_gets_the_causes_and_no_tactics(trust) -> None:  # noqa: ANN001
     answer = ask("Why are some tech teams closed off to outsiders?", trust)
     assert all(c in answer.answer for c in CAUSES[:2]), answer.answer

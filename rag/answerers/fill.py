@@ -8,7 +8,8 @@ one and bring words the answer does not have yet (a maximal-marginal-relevance p
 answer reaches a budget of words, so it stays a short answer of a few sentences.
 
 Never added: units of a list that answers another intent than the question's, fragments, link
-lines, and units of passages that score far below the best passage (an unrelated article).
+lines, and units of articles the answer does not cite yet unless they score nearly with the best
+unit (an unrelated article's sentences only pad the answer).
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from rag.retrieve import Passage
 from rag.text import content_terms
 
 BUDGET_WORDS = 150  # the answer stops growing once it has this many words (a list may be longer)
-FILL_MARGIN = 0.6  # a unit must score within this of the best unit to be added
+FILL_MARGIN = 0.6  # a unit of an article the answer already cites: within this of the best
+# A unit of another article must score nearly with the best: a loose margin let "How do I
+# approach a tribal team?" fill up with onboarding and code-review sentences.
+FOREIGN_MARGIN = 0.15
 REDUNDANCY = 0.8  # weight of the share of a unit's words the answer already has
 MIN_WORDS = 5  # shorter units ("Past experiences", a bare link) are not worth a line
 MAX_UNIT_WORDS = 60  # a very long sentence would use the budget alone
@@ -67,20 +71,22 @@ def _pool(scored: list, passages: Sequence[Passage], wanted: frozenset[str],  # 
     """Units that may be added: near the best score, not excluded by their kind or form."""
     owners = owners_of(passages)
     top = max(c.score for c in scored)
+    cited = {passages[index].first.article_id for index, _ in have}
     shown = {id(owners[key]) for key in have if key in owners}  # lists already in the answer
     pool = []
     for cand in scored:
         key = (cand.index, cand.unit.start)
         owner = owners.get(key)
         size = len(cand.unit.text.split())
-        if key in have or cand.score < top - FILL_MARGIN or cand.continuation:
+        margin = FILL_MARGIN if passages[cand.index].first.article_id in cited else FOREIGN_MARGIN
+        if key in have or cand.score < top - margin or cand.continuation:
             continue
         if owner is not None and (conflicts(owner.kind, wanted) or (
                 id(owner) in shown and owner.role(cand.unit)[0] == "lead")):
             continue  # another intent's list, or a shown list's lead-in the answer left out
         if size < MIN_WORDS or size > MAX_UNIT_WORDS or _LINK_ONLY.match(cand.unit.text) \
-                or _POINTER.match(cand.unit.text):
-            continue
+                or _POINTER.match(cand.unit.text) or cand.unit.text.rstrip().endswith(":"):
+            continue  # (a sentence announcing a list is no answer without its list)
         pool.append(cand)
     return pool
 
