@@ -81,9 +81,8 @@ def _pool(scored: list, passages: Sequence[Passage], wanted: frozenset[str],  # 
         margin = FILL_MARGIN if passages[cand.index].first.article_id in cited else FOREIGN_MARGIN
         if key in have or cand.score < top - margin or cand.continuation:
             continue
-        if owner is not None and (conflicts(owner.kind, wanted) or (
-                id(owner) in shown and owner.role(cand.unit)[0] == "lead")):
-            continue  # another intent's list, or a shown list's lead-in the answer left out
+        if owner is not None and (conflicts(owner.kind, wanted) or id(owner) in shown):
+            continue  # another intent's list, or one whose items shape.py already chose
         if size < MIN_WORDS or size > MAX_UNIT_WORDS or _LINK_ONLY.match(cand.unit.text) \
                 or _POINTER.match(cand.unit.text) or cand.unit.text.rstrip().endswith(":"):
             continue  # (a sentence announcing a list is no answer without its list)

@@ -93,8 +93,8 @@ def kind_of(lead: str) -> str:
 
 def conflicts(kind: str, wanted: frozenset[str]) -> bool:
     """True when a list of `kind` answers another intent than the question's."""
-    if kind == "cause":
-        return "how" in wanted and "why" not in wanted
+    if kind == "cause":  # causes answer "why"; "how do I" and "should I" want the advice
+        return bool(wanted & {"how", "should"}) and "why" not in wanted
     if kind == "action":
         return "why" in wanted and "how" not in wanted and "list" not in wanted
     return False
