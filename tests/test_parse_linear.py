@@ -95,16 +95,25 @@ def normal_seconds(count_tokens: Any) -> float:
     return seconds(lambda: parse_and_chunk(text, count_tokens), repeat=3)
 
 
-def assert_linear(took: float, normal: float, what: str) -> None:
+def assert_linear(fn: Callable[[], object], normal: float, what: str) -> None:
+    """`fn` runs within the limit at least once in three tries: a shared machine stalls a
+    process now and then (a 20x stall of one linear run failed CI once), while a quadratic
+    input is slow on every try."""
     limit = max(RATIO * normal, FLOOR)
-    assert took <= limit, f"{what}: {took:.2f} s, a normal input of the same size {normal:.3f} s"
+    took = float("inf")
+    for _ in range(3):
+        took = min(took, seconds(fn))
+        if took <= limit:
+            return
+    raise AssertionError(f"{what}: {took:.2f} s at best of 3, a normal input of the same size "
+                         f"{normal:.3f} s")
 
 
 @pytest.mark.parametrize("motif", MOTIFS[:3], ids=["long-heading", "blank-run", "one-paragraph"])
 def test_issue_repros_take_normal_time(motif: Any, count_tokens: Any,
                                        normal_seconds: float) -> None:
     text = pathological(motif, SIZE)
-    assert_linear(seconds(lambda: parse_and_chunk(text, count_tokens)), normal_seconds, motif)
+    assert_linear(lambda: parse_and_chunk(text, count_tokens), normal_seconds, motif)
 
 
 @hsettings(deadline=None, max_examples=25, suppress_health_check=list(HealthCheck))
@@ -113,15 +122,15 @@ def test_pathological_inputs_take_linear_time(
     motif: tuple[str, str, str], line_every: int, count_tokens: Any, normal_seconds: float
 ) -> None:
     text = pathological(motif, SIZE, line_every)
-    took = seconds(lambda: parse_and_chunk(text, count_tokens))
-    assert_linear(took, normal_seconds, f"{motif!r} every {line_every}")
+    assert_linear(lambda: parse_and_chunk(text, count_tokens), normal_seconds,
+                  f"{motif!r} every {line_every}")
 
 
 def test_a_megabyte_paragraph_chunks_as_fast_as_paragraphs(count_tokens: Any) -> None:
     # Sentences, so that the paragraph is split into ~18k units (the quadratic path: 172 s at
     # 5 MB before); the control is the same text in 2 KB paragraphs.
     text = ("We ship small changes often and review them with care. " * 18_200)[:1_000_000]
-    one = seconds(lambda: parse_and_chunk(text, count_tokens))
+    one = seconds(lambda: parse_and_chunk(text, count_tokens), repeat=2)  # best of 2: stalls
     split = "\n\n".join(text[i : i + 2000] for i in range(0, len(text), 2000))
     many = seconds(lambda: parse_and_chunk(split, count_tokens))
     assert one <= max(2 * many, FLOOR), (one, many)
@@ -174,7 +183,7 @@ def test_thousands_of_sections_with_one_heading_take_linear_time() -> None:
         return "".join(f"## Notes\n\nPoint {i}.\n\n" for i in range(n))
 
     small = seconds(lambda: parse_and_chunk(doc(2_000), words))
-    big = seconds(lambda: parse_and_chunk(doc(16_000), words))
+    big = seconds(lambda: parse_and_chunk(doc(16_000), words), repeat=2)
     assert big <= max(8 * 2.5 * small, FLOOR), (small, big)  # linear: ~8x; quadratic: ~64x
     anchors = [c.anchor for c in parse_and_chunk(doc(3), words)]
     assert anchors == ["notes", "notes-1", "notes-2"]
