@@ -51,7 +51,7 @@ def grid(queries: list[tuple[str, list[float], metrics.Relevant]], chunks: dict[
     """Every configuration's scores on the given (query, vector, relevant) triples."""
     space = {"stemmer": STEMMERS, "k1": K1S, "b": BS, "depth": DEPTHS, "rrf_k": RRF_KS,
              "bm25_weight": WEIGHTS} | (space or {})
-    from rag import bm25 as bm25_module
+    from rag.index import bm25 as bm25_module
 
     doc_of = {cid: getattr(c, key) for cid, c in chunks.items()}
     depth_max = max(space["depth"])
@@ -61,7 +61,7 @@ def grid(queries: list[tuple[str, list[float], metrics.Relevant]], chunks: dict[
     for stemmer in space["stemmer"]:
         counted = bm25_module.BM25.build(ids, texts, stemmer)
         for k1, b in itertools.product(space["k1"], space["b"]):
-            index = bm25_module.BM25(counted.ids, counted.counts, counted.vocab, k1, b, stemmer)
+            index = bm25_module.BM25(counted.ids, counted.terms, counted.vocab, k1, b, stemmer)
             sparse = [[cid for cid, _ in index.search(q, depth_max)] for q, _, _ in queries]
             base = {"stemmer": stemmer, "k1": k1, "b": b}
             rel = [r for _, _, r in queries]

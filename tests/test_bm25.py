@@ -68,3 +68,31 @@ def test_index_counted_with_another_stemmer_is_recounted_on_load(tmp_path: Path)
     fresh = BM25.build([c.id for c in chunks], [c.embed_text for c in chunks])
     for query in ("assuming intent", "rotate secret"):
         assert loaded.search(query, 5) == fresh.search(query, 5)
+
+
+def test_index_saved_as_scipy_rows_by_earlier_versions_reads_the_same(tmp_path: Path) -> None:
+    """Indexes written before the column layout (scipy CSR, `save_npz`) still search alike."""
+    from scipy import sparse
+
+    index = BM25.build(list(DOCS), DOCS.values())
+    index.save(tmp_path)
+    sparse.save_npz(tmp_path / "bm25.npz", index.terms.csr())  # the earlier layout
+    assert sparse.load_npz(tmp_path / "bm25.npz").format == "csr"
+    old = BM25.load(tmp_path)
+    for query in ("team", "reviews fast", "buddy engineers", "war rooms trenches"):
+        assert old.search(query, 10) == index.search(query, 10)
+    index.save(tmp_path)  # and scipy reads the new layout as the same matrix
+    assert (sparse.load_npz(tmp_path / "bm25.npz") != index.terms.csr()).nnz == 0
+
+
+def test_searching_a_saved_index_does_not_import_scipy(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    BM25.build(list(DOCS), DOCS.values()).save(tmp_path)
+    code = ("import sys; from pathlib import Path; from rag.index.bm25 import BM25; "
+            f"hits = BM25.load(Path({str(tmp_path)!r})).search('war rooms', 3); "
+            "print(hits[0][0], 'scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parent.parent).stdout.split()
+    assert out == ["c", "False"]

@@ -2,7 +2,8 @@
 
 Term counts live in a sparse doc x term matrix saved beside each index generation; an ingest
 that changes one article drops that article's rows and appends new ones, so the cost of an
-update is proportional to the change, not to the corpus.
+update is proportional to the change, not to the corpus. Reading and searching use numpy only:
+scipy (imported by an update) costs ~0.2 s of a cold question's start.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import re
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 from rag.chunk import Chunk
 
@@ -84,23 +86,57 @@ def tokenize(text: str, stemmer: str = DEFAULT_STEMMER) -> list[str]:
     return [_stemmed(t, stemmer) for t in _TOKEN.findall(text.lower()) if t not in STOP_WORDS]
 
 
+@dataclass(frozen=True)
+class Terms:
+    """The term counts as compressed sparse columns (one column per term, rows = documents):
+    what a query reads. Plain numpy arrays, so that answering never imports scipy (~0.2 s)."""
+
+    indptr: np.ndarray  # int64, len = terms + 1
+    rows: np.ndarray  # int32 document row of each entry
+    counts: np.ndarray  # float32 term count of each entry
+    n_docs: int
+
+    @classmethod
+    def from_csr(cls, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+                 shape: tuple[int, int]) -> Terms:
+        """Transpose document rows (what an ingest appends) into term columns, linearly."""
+        n_docs, n_terms = shape
+        order = np.argsort(indices, kind="stable")  # stable: rows stay sorted in each column
+        doc_of_entry = np.repeat(np.arange(n_docs, dtype=np.int32), np.diff(indptr))
+        per_term = np.bincount(indices, minlength=n_terms)
+        return cls(np.concatenate([[0], np.cumsum(per_term)]).astype(np.int64),
+                   doc_of_entry[order], np.asarray(data, np.float32)[order], n_docs)
+
+    def doc_lengths(self) -> np.ndarray:
+        return np.bincount(self.rows, weights=self.counts, minlength=self.n_docs).astype(
+            np.float32)
+
+    def document_frequencies(self) -> np.ndarray:
+        return np.diff(self.indptr).astype(np.float32)
+
+    def csr(self) -> Any:
+        """The same counts as a scipy CSR matrix (documents as rows), for updates."""
+        from scipy import sparse
+
+        return sparse.csc_matrix((self.counts, self.rows, self.indptr),
+                                 shape=(self.n_docs, len(self.indptr) - 1)).tocsr()
+
+
 class BM25:
     """Okapi BM25 over a sparse term-count matrix (rows = documents)."""
 
     def __init__(
-        self, ids: Sequence[str], counts: sparse.csr_matrix, vocab: dict[str, int],
+        self, ids: Sequence[str], terms: Terms, vocab: dict[str, int],
         k1: float = 1.2, b: float = 0.75, stemmer: str = DEFAULT_STEMMER,
     ) -> None:
         self.ids = list(ids)
         self.vocab = vocab
         self.k1, self.b = k1, b
         self.stemmer = stemmer
-        self.counts = counts.tocsr()
-        self._csc = self.counts.tocsc()
-        self._doc_len = np.asarray(self.counts.sum(axis=1)).ravel().astype(np.float32)
+        self.terms = terms
+        self._doc_len = terms.doc_lengths()
         self._avg_len = float(self._doc_len.mean()) if len(self.ids) else 1.0
-        df = np.diff(self._csc.indptr).astype(np.float32)
-        n = len(self.ids)
+        df, n = terms.document_frequencies(), len(self.ids)
         self._idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
 
     @classmethod
@@ -112,10 +148,13 @@ class BM25:
     @classmethod
     def empty(cls, stemmer: str = DEFAULT_STEMMER) -> BM25:
         """An index with no documents."""
-        return cls([], sparse.csr_matrix((0, 0), dtype=np.float32), {}, stemmer=stemmer)
+        none = Terms(np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32), 0)
+        return cls([], none, {}, stemmer=stemmer)
 
     def updated(self, remove: set[str], ids: Sequence[str], texts: Iterable[str]) -> BM25:
         """A new index without the `remove` ids and with the given documents appended."""
+        from scipy import sparse  # only an ingest (or a server's reload) gets here
+
         vocab = dict(self.vocab)
         # CSR parts grown in typed arrays (4-8 bytes per entry, not Python ints in lists:
         # at 100k chunks that is ~100 MB instead of ~1 GB).
@@ -130,12 +169,14 @@ class BM25:
              np.frombuffer(indptr, np.int64)),
             shape=(len(ids), len(vocab)),
         )
-        added.sort_indices()
         keep = [i for i, doc_id in enumerate(self.ids) if doc_id not in remove]
-        old = self.counts[keep] if keep else sparse.csr_matrix((0, self.counts.shape[1]))
+        old = self.terms.csr()[keep] if keep else sparse.csr_matrix((0, 0))
         old = sparse.csr_matrix(old, shape=(len(keep), len(vocab)))
-        kept_ids = [self.ids[i] for i in keep]
-        return BM25([*kept_ids, *ids], sparse.vstack([old, added]).tocsr(), vocab, self.k1, self.b,
+        both = sparse.vstack([old, added]).tocsc()
+        both.sort_indices()
+        terms = Terms(both.indptr.astype(np.int64), both.indices.astype(np.int32),
+                      both.data.astype(np.float32), both.shape[0])
+        return BM25([*(self.ids[i] for i in keep), *ids], terms, vocab, self.k1, self.b,
                     self.stemmer)
 
     def idf(self, term: str) -> float:
@@ -153,17 +194,22 @@ class BM25:
             return []
         scores = np.zeros(len(self.ids), dtype=np.float32)
         norm = self.k1 * (1 - self.b + self.b * self._doc_len / self._avg_len)
+        column = self.terms
         for t in terms:
-            lo, hi = self._csc.indptr[t], self._csc.indptr[t + 1]
-            docs, tf = self._csc.indices[lo:hi], self._csc.data[lo:hi]
+            lo, hi = column.indptr[t], column.indptr[t + 1]
+            docs, tf = column.rows[lo:hi], column.counts[lo:hi]
             scores[docs] += self._idf[t] * tf * (self.k1 + 1) / (tf + norm[docs])
         hits = np.flatnonzero(scores)
         top = hits[np.argsort(-scores[hits], kind="stable")[:k]]
         return [(self.ids[i], float(scores[i])) for i in top]
 
     def save(self, folder: Path) -> None:
-        """Write the index into `folder` (two files)."""
-        sparse.save_npz(folder / "bm25.npz", self.counts)
+        """Write the index into `folder` (two files). bm25.npz holds the term columns in the
+        layout of scipy's `save_npz` (format "csc", documents as rows), readable by either."""
+        t = self.terms
+        with open(folder / "bm25.npz", "wb") as out:
+            np.savez(out, indices=t.rows, indptr=t.indptr, format=np.array(b"csc"),
+                     shape=np.array([t.n_docs, len(t.indptr) - 1]), data=t.counts)
         terms = sorted(self.vocab, key=self.vocab.__getitem__)
         meta = {"ids": self.ids, "terms": terms, "stemmer": self.stemmer}
         (folder / "bm25.json").write_text(json.dumps(meta))
@@ -178,4 +224,20 @@ class BM25:
             texts = {c.id: c.embed_text for c in chunks}
             return cls.build(meta["ids"], [texts[i] for i in meta["ids"]])
         vocab = {t: i for i, t in enumerate(meta["terms"])}
-        return cls(meta["ids"], sparse.load_npz(folder / "bm25.npz"), vocab, stemmer=stemmer)
+        return cls(meta["ids"], read_terms(folder / "bm25.npz"), vocab, stemmer=stemmer)
+
+
+def read_terms(path: Path) -> Terms:
+    """The term columns of a bm25.npz: written as columns since 2026-11-30, as scipy CSR rows
+    by earlier versions (transposed here, once per process)."""
+    with np.load(path, allow_pickle=False) as npz:
+        kind = bytes(npz["format"].item()).decode() if npz["format"].dtype.kind == "S" else str(
+            npz["format"].item())
+        shape = (int(npz["shape"][0]), int(npz["shape"][1]))
+        data, indices, indptr = npz["data"], npz["indices"], npz["indptr"]
+    if kind == "csc":
+        return Terms(indptr.astype(np.int64), indices.astype(np.int32),
+                     data.astype(np.float32), shape[0])
+    if kind != "csr":
+        raise ValueError(f"bm25.npz holds a {kind!r} matrix")
+    return Terms.from_csr(data, indices, indptr, shape)
