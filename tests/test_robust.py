@@ -55,6 +55,21 @@ def test_invalid_settings_name_the_setting_and_allowed_values(
     assert "validation error" not in line
 
 
+def test_settings_read_the_environment_in_any_case_and_arguments_win(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLAYBOOK_TOP_K", "7")
+    monkeypatch.setenv("playbook_llm", "openai")
+    monkeypatch.setenv("PLAYBOOK_FRONT_MATTER_ALIASES", '{"title": ["name", "heading"]}')
+    monkeypatch.setenv("PLAYBOOK_NOT_A_SETTING", "ignored")
+    settings = Settings()
+    assert (settings.top_k, settings.llm) == (7, "openai")
+    assert settings.front_matter_aliases == {"title": ["name", "heading"]}
+    assert Settings(top_k=3).top_k == 3 and Settings.model_validate({}).top_k == 7
+    monkeypatch.delenv("PLAYBOOK_TOP_K")
+    assert Settings().top_k == Settings.model_fields["top_k"].default
+
+
 # --- the CLI: broken pipe, read-only index, unwritable export ---------------------------------
 
 def test_broken_pipe_exits_quietly(trust: Settings) -> None:
