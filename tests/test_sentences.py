@@ -62,10 +62,7 @@ def test_every_chunk_sentence_is_stored_with_its_model_vector(settings: Settings
     cosines = np.einsum("ij,ij->i", np.stack([stored[t] for t in texts]), fresh)
     assert cosines.min() > 0.9995  # float16 storage; the model's own vectors otherwise
     assert table.lookup(["A sentence no chunk of the fixture playbook holds."]) == {}
-    # multi-sentence paragraphs are stored joined too: the extractive answerer encodes them
-    joined = [t for c in read_chunks(folder) for t in passage_texts(c.text)
-              if t not in {u.text for u in units(c.text)}]
-    assert joined and all(t in stored for t in joined)
+    assert texts == list(dict.fromkeys(u.text for c in read_chunks(folder) for u in units(c.text)))
 
 
 def test_answer_encodes_no_passage_sentence_the_index_holds(
@@ -79,6 +76,8 @@ def test_answer_encodes_no_passage_sentence_the_index_holds(
     passage = _passage_units(answer.citations)
     assert QUESTION in counting  # the question itself is still encoded
     assert not passage & set(counting), sorted(passage & set(counting))[:3]
+    # nor anything else built from the passages (joined paragraphs are not stored)
+    assert set(counting) == {QUESTION}, sorted(set(counting) - {QUESTION})[:3]
 
 
 def test_index_without_sentence_vectors_falls_back_to_the_model(
