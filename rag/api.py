@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import re
 import time
 from collections.abc import Sequence
@@ -39,6 +40,15 @@ def ask(
     question is refused when the passages are not relevant enough; `on_token` receives the text
     as it is produced (for LLM answerers the unverified draft: the returned Answer supersedes it).
     """
+    # In a context of its own: what this question marks (the index it answers from, whose
+    # damaged sentence table is then its error: rag/vector_cache.py) ends with it, even on a
+    # server thread that answers other people's questions next.
+    return contextvars.copy_context().run(_ask, question, settings, history, on_token)
+
+
+def _ask(
+    question: str, settings: Settings, history: Sequence[Turn], on_token: TokenCallback | None,
+) -> Answer:
     from rag.followup import standalone_query
     from rag.freshness import annotate
     from rag.questionlog import log_question

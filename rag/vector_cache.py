@@ -6,10 +6,16 @@ encoding, `encode` looks each text up in the sentence tables of the indexes this
 (`attach`, called by `rag.index.load_index`; see rag/index/sentences.py): passage sentences were
 encoded once at ingest, so a first question usually encodes only itself. A table is consulted
 only when the caller's embedder makes the index's kind of vectors (`Embedder.space`).
+
+Tables of other indexes are consulted too (evals switch corpora; a sentence is the same text
+everywhere), but only the current index's damage is the caller's error: `load_index` marks the
+index a thread works on (`use`), and a damaged table of another index is detached, so that one
+broken index never fails questions to a healthy one (its own questions still say it is damaged).
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -21,6 +27,7 @@ if TYPE_CHECKING:
     from rag.embedder import Embedder
 
 MAX_TABLES = 4  # indexes open at once in one process (evals switch corpora)
+_CURRENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("index", default=None)
 
 
 class SentenceTable(Protocol):
@@ -60,6 +67,10 @@ class _VectorCache:
             while len(self._tables) > MAX_TABLES:
                 self._tables.popitem(last=False)
 
+    def use(self, index: str) -> None:
+        """Mark `index` as the one this thread (context) answers from."""
+        _CURRENT.set(index)
+
     def encode(self, texts: Sequence[str], embedder: Any) -> np.ndarray:
         """Unit vectors of `texts` (one row each): cached, else from an attached sentence
         table, else encoded by `embedder` in one call."""
@@ -84,12 +95,26 @@ class _VectorCache:
             return np.stack([self._items[(key, t)] for t in texts]) if texts else np.zeros((0, 1))
 
     def _from_tables(self, texts: list[str], space: str | None) -> dict[str, Any]:
-        """Vectors of `texts` found in attached tables of the embedder's vector space."""
+        """Vectors of `texts` found in attached tables of the embedder's vector space, the
+        current index's table first; another index's damaged table (or any, when the caller
+        answers from no index: the checker eval) is detached, not raised."""
+        from rag.errors import IndexCorruptError
+
+        current = _CURRENT.get()
         with self._lock:
-            tables = [t for s, t in self._tables.values() if space is not None and s == space]
+            tables = sorted(((i, t) for i, (s, t) in self._tables.items()
+                             if space is not None and s == space), key=lambda it: it[0] != current)
         found: dict[str, Any] = {}
-        for table in tables:
-            found.update(table.lookup([t for t in texts if t not in found]))
+        for index, table in tables:
+            try:
+                found.update(table.lookup([t for t in texts if t not in found]))
+            except IndexCorruptError:
+                if index == current:
+                    raise
+                with self._lock:
+                    if self._tables.get(index, (None, None))[1] is table:
+                        del self._tables[index]
+                continue
             if len(found) == len(texts):
                 break
         return found

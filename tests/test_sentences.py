@@ -148,3 +148,28 @@ def test_damaged_sentence_files_give_one_sentence(settings: Settings, damage: st
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "--rebuild" in done.stderr
+
+
+def test_a_damaged_index_does_not_fail_questions_to_a_healthy_one(
+    settings: Settings, tmp_path: Path,
+) -> None:
+    """One process, two indexes holding the same sentences (evals switch corpora; a server
+    may have opened an old copy): the broken one's table is attached too, and used to fail
+    every later question in the process."""
+    healthy = settings.model_copy(update={"index_dir": tmp_path / "healthy"})
+    run(settings)
+    shutil.copytree(settings.index_path, healthy.index_path)
+    want = ask(QUESTION, healthy).answer
+    folder, _ = _table(settings)
+    matrix = np.load(folder / "sentences.npy", mmap_mode="r+")
+    matrix[:] = 0
+    matrix.flush()
+    del matrix
+    VECTORS.clear()
+    with pytest.raises(IndexCorruptError):  # attaches the damaged table and says so
+        ask(QUESTION, settings)
+    VECTORS.clear()
+    assert ask(QUESTION, healthy).answer == want
+    VECTORS.clear()
+    with pytest.raises(IndexCorruptError):  # and its own questions still say it
+        ask(QUESTION, settings)

@@ -90,6 +90,9 @@ def load_index(settings: Settings) -> IndexReader:
     if generation is None:
         raise store.missing_error()
     key = f"{store.key}|{settings.dense_search}"
+    from rag.vector_cache import VECTORS
+
+    VECTORS.use(store.key)  # this thread's sentence lookups answer to this index
     with _cache_lock:
         reader = _cache.get(key)
         if reader is not None and (
@@ -105,7 +108,6 @@ def load_index(settings: Settings) -> IndexReader:
         with _cache_lock:
             _loading.pop(key, None)
     from rag.embedder import space_key
-    from rag.vector_cache import VECTORS
 
     VECTORS.attach(store.key, space_key(reader.manifest.embed_model, reader.manifest.embed_int8),
                    reader.sentences)
