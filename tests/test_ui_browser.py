@@ -138,6 +138,12 @@ def test_followup_uses_history_and_shows_query(chat: Any) -> None:
 def test_feedback_lands_in_sqlite(chat: Any, ui_server: Any) -> None:
     ask(chat, QUESTION)
     chat.locator("#pb-chat button[aria-label='Like']").last.click()
+    # The thumb's reply points the panel at the answer (clearing the comment box): wait for
+    # it, or on a loaded machine it lands after the comment is typed and wipes it.
+    chat.wait_for_function(
+        "() => document.querySelector('#pb-feedback-status').innerText.includes('saved')",
+        timeout=30_000,
+    )
     chat.locator("#pb-wrong label").first.click()
     chat.fill("#pb-comment textarea", "clear and well sourced")
     chat.click("#pb-send-feedback")
