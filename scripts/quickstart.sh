@@ -38,7 +38,10 @@ case "${1:-}" in
     if [ -n "$browser" ] && ! wait "$browser"; then
       echo "warning: installing chromium failed (tests/artifacts/chromium-install.log)" >&2
     fi
-    echo "==> pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider --durations=20
+    # Two workers, whole files each (a file's fixtures are built once): many tests wait on
+    # servers, browsers and subprocesses they start, which left a core idle half the time.
+    echo "==> pytest"
+    .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=20
     wait "$prepare" || echo "warning: preparing the 18f index failed (tests/artifacts/gate-prepare.log)" >&2
     echo "==> eval gate (playbook, cwe-dev, 18f-dev, checker labels; thresholds in evals/thresholds.toml)"
     .venv/bin/python -m evals.gate
