@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.load_test import start_chroma, stop
+from benchmarks.processes import start_chroma, stop
 
 SCIFACT = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "scifact"
 SECTIONS = 10
