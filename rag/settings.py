@@ -3,8 +3,8 @@
 Entry points (CLI, UI, evals) build it and pass it down; nothing creates it at import time.
 `Settings(...)` reads the environment, as pydantic-settings' BaseSettings did: names in any
 case, JSON for the one structured setting, keyword arguments winning over the environment
-(`Settings.model_validate(...)` goes through the same `__init__`). Reading it here instead of importing
-pydantic-settings saves ~0.1 s of every cold question (it imports asyncio and dotenv).
+(`Settings.model_validate(...)` goes through the same `__init__`). Reading it here instead of
+importing pydantic-settings saves ~0.1 s of every cold question (it imports asyncio, dotenv).
 """
 
 from __future__ import annotations
