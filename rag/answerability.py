@@ -39,11 +39,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from rag import answer_slot
 from rag.retrieve import Passage
 
 LEXICAL_PASSAGES = 3  # passages whose words count as "matched" for the lexical feature
 FEATURES = ("passage_cos", "sentence_cos", "lexical", "lexical_top", "rare_coverage",
-            "answer_type", "agreement", "margin", "probe_ratio")
+            "answer_type", "names", "agreement", "margin", "probe_ratio")
 # A question asking for a quantity or a date, and the tokens that can answer one. Written for
 # English questions; anything they miss counts as "asks for no quantity" (answer_type = 1).
 _QUANTITY_QUESTION = re.compile(
@@ -67,6 +68,7 @@ class Evidence:
     lexical_top: float = 0.0
     rare_coverage: float = 0.0
     answer_type: float = 0.0
+    names: float = 0.0
     agreement: float = 0.0
     margin: float = 0.0
     probe_ratio: float = 0.0
@@ -188,7 +190,8 @@ def evidence(question: str, passages: Sequence[Passage], bm25: Any, embedder: An
         lexical_top=lexical_coverage(question, [c.embed_text for p in top for c in p.chunks],
                                      bm25),
         rare_coverage=rare_coverage(question, texts, bm25),
-        answer_type=answer_type(question, sentences, bm25),
+        answer_type=answer_slot.answer_type(question, passages[:LEXICAL_PASSAGES], bm25),
+        names=answer_slot.names(question, texts, bm25),
         agreement=agreement(passages),
         margin=margin(passages),
     )
