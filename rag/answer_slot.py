@@ -5,16 +5,20 @@ question. A near miss is about it too ("What is the lodging per diem rate in Den
 the per diem page; "What percentage does the agency match in the Thrift Savings Plan?" retrieves
 the benefits page) but holds no sentence that answers it. Two features look at that:
 
-- `slot`: the best candidate answer sentence. For each sentence or list item of the top
-  passages, the IDF-weighted share of the question's terms found in the sentence together with
-  its chunk's title and heading path (a section's topic is usually in its heading, not repeated
-  in each sentence); a question that asks for a quantity, a date or a person only counts
-  sentences that hold one (a number, a weekday, a capitalised name, an address). 0.0 when no
-  sentence qualifies.
-- `names`: the share of the names the question uses (a capitalised word inside the sentence, an
-  acronym, a word with a digit or an inner capital: "Denver", "Expensify", "FEGLI", "p99") that
-  occur in the top passages; 1.0 for a question without names. A paraphrase can replace an
-  everyday word the corpus does not use; it cannot replace a name.
+- `answer_type`: 0.0 when the question's wording asks for a quantity ("how many", "what
+  percentage", "what is the ... rate"), a date ("when is", "what day") or a person ("who") and
+  no sentence or list item of the top passages holds one (a number, a weekday, a capitalised
+  name, an address) together with one of the question's RARE_TERMS rarest terms; 1.0
+  otherwise, also for every question that asks for nothing typed. The rare term must be in
+  the sentence itself: a heading that names the topic above a sentence with some unrelated
+  number is not an answer (measured: counting headings lost the Thrift Savings Plan case).
+- `names`: 1 minus the highest normalised IDF of a name the question uses (a capitalised
+  word inside the sentence, an acronym, a word with a digit or an inner capital: "Denver",
+  "Expensify", "FEGLI", "p99") that is missing from the top passages; 1.0 when all are found
+  or there are none. Normalised as `rare_coverage` is, so it reads the same on a 3-chunk
+  playbook and a 10k-chunk handbook, and an agency's own acronym that the passages happen not
+  to repeat costs little. A paraphrase can replace an everyday word the corpus does not use;
+  it cannot replace a name.
 
 Both are written for English questions; what the patterns miss counts as "asks for nothing
 typed" / "uses no names", which leaves the other features to decide.
@@ -30,17 +34,18 @@ from typing import Any
 from rag.retrieve import Passage
 
 # What a question asks for, by its wording. Order matters: the first kind that matches wins.
+# Not "how big / how large": "How big should a pull request be?" is answered by "small".
 _ASKS = (
     ("quantity", re.compile(
-        r"\b(how (many|much|long|often|old|far|soon|big|large)|by how much|"
+        r"\b(how (many|much|long|often|old|far|soon)|by how much|"
         r"(what|which)(?: is| are|'s)?(?: the| my| our| a| an)?(?: [\w-]+){0,3} "
         r"(percentage|percent|rate|amount|number|salary|price|cost|fee|limit|cap|deadline|"
         r"date|duration|budget|size|threshold|target|latency|timeout|version)s?\b|"
         r"by what (percentage|percent|amount|factor)|(maximum|minimum|average) (number|amount))",
         re.I)),
     # "When is/does X" asks for a time; "when should we X" asks for a condition.
-    ("date", re.compile(r"^\W*when (is|are|does|do|did|will|was|were)\b|\bwhat (day|date|time|year|month)\b|\bwhich (day|date)\b",
-                        re.I)),
+    ("date", re.compile(r"^\W*when (is|are|does|do|did|will|was|were)\b|"
+                        r"\bwhat (day|date|time|year|month)\b|\bwhich (day|date)\b", re.I)),
     ("person", re.compile(r"^\W*who\b|\bwhich (person|team|office|group)\b", re.I)),
 )
 _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
@@ -96,7 +101,8 @@ def answer_type(question: str, passages: Sequence[Passage], bm25: Any) -> float:
     need = min(MATCHED, len(wanted))
     for passage in passages:
         for unit in units(passage.text):
-            if holds(unit.text, kind) and len(wanted & set(tokenize(unit.text, bm25.stemmer))) >= need:
+            found = wanted & set(tokenize(unit.text, bm25.stemmer))
+            if len(found) >= need and holds(unit.text, kind):
                 return 1.0
     return 0.0
 
