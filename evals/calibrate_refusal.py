@@ -28,7 +28,7 @@ from rag.answerability import FEATURES
 
 DEV = ("playbook", "cwe-dev", "18f-dev")
 TEST = ("cwe-test", "18f-test")
-CHOSEN = ("sentence_cos", "answer_type", "names", "probe_ratio")  # `--search`'s winner
+CHOSEN = ("sentence_cos", "answer_type", "names", "agreement")  # see rag/refusal.py
 Row = dict[str, Any]
 Model = tuple[dict[str, float], float]  # (weights by feature, intercept)
 
