@@ -18,11 +18,11 @@ anyway, the BM25 index's IDF) and means the same thing on a one-article playbook
   "paid *sabbatical*" name a specific thing, and when that thing is absent the everyday words
   around it do not make the question answerable. Normalising by log N makes 1 - 0.9 mean "a
   term about as rare as any" on a 3-chunk playbook and on a 10k-chunk handbook alike.
-- `answer_type`: 0 when the question asks for a quantity or a date ("how many", "how much",
-  "what percentage", "when is") and no sentence of the top passages holds a number, a date or
-  a weekday together with one of the question's three rarest terms; 1 otherwise (also for
-  every question that asks for no quantity). A passage about the Thrift Savings Plan that
-  states no percentage does not answer "what percentage does the agency match".
+- `answer_type`, `names`: answer-level evidence, rag/answer_slot.py. `answer_type` is 0 when
+  the question asks for a quantity, a date or a person and no sentence of the top passages
+  holds one next to the question's rarest terms (the benefits page names the Thrift Savings
+  Plan but states no match percentage); `names` drops when a name the question uses ("in
+  *Denver*", "in *Expensify*") is missing from the top passages.
 - `agreement`: 1 when the dense and the BM25 retrievers put the same article first.
 - `margin`: how far the top article's cosine is ahead of the next article's (0 with one article).
 - `probe_ratio`: `relevance` (the higher of the two cosines) divided by the median relevance of
@@ -34,27 +34,16 @@ anyway, the BM25 index's IDF) and means the same thing on a one-article playbook
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from rag import answer_slot
 from rag.retrieve import Passage
 
 LEXICAL_PASSAGES = 3  # passages whose words count as "matched" for the lexical feature
 FEATURES = ("passage_cos", "sentence_cos", "lexical", "lexical_top", "rare_coverage",
-            "answer_type", "agreement", "margin", "probe_ratio")
-# A question asking for a quantity or a date, and the tokens that can answer one. Written for
-# English questions; anything they miss counts as "asks for no quantity" (answer_type = 1).
-_QUANTITY_QUESTION = re.compile(
-    r"\b(how (many|much|long|often|old|far|soon)|what (percentage|percent|date|day|year|rate|"
-    r"amount|salary|price|cost|time)|when (is|are|does|will|do)|which (day|date)|"
-    r"(maximum|minimum|average) \w+)\b", re.I)
-_QUANTITY = re.compile(
-    r"\d|%|\$|€|£|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|"
-    r"thirty|forty|fifty|hundred|half|once|twice|daily|weekly|monthly|annually|yearly|quarterly|"
-    r"january|february|march|april|june|july|august|september|october|november|december|"
-    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
+            "answer_type", "names", "agreement", "margin", "probe_ratio")
 
 
 @dataclass(frozen=True)
@@ -67,6 +56,7 @@ class Evidence:
     lexical_top: float = 0.0
     rare_coverage: float = 0.0
     answer_type: float = 0.0
+    names: float = 0.0
     agreement: float = 0.0
     margin: float = 0.0
     probe_ratio: float = 0.0
@@ -110,19 +100,6 @@ def rare_coverage(question: str, texts: Sequence[str], bm25: Any) -> float:
     ceiling = math.log(1.0 + (len(bm25.ids) + 0.5) / 0.5)
     missing = [bm25.idf(t) for t in terms - seen]
     return 1.0 - min(max(missing) / ceiling, 1.0) if missing else 1.0
-
-
-def answer_type(question: str, sentences: Sequence[str], bm25: Any) -> float:
-    """0.0 when the question asks for a quantity or date and no sentence holds one next to one
-    of the question's three rarest terms; 1.0 otherwise (see the module docstring)."""
-    from rag.index.bm25 import tokenize
-
-    if not _QUANTITY_QUESTION.search(question):
-        return 1.0
-    terms = set(tokenize(question, bm25.stemmer))
-    rare = set(sorted(terms, key=lambda t: (-bm25.idf(t), t))[:3])
-    return float(any(_QUANTITY.search(s) and rare & set(tokenize(s, bm25.stemmer))
-                     for s in sentences))
 
 
 def agreement(passages: Sequence[Passage]) -> float:
@@ -175,12 +152,9 @@ def evidence(question: str, passages: Sequence[Passage], bm25: Any, embedder: An
     if not passages:
         return Evidence()
     top = top_article_passages(passages)
-    from rag.text import units
-
     texts = [c.embed_text for p in passages[:LEXICAL_PASSAGES] for c in p.chunks]
     best = max(p.score for p in passages)
     sentence = sentence_cosine(question, top, embedder)
-    sentences = [u.text for p in passages[:LEXICAL_PASSAGES] for u in units(p.text)]
     return Evidence(
         passage_cos=best,
         sentence_cos=sentence if sentence else best,  # a table or code only: no sentences
@@ -188,7 +162,8 @@ def evidence(question: str, passages: Sequence[Passage], bm25: Any, embedder: An
         lexical_top=lexical_coverage(question, [c.embed_text for p in top for c in p.chunks],
                                      bm25),
         rare_coverage=rare_coverage(question, texts, bm25),
-        answer_type=answer_type(question, sentences, bm25),
+        answer_type=answer_slot.answer_type(question, passages[:LEXICAL_PASSAGES], bm25),
+        names=answer_slot.names(question, texts, bm25),
         agreement=agreement(passages),
         margin=margin(passages),
     )

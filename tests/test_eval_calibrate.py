@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from evals.calibrate_refusal import auc, choose_threshold, fit, predict, rates
+from evals.calibrate_refusal import (
+    DEV,
+    auc,
+    choose_threshold,
+    fit,
+    predict,
+    rates,
+    search,
+    transfer,
+)
 from evals.metrics import pr_curve, roc_curve
 
 
@@ -86,3 +95,35 @@ def test_per_corpus_best_threshold_shows_when_one_threshold_cannot_serve_all() -
     assert rows["tight"]["near_miss_refused"] == 1.0
     assert rows["loose"]["threshold"] == pytest.approx(0.3)  # 0 % false refusals: below 0.3
     assert rows["loose"]["off_topic_refused"] == 0.5 and rows["loose"]["near_miss_refused"] == 0.0
+
+
+def _dev_rows(noise_separates: bool) -> list[dict]:
+    """Rows for the three dev suites: `good` separates answerable from off-topic on every
+    suite; `noise` does only on the first one (when `noise_separates` is False elsewhere)."""
+    rows = []
+    for n, suite in enumerate(DEV):
+        for i in range(10):
+            for refuse in (False, True):
+                good = (0.6 if not refuse else 0.2) + i / 100
+                flip = n == 0 or noise_separates
+                noise = (0.7 if refuse != flip else 0.3) + i / 100
+                rows.append({"suite": suite, "id": f"{suite}-{i}-{refuse}", "refuse": refuse,
+                             "rule": None, "topic": "general",
+                             "features": {"passage_cos": good, "lexical": noise}})
+    return rows
+
+
+def test_transfer_scores_a_feature_by_how_it_serves_a_corpus_left_out_of_the_fit() -> None:
+    rows = _dev_rows(noise_separates=False)
+    assert transfer(rows, ["passage_cos"], 0.0) == 1.0  # every held-out corpus: all refused
+    # "lexical" says the opposite on the first corpus from the other two: it cannot transfer.
+    assert transfer(rows, ["lexical"], 0.0) < 0.5
+
+
+def test_search_ranks_the_subset_that_transfers_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    import evals.calibrate_refusal as calibrate
+
+    monkeypatch.setattr(calibrate, "FEATURES", ("passage_cos", "lexical"))
+    ranked = search(_dev_rows(noise_separates=False), 0.0, size=2)
+    assert ranked[0][2] == ("passage_cos",)
+    assert ranked[0][0] == 1.0 and all(r[0] <= 1.0 for r in ranked)
