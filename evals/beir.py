@@ -19,21 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from evals import metrics
+from evals.jsonl import read_objects as read_jsonl
 from evals.runner import DEPTH, MODES
 from evals.suites import DEFAULT_CACHE
 from rag.errors import PlaybookError
 from rag.settings import Settings
 
 Progress = Callable[[str], None]
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Objects of a JSONL file. Raises PlaybookError when missing or malformed."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
-    except (OSError, ValueError) as exc:
-        raise PlaybookError(f"Cannot read {path} as JSONL ({exc}).") from exc
 
 
 def read_qrels(path: Path) -> dict[str, dict[str, float]]:

@@ -13,11 +13,13 @@ runs with any python3.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+
+from evals.jsonl import read_objects
+from rag.errors import PlaybookError
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = Path(__file__).resolve().parent / "datasets" / "support.jsonl"
@@ -75,22 +77,9 @@ def content_overlap(sentence: str, passage: str) -> float:
 def load_rows(path: Path) -> list[dict]:
     """The JSON objects of a JSONL file; SupportDataError names the first bad line."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise SupportDataError(f"cannot read {path}: {exc.strerror}") from exc
-    rows = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            message = f"{path.name} line {number}: not valid JSON ({exc.msg})"
-            raise SupportDataError(message) from exc
-        if not isinstance(row, dict):
-            raise SupportDataError(f"{path.name} line {number}: not a JSON object")
-        rows.append(row)
-    return rows
+        return read_objects(path)
+    except PlaybookError as exc:
+        raise SupportDataError(str(exc).rstrip(".")) from exc
 
 
 def _row_errors(row: dict, roots: dict[str, list[Path]], texts: dict) -> list[str]:

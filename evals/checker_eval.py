@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.jsonl import read_objects
 from rag.errors import PlaybookError
 
 DATA = Path(__file__).resolve().parent / "datasets" / "support.jsonl"
@@ -33,10 +34,9 @@ Row = Mapping[str, Any]
 def load_rows(path: Path = DATA, split: str | None = None) -> list[dict[str, Any]]:
     """The labelled rows (of one split when given); a clear error when the file is unusable."""
     try:
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip()]
-    except (OSError, json.JSONDecodeError) as exc:
-        raise PlaybookError(f"Cannot read the labelled support set {path} ({exc}).") from exc
+        rows = read_objects(path)
+    except PlaybookError as exc:
+        raise PlaybookError(f"Cannot read the labelled support set: {exc}") from exc
     wanted = [r for r in rows if split is None or r.get("split") == split]
     for row in wanted:
         if row.get("label") not in ("supported", "unsupported") or not row.get("passage"):

@@ -19,6 +19,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.jsonl import read_objects
+from rag.errors import PlaybookError
+
 
 def candidates(rows: Iterable[dict[str, Any]], suite: str) -> list[dict[str, Any]]:
     """Dataset-format candidates (see evals/datasets/README.md) from exported feedback rows."""
@@ -55,10 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--suite", default="playbook", help="playbook or cwe-playbook")
     args = parser.parse_args(argv)
     try:
-        lines = args.file.read_text(encoding="utf-8").splitlines()
-        rows = [json.loads(line) for line in lines if line.strip()]
-    except (OSError, ValueError) as exc:
-        print(f"error: cannot read {args.file} ({exc})", file=sys.stderr)
+        rows = read_objects(args.file)
+    except PlaybookError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     for line in candidates(rows, args.suite):
         print(json.dumps(line, ensure_ascii=False))

@@ -95,7 +95,8 @@ def _suite_queries(name: str, settings: Any) -> tuple[list[Any], str, Any]:
 
 
 def _beir_queries(folder: Path, qrels_path: Path, settings: Any) -> tuple[list[Any], str, Any]:
-    from evals.beir import read_jsonl, read_qrels
+    from evals.beir import read_qrels
+    from evals.jsonl import read_objects as read_jsonl
     from evals.suites import DEFAULT_CACHE
     from rag.embedder import make_embedder
     from rag.index import load_index

@@ -60,7 +60,8 @@ def suite_queries(name: str, base: Any) -> tuple[list[Query], str, Any, Any]:
 
 def beir_queries(folder: Path, base: Any) -> tuple[list[Query], str, Any, Any]:
     """SciFact train queries over the BEIR cache index (`playbook eval --beir` builds it)."""
-    from evals.beir import read_jsonl, read_qrels, write_corpus
+    from evals.beir import read_qrels, write_corpus
+    from evals.jsonl import read_objects as read_jsonl
     from evals.suites import DEFAULT_CACHE
     from ingest.pipeline import run
     from rag.embedder import make_embedder
