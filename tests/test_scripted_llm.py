@@ -46,7 +46,10 @@ def ask(settings: Any, url: str) -> dict[str, Any]:
     """`python -m ui.cli ask QUESTION --llm openai --json` as a new process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYBOOK_")}
     env.update({"PLAYBOOK_OPENAI_BASE_URL": url, "PLAYBOOK_OPENAI_MODEL": "scripted",
-                "HF_HUB_OFFLINE": "1"})
+                "HF_HUB_OFFLINE": "1",
+                # the checks of what the model said are tested here, not the first-token budget
+                # (a loaded CI machine once took over 4 s to read the scripted first token)
+                "PLAYBOOK_LLM_FIRST_TOKEN_TIMEOUT": "60"})
     done = subprocess.run(
         [sys.executable, "-m", "ui.cli", "ask", QUESTION, "--llm", "openai", "--json",
          "--content", str(settings.content_dir), "--index", str(settings.index_dir)],
