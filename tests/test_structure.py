@@ -63,6 +63,10 @@ def test_a_long_paragraph_after_a_list_is_not_its_closing_rule() -> None:
     ("Where do I start?", {"how"}),
     ("What are the two kinds of shared experiences?", {"list"}),
     ("What are best practices for alerting?", {"how", "list"}),
+    ("How should risks be managed in an agile project?", {"how"}),
+    ("How can software be made portable across environments?", {"how"}),
+    ("How do earlier post-mortems that assigned blame affect how open a group is?", set()),
+    ("How long does a Top Secret clearance take?", set()),
 ])
 def test_question_intents(question: str, expected: set[str]) -> None:
     assert set(intents(question)) == expected

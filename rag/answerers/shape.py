@@ -30,6 +30,7 @@ CONTINUATION_MARGIN = 0.03  # a later sentence of an item is shown when it is (n
 CONTINUATION_LIFT = 0.1  # … and clearly more relevant than its item's first sentence
 SECOND_LIST_MARGIN = 0.3  # a two-intent question's second list must score this close
 DOMINANCE = 0.15  # an item this far ahead of every other item is answered on its own
+LIST_MARGIN = 0.15  # a list item this close to a better paragraph sentence anchors a list answer
 EXTRA_SENTENCES = 2  # paragraph sentences outside the list that score with the best
 PARAGRAPH_SENTENCES = 3  # the best sentence's paragraph is quoted up to this many sentences
 
@@ -68,28 +69,50 @@ def shape(  # noqa: ANN001
         allowed = scored
     by_key = {_key(c): c for c in allowed}
     best = max(allowed, key=lambda c: (c.score, -c.index, -c.unit.start))
-    owner = owners.get(_key(best))
     listy = wanted & set(SERVES)
+    top = best.score
+    best = _list_anchor(best, allowed, owners, listy)
+    owner = owners.get(_key(best))
     if owner is not None and not listy and _announces(owner, best):
         listy = frozenset({"list"})  # "… as laid out below:" is answered by what it announces
     if owner is not None and listy and any(owner.kind in SERVES[w] for w in listy):
         if len(listy - {"list"}) <= 1 and _dominant(owner, best, by_key):  # about one item
             return _with_extras(_item_lines(owner, best, by_key, question), allowed, owners,
-                                best.score)
+                                top)
         lines = _list_lines(owner, best, by_key, question)
         used = {owner}
-        for intent in sorted(listy):
-            if intent != "list" and owner.kind != SERVES[intent][0]:
-                second = _second_list(intent, allowed, owners, used, best.score)
+        two = len(listy - {"list"}) > 1
+        for intent in sorted(listy - {"list"}):
+            if owner.kind != SERVES[intent][0]:
+                # a two-intent question ("why…, and how…?") takes the other list from any
+                # article; a one-intent question only from the same article (its checklist
+                # after its list of tools), never another article's list as padding
+                article = None if two else passages[best.index].first.article_id
+                second = _second_list(intent, allowed, owners, used, best.score,
+                                      [p.first.article_id for p in passages], article)
                 if second is not None:
                     used.add(owners[_key(second)])
                     lines += _list_lines(owners[_key(second)], second, by_key, question)
-        return _with_extras(lines, allowed, owners, best.score)
+        return _with_extras(lines, allowed, owners, top)
     if owner is not None and owner.role(best.unit)[0] == "item" and not listy \
             and wanted & {"what", "should"}:
         return _with_extras(_item_lines(owner, best, by_key, question), allowed, owners,
                             best.score)
     return _sentence_lines(select(allowed), best, allowed)
+
+
+def _list_anchor(best, allowed: list, owners: dict, listy: frozenset[str]):  # noqa: ANN001, ANN202
+    """The unit to shape the answer around: for a how / why / list question whose best unit is
+    a paragraph sentence, the best item of a list of the asked kind when it scores with the best
+    ("What are the steps for planning a load test?" is answered by the planning steps, not by
+    the sentence saying why load tests matter, which still comes as an extra sentence)."""
+    owner = owners.get(_key(best))
+    if not listy or (owner is not None and any(owner.kind in SERVES[w] for w in listy)):
+        return best
+    pool = [c for c in allowed if (o := owners.get(_key(c))) is not None
+            and o.role(c.unit)[0] == "item" and any(o.kind in SERVES[w] for w in listy)
+            and c.score >= best.score - LIST_MARGIN]
+    return max(pool, key=lambda c: (c.score, -c.index, -c.unit.start), default=best)
 
 
 def _sentence_lines(chosen: list, best, allowed: list) -> list[Line]:  # noqa: ANN001
@@ -154,11 +177,16 @@ def _list_lines(block: ListBlock, best, by_key: dict, question: str) -> list[Lin
     return lines
 
 
-def _second_list(intent: str, allowed: list, owners: dict, used: set, top: float):  # noqa: ANN001, ANN202
-    """The best candidate of another list of exactly the kind `intent` asks for."""
+def _second_list(  # noqa: ANN202
+    intent: str, allowed: list, owners: dict, used: set, top: float,
+    articles: list[str], article: str | None,
+):
+    """The best candidate of another list of exactly the kind `intent` asks for (of `article`
+    only, when one is given; `articles` = the article id of each passage)."""
     kind = SERVES[intent][0]
     pool = [c for c in allowed if (o := owners.get(_key(c))) is not None and o not in used
-            and o.kind == kind and c.score >= top - SECOND_LIST_MARGIN]
+            and o.kind == kind and c.score >= top - SECOND_LIST_MARGIN
+            and article in (None, articles[c.index])]
     return max(pool, key=lambda c: c.score, default=None)
 
 
@@ -192,6 +220,12 @@ def _dominant(block: ListBlock, best, by_key: dict) -> bool:  # noqa: ANN001
     """True when the best unit is an item's and that item clearly beats every other item."""
     role, number = block.role(best.unit)
     if role != "item":
+        return False
+    # a lead-in scoring with the best says the question is about the whole list ("Implementing
+    # availability involves various strategies…" for "How can a system be designed for high
+    # availability?"), however well one item repeats the question's words
+    lead = [by_key[k].score for u in block.lead if (k := (best.index, u.start)) in by_key]
+    if lead and max(lead) >= best.score - MARGIN:
         return False
     others = [by_key[k].score for n, item in enumerate(block.items) if n != number
               for u in item if (k := (best.index, u.start)) in by_key]

@@ -35,8 +35,12 @@ _ACTION = re.compile(
 _WHY = re.compile(r"\bwhy\b|\bwhat (makes|causes|leads)\b|\bhow come\b|\b(reasons?|causes?)\b"
                   r"|\bpart of the (cause|problem)\b", re.I)
 _HOW = re.compile(
-    r"\bhow (do|can|could|should|would|to|might|will) (i|we|you|one|a|an|the|my|our|teams?)\b|"
-    r"\bhow to\b|\bwhat (should|can|could|do|must) (i|we|you)\b|\bwhere (do|should) (i|we) "
+    # "how should risks be managed?", "how can software be made portable?": any subject after
+    # a modal; "how do earlier post-mortems affect…?" and "how does X work?" ask for an effect
+    # or a mechanism, "how long / much / often" for a quantity: not for steps
+    r"\bhow (do|would|might|will) (i|we|you|one|a|an|the|my|our|teams?)\b|"
+    r"\bhow (can|could|should|to|may|must)\b|"
+    r"\bwhat (should|can|could|do|must) (i|we|you)\b|\bwhere (do|should) (i|we) "
     r"(start|begin)\b|\b(tips|advice|tactics|steps|ways? to|best practices|practices|"
     r"guidelines|recommendations)\b|\bwhat (are|is) (the|some|a few)? ?(best|good|recommended)\b",
     re.I,
