@@ -114,3 +114,28 @@ def test_a_one_intent_question_takes_the_checklist_of_the_same_article(trust) ->
     answer = extractive_answer("What should we check before adding an open source dependency?",
                                passages, trust).answer
     assert "OWASP" in answer and "Is it maintained?" in answer, answer  # both lists, whole
+
+
+def test_a_sentence_announcing_a_list_brings_the_list_when_it_scores_with_the_best(trust) -> None:  # noqa: ANN001,E501
+    # An item of another article repeats the question's words best; the paperwork itself is
+    # the list the (intent-less) question's runner-up sentence announces.
+    from rag.answerers.extractive import extractive_answer
+
+    paperwork = ("To get approval for advanced sick leave, you will need to submit the following "
+                 "paperwork to your supervisors and your [OHRM Workforce Relations HR Specialist]"
+                 "(https://docs.google.com/document/d/15glvq9UakKUN8XTRTa6gRkhB/edit).\n\n"
+                 "1. An advanced sick leave request form.\n"
+                 "2. An original medical certification signed by your physician.\n"
+                 "3. A copy of your timesheet report for the current and previous year.\n"
+                 "4. A written explanation of the circumstances.\n")
+    hr_links = ("Prior to entering the hours in HR Links, please ensure that you:\n\n"
+                "- Know the number of hours you can request.\n"
+                "- Have completed the approval paperwork for advanced sick leave.\n")
+    passages = [passage(hr_links, "hrlinks", "Requesting advanced leave"),
+                passage(paperwork, "advanced-sick-leave", "Getting approval")]
+    question = ("I've used up all my sick leave after surgery and need more time. What paperwork "
+                "do I send to get advanced sick leave?")
+    answer = extractive_answer(question, passages, trust).answer
+    items = ("request form", "medical certification", "timesheet report", "written explanation")
+    positions = [answer.find(i) for i in items]
+    assert -1 not in positions and positions == sorted(positions), answer

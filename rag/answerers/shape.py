@@ -72,6 +72,8 @@ def shape(  # noqa: ANN001
     listy = wanted & set(SERVES)
     top = best.score
     best = _list_anchor(best, allowed, owners, listy)
+    if not wanted:  # no intent read: an announcing sentence near the best brings its list
+        best = _announcing_anchor(best, allowed, owners)
     owner = owners.get(_key(best))
     if owner is not None and not listy and _announces(owner, best):
         listy = frozenset({"list"})  # "… as laid out below:" is answered by what it announces
@@ -112,6 +114,18 @@ def _list_anchor(best, allowed: list, owners: dict, listy: frozenset[str]):  # n
     pool = [c for c in allowed if (o := owners.get(_key(c))) is not None
             and o.role(c.unit)[0] == "item" and any(o.kind in SERVES[w] for w in listy)
             and c.score >= best.score - LIST_MARGIN]
+    return max(pool, key=lambda c: (c.score, -c.index, -c.unit.start), default=best)
+
+
+def _announcing_anchor(best, allowed: list, owners: dict):  # noqa: ANN001, ANN202
+    """The best sentence announcing a list ("you will need to submit the following paperwork…")
+    that scores with the best unit, else the best unit: "What paperwork do I send…?" is
+    answered by the announced paperwork even when an item elsewhere repeats the word."""
+    owner = owners.get(_key(best))
+    if owner is not None and _announces(owner, best):
+        return best
+    pool = [c for c in allowed if (o := owners.get(_key(c))) is not None and o.items
+            and _announces(o, c) and c.score >= best.score - MARGIN]
     return max(pool, key=lambda c: (c.score, -c.index, -c.unit.start), default=best)
 
 
