@@ -139,3 +139,23 @@ def test_a_sentence_announcing_a_list_brings_the_list_when_it_scores_with_the_be
     items = ("request form", "medical certification", "timesheet report", "written explanation")
     positions = [answer.find(i) for i in items]
     assert -1 not in positions and positions == sorted(positions), answer
+
+
+def test_an_item_answered_alone_shows_each_of_its_nested_items(trust) -> None:  # noqa: ANN001
+    from rag.answerers.extractive import extractive_answer
+
+    text = ("- **Disaster Recovery as a Service**: use providers that offer recovery solutions.\n"
+            "- **Failover and Redundancy**:\n"
+            "  - **Hot Site**: a fully operational, geographically separate duplicate of the "
+            "primary site.\n"
+            "  - **Cold Site**: an alternate site with infrastructure but without active "
+            "systems or data.\n"
+            "  - **Warm Site**: a compromise between hot and cold sites, with partially "
+            "prepared systems.\n"
+            "- **Regular Testing and Drills**: conduct simulation drills of the recovery plan.\n")
+    answer = extractive_answer("What is the difference between hot, warm and cold standby sites?",
+                               [passage(text, "disaster-recovery", "Implementations")],
+                               trust).answer
+    for site in ("Hot Site", "Cold Site", "Warm Site"):
+        assert f"- **{site}**" in answer, answer
+    assert "simulation drills" not in answer, answer

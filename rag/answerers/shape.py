@@ -252,4 +252,14 @@ def _item_lines(block: ListBlock, best, by_key: dict, question: str) -> list[Lin
     cands = [by_key[k] for u in block.items[number] if (k := (best.index, u.start)) in by_key]
     lead = [by_key[k] for u in block.lead[-1:] if (k := (best.index, u.start)) in by_key]
     lines = [Line([c]) for c in lead if _helps(c, best.score, question) and c is not best]
-    return lines + [Line(cands[:ITEM_SENTENCES])]
+    # an item with a nested list ("Failover and Redundancy:" then hot, cold and warm sites)
+    # is answered by its own first sentences and the first sentence of each nested item
+    first = next((n for n, c in enumerate(cands) if n and c.unit.list_item), len(cands))
+    own, nested = cands[:first], [c for c in cands[first:] if c.unit.list_item][:MAX_ITEMS]
+    lines.append(Line(own[:ITEM_SENTENCES]))
+    lines += [Line([c], bullet=True) for c in nested]
+    shown = {_key(c) for line in lines for c in line.parts}
+    if _key(best) not in shown:  # a later sentence of a nested item, the best unit itself
+        lines.append(Line([best], bullet=best.unit.list_item))
+    return lines
+
