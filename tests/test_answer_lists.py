@@ -159,3 +159,19 @@ def test_an_item_answered_alone_shows_each_of_its_nested_items(trust) -> None:  
     for site in ("Hot Site", "Cold Site", "Warm Site"):
         assert f"- **{site}**" in answer, answer
     assert "simulation drills" not in answer, answer
+
+
+def test_a_lead_in_naming_what_its_list_holds_brings_the_list(trust) -> None:  # noqa: ANN001
+    # "…some general principles that might be helpful." announces the list without a colon.
+    from rag.answerers.extractive import extractive_answer
+
+    text = ("Generally the deliverable from a technical spike should be a document detailing "
+            "what was evaluated and the outcome. The specifics will vary, but there are some "
+            "general principles that might be helpful.\n\n"
+            "- **Problem Statement:** include a section that details why the evaluation is done."
+            "\n- **Repeatable:** detail the components used to build the environment.\n"
+            "- **Evidence:** put the detailed results in an appendix.\n")
+    answer = extractive_answer("What should the deliverable of a technical spike contain?",
+                               [passage(text, "technical-spike", "Deliverable")], trust).answer
+    for item in ("Problem Statement", "Repeatable", "Evidence"):
+        assert item in answer, answer

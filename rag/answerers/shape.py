@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.answerers.structure import SERVES, ListBlock, conflicts, intents, parse
+from rag.answerers.structure import SERVES, ListBlock, conflicts, intents, kind_of, parse
 from rag.retrieve import Passage
 from rag.text import content_terms
 
@@ -224,7 +224,9 @@ def _announces(block: ListBlock, best) -> bool:  # noqa: ANN001
     follows the announcing sentence ("Note: …")."""
     if best.unit not in block.lead:
         return False
-    return any(_ANNOUNCING.search(u.text.rstrip()) for u in block.lead)
+    # "…there are some general principles that might be helpful." names what the list holds
+    return any(_ANNOUNCING.search(u.text.rstrip()) for u in block.lead) or \
+        kind_of(block.lead[-1].text) != "other"
 
 
 _ANNOUNCING = re.compile(r":$|\b(below|following)\b", re.I)

@@ -165,11 +165,11 @@ def parse(text: str, heading: str = "") -> list[ListBlock]:
         first = i
         base = blocks[i].indent
         items: list[list[Unit]] = []
-        while i < len(blocks) and blocks[i].item and (
+        while i < len(blocks) and (blocks[i].item or _inside(blocks[i], base, items)) and (
             i == first or not _break_between(text, blocks[i - 1].end, blocks[i].start)
         ):
-            if items and blocks[i].indent > base + 1:  # a nested item belongs to its parent
-                items[-1].extend(blocks[i].units)
+            if items and (blocks[i].indent > base + 1 or not blocks[i].item):
+                items[-1].extend(blocks[i].units)  # a nested item or paragraph: its parent's
             else:
                 items.append(list(blocks[i].units))
             i += 1
@@ -180,6 +180,13 @@ def parse(text: str, heading: str = "") -> list[ListBlock]:
             kind = kind_of(_heading_before(text, blocks[first].start) or heading)
         found.append(ListBlock(kind, lead, items, closing))
     return found
+
+
+def _inside(block: _Block, base: int, items: list[list[Unit]]) -> bool:
+    """True for a paragraph indented under a list item (Markdown's continuation paragraph:
+    "- **Make it repeatable:** …" then "    There are many reasons… For example:" and a
+    nested list): it belongs to the item instead of ending the list."""
+    return bool(items) and not block.item and block.indent > base + 1
 
 
 def _lead(text: str, blocks: list[_Block], first: int) -> list[Unit]:
