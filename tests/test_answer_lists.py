@@ -175,3 +175,21 @@ def test_a_lead_in_naming_what_its_list_holds_brings_the_list(trust) -> None:  #
                                [passage(text, "technical-spike", "Deliverable")], trust).answer
     for item in ("Problem Statement", "Repeatable", "Evidence"):
         assert item in answer, answer
+
+
+def test_a_pointer_to_another_page_never_anchors_the_answer(trust) -> None:  # noqa: ANN001
+    # "This page outlines how to sign up…" repeats the question best and says nothing.
+    from rag.answerers.extractive import extractive_answer
+
+    steps = ("- Register for the benefit on the transit application site.\n"
+             "- Log in to the transit site with your government email.\n"
+             "- Fill out the transit benefit application.\n"
+             "- Select your supervisor as the approver of your transit benefit.\n")
+    passages = [passage("This page outlines how to sign up for the transit benefit.", "transit",
+                        "Transit Benefit"),
+                passage(steps, "transit", "Enrolling", 1)]
+    answer = extractive_answer("How do I sign up for the transit benefit?", passages,
+                               trust).answer
+    for step in ("Register", "Log in", "benefit application", "approver"):
+        assert step in answer, answer
+    assert "This page outlines" not in answer, answer

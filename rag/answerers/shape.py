@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.answerers.structure import SERVES, ListBlock, conflicts, intents, kind_of, parse
+from rag.answerers.structure import POINTER, SERVES, ListBlock, conflicts, intents, kind_of, parse
 from rag.retrieve import Passage
 from rag.text import content_terms
 
@@ -67,6 +67,8 @@ def shape(  # noqa: ANN001
                if (o := owners.get(_key(c))) is None or not conflicts(o.kind, wanted)]
     if not allowed:
         allowed = scored
+    # "See the X page." / "This page outlines…" says where the answer is, not what it is
+    allowed = [c for c in allowed if not POINTER.match(c.unit.text)] or allowed
     by_key = {_key(c): c for c in allowed}
     best = max(allowed, key=lambda c: (c.score, -c.index, -c.unit.start))
     listy = wanted & set(SERVES)
