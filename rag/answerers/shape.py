@@ -84,19 +84,7 @@ def shape(  # noqa: ANN001
             return _with_extras(_item_lines(owner, best, by_key, question), allowed, owners,
                                 top)
         lines = _list_lines(owner, best, by_key, question)
-        used = {owner}
-        two = len(listy - {"list"}) > 1
-        for intent in sorted(listy - {"list"}):
-            if owner.kind != SERVES[intent][0]:
-                # a two-intent question ("why…, and how…?") takes the other list from any
-                # article; a one-intent question only from the same article (its checklist
-                # after its list of tools), never another article's list as padding
-                article = None if two else passages[best.index].first.article_id
-                second = _second_list(intent, allowed, owners, used, best.score,
-                                      [p.first.article_id for p in passages], article)
-                if second is not None:
-                    used.add(owners[_key(second)])
-                    lines += _list_lines(owners[_key(second)], second, by_key, question)
+        lines += _other_lists(owner, best, listy, allowed, owners, by_key, question, passages)
         return _with_extras(lines, allowed, owners, top)
     if owner is not None and owner.role(best.unit)[0] == "item" and not listy \
             and wanted & {"what", "should"}:
@@ -190,6 +178,28 @@ def _list_lines(block: ListBlock, best, by_key: dict, question: str) -> list[Lin
     closing = [by_key[k] for u in block.closing if (k := (index, u.start)) in by_key]
     if closing:  # short by construction: the rule or remark the list leads to
         lines.append(Line(closing))
+    return lines
+
+
+def _other_lists(
+    owner: ListBlock, best, listy: frozenset[str], allowed: list, owners: dict,  # noqa: ANN001
+    by_key: dict, question: str, passages: Sequence[Passage],
+) -> list[Line]:
+    """Lines of the lists of the other kinds the question asks for. A two-intent question
+    ("why…, and how…?") takes the other list from any article; a one-intent question only from
+    the same article (its checklist after its list of tools), never another article's list as
+    padding."""
+    lines: list[Line] = []
+    used = {owner}
+    article = None if len(listy - {"list"}) > 1 else passages[best.index].first.article_id
+    for intent in sorted(listy - {"list"}):
+        if owner.kind == SERVES[intent][0]:
+            continue
+        second = _second_list(intent, allowed, owners, used, best.score,
+                              [p.first.article_id for p in passages], article)
+        if second is not None:
+            used.add(owners[_key(second)])
+            lines += _list_lines(owners[_key(second)], second, by_key, question)
     return lines
 
 
