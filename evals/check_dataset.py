@@ -4,7 +4,8 @@
         --content ../shared/corpora/18f-handbook/pages
 
 Reports every problem (bad JSON, duplicate id, unknown kind, missing gold file, key points out of
-range, a split on some rows but not others) one line each, then counts per kind/topic/split.
+range or, with --content, not found in any gold article by the metric's own content-word rule,
+a split on some rows but not others) one line each, then counts per kind/topic/split.
 Exit status 1 when there is a problem, so it can guard a hand edit before it is committed.
 """
 
@@ -47,7 +48,24 @@ def _check_in_scope(row: dict[str, Any], content: Path | None, min_points: int) 
         problems.append(f"needs {min_points}-5 key points, has {len(points)}")
     if any(not isinstance(p, str) or not p.strip() for p in points):
         problems.append("has an empty key point")
+    elif content is not None and all(_gold_exists(g, content, f) for f, g in ids):
+        problems += _unmatched_points(points, [_gold_path(g, content, f) for f, g in ids])
     return problems
+
+
+def _gold_path(gold_id: str, content: Path, field: str) -> Path:
+    path = content / gold_id
+    return path if field == "sources" or path.is_file() else content / f"{gold_id}.md"
+
+
+def _unmatched_points(points: Sequence[str], gold: Sequence[Path]) -> list[str]:
+    """Key points that no gold article matches with the metric's own rule (stemmed content-word
+    overlap, evals/metrics.py): no answer quoting the playbook could ever score them."""
+    from evals.metrics import key_point_recall
+
+    texts = [path.read_text(encoding="utf-8", errors="replace") for path in gold]
+    return [f"key point {point!r} is not in its gold article(s)" for point in points
+            if not any(key_point_recall(text, [point]) for text in texts)]
 
 
 def _check_off_topic(row: dict[str, Any]) -> list[str]:

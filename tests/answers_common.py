@@ -36,3 +36,14 @@ def chroma_ids(settings: Settings) -> list[str]:
     search = load_index(settings.model_copy(update={"dense_search": "chroma"})).search
     assert isinstance(search, ChromaSearch)
     return sorted(search.collection.get(include=[])["ids"])
+
+
+def passage(text: str, article: str = "a", heading: str = "", n: int = 0):  # noqa: ANN201
+    """A retrieved passage of one chunk (real text; the answerer only reads text and headings)."""
+    from rag.chunk import Chunk
+    from rag.retrieve import Passage
+
+    chunk = Chunk(f"{article}#{n}", article, article.title(), f"{article}.md",
+                  (article.title(), heading) if heading else (article.title(),), "", n, n,
+                  1, 10, text)
+    return Passage([chunk], 0.5, 0.5)

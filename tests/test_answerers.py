@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from answers_common import passage
 
 from rag.answerers import get_answerer
 from rag.api import ask, retrieve_passages
@@ -174,17 +175,6 @@ def test_garbage_draft_falls_back_to_the_extractive_answer(trust) -> None:  # no
 
 
 # --- answers that cover the question: several passages, announced lists, a word budget --------
-
-def passage(text: str, article: str = "a", heading: str = "", n: int = 0):  # noqa: ANN201
-    """A retrieved passage of one chunk (real text; the answerer only reads text and headings)."""
-    from rag.chunk import Chunk
-    from rag.retrieve import Passage
-
-    chunk = Chunk(f"{article}#{n}", article, article.title(), f"{article}.md",
-                  (article.title(), heading) if heading else (article.title(),), "", n, n,
-                  1, 10, text)
-    return Passage([chunk], 0.5, 0.5)
-
 
 PAPERWORK = ("To get approval for advanced sick leave, you will need to submit the following "
              "paperwork to your supervisor. Note: we suggest drafting all pieces before routing "

@@ -18,7 +18,9 @@ OFF = {"id": "q-off-1", "split": "test", "question": "Who won the cup?", "kind":
 
 def write(tmp_path: Path, rows: list[object]) -> Path:
     (tmp_path / "pages").mkdir(exist_ok=True)
-    (tmp_path / "pages" / "leave.md").write_text("# Leave\n", encoding="utf-8")
+    (tmp_path / "pages" / "leave.md").write_text(
+        "# Leave\n\nYou earn 4 hours per pay period and can carry over 240 hours.\n",
+        encoding="utf-8")
     path = tmp_path / "set.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
@@ -35,7 +37,7 @@ def test_a_valid_file_has_no_problems_and_exits_zero(
 
 def test_each_kind_of_mistake_is_reported_with_its_line(tmp_path: Path) -> None:
     missing_gold = {**GOOD, "id": "q-2", "gold": {"refuse": False, "sources": ["nope.md"]}}
-    one_point = {**GOOD, "id": "q-3", "key_points": ["only one"]}
+    one_point = {**GOOD, "id": "q-3", "key_points": ["4 hours per pay period"]}
     duplicate = {**GOOD, "split": "train"}
     off_without_topic = {**OFF, "id": "q-off-2", "topic": ""}
     path = write(tmp_path, [GOOD, missing_gold, one_point, duplicate, off_without_topic])
@@ -58,3 +60,12 @@ def test_bad_json_and_a_missing_file_get_one_sentence(
     assert "line 1: not JSON" in capsys.readouterr().out
     assert main([str(tmp_path / "absent.jsonl")]) == 2
     assert capsys.readouterr().err.strip() == f"No dataset file at {tmp_path / 'absent.jsonl'}."
+
+
+def test_a_key_point_its_gold_article_does_not_contain_is_reported(tmp_path: Path) -> None:
+    # scored by content-word overlap, such a point is missed by any answer quoting the playbook
+    wrong = {**GOOD, "key_points": ["4 hours per pay period", "sick leave needs a doctor's note"]}
+    problems, _ = check_file(write(tmp_path, [wrong]), tmp_path / "pages")
+    assert problems == ["line 1 q-1: key point \"sick leave needs a doctor's note\" is not in "
+                        "its gold article(s)"]
+    assert check_file(write(tmp_path, [wrong]), None)[0] == []  # no content folder: not checked

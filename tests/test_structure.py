@@ -53,6 +53,30 @@ def test_a_long_paragraph_after_a_list_is_not_its_closing_rule() -> None:
     assert block.closing == []
 
 
+SPIKE = """Generally the deliverable is a document. There are some general principles:
+
+- **Goals:** Say why the evaluation is done.
+
+- **Make it repeatable:** Detail the components used.
+
+    There are many reasons to rebuild the environment. For example:
+
+  - Another scenario needs to be tested.
+  - A new version has been released.
+
+- **Fact-Finding:** The goal is fact-finding, not decision-making.
+"""
+
+
+def test_an_indented_paragraph_and_its_nested_list_stay_inside_their_item() -> None:
+    (block,) = parse(SPIKE)
+    assert [item[0].text for item in block.items] == [
+        "**Goals:** Say why the evaluation is done.",
+        "**Make it repeatable:** Detail the components used.",
+        "**Fact-Finding:** The goal is fact-finding, not decision-making."]
+    assert [u.text for u in block.items[1]][-1] == "A new version has been released."
+
+
 @pytest.mark.parametrize(("question", "expected"), [
     ("How do I approach a tribal team?", {"how"}),
     ("Why are some tech teams closed off to outsiders?", {"why"}),
@@ -63,6 +87,10 @@ def test_a_long_paragraph_after_a_list_is_not_its_closing_rule() -> None:
     ("Where do I start?", {"how"}),
     ("What are the two kinds of shared experiences?", {"list"}),
     ("What are best practices for alerting?", {"how", "list"}),
+    ("How should risks be managed in an agile project?", {"how"}),
+    ("How can software be made portable across environments?", {"how"}),
+    ("How do earlier post-mortems that assigned blame affect how open a group is?", set()),
+    ("How long does a Top Secret clearance take?", set()),
 ])
 def test_question_intents(question: str, expected: set[str]) -> None:
     assert set(intents(question)) == expected

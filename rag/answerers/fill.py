@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 
 from rag.answerers.shape import Line, owners_of
-from rag.answerers.structure import conflicts
+from rag.answerers.structure import POINTER, conflicts
 from rag.retrieve import Passage
 from rag.text import content_terms
 
@@ -32,9 +32,6 @@ MIN_WORDS = 5  # shorter units ("Past experiences", a bare link) are not worth a
 MAX_UNIT_WORDS = 60  # a very long sentence would use the budget alone
 
 _LINK_ONLY = re.compile(r"^\W*\[[^\]]*\]\([^)]*\)\W*$")  # "[What is Scrum?](https://…)"
-# a pointer to another page says where the answer is, not what it is
-_POINTER = re.compile(r"^\W*(see|read more|for more|refer to|learn more|check out|more info)\b",
-                      re.I)
 
 
 def words_of(lines: Sequence[Line]) -> int:
@@ -84,7 +81,7 @@ def _pool(scored: list, passages: Sequence[Passage], wanted: frozenset[str],  # 
         if owner is not None and (conflicts(owner.kind, wanted) or id(owner) in shown):
             continue  # another intent's list, or one whose items shape.py already chose
         if size < MIN_WORDS or size > MAX_UNIT_WORDS or _LINK_ONLY.match(cand.unit.text) \
-                or _POINTER.match(cand.unit.text) or cand.unit.text.rstrip().endswith(":"):
+                or POINTER.match(cand.unit.text) or cand.unit.text.rstrip().endswith(":"):
             continue  # (a sentence announcing a list is no answer without its list)
         pool.append(cand)
     return pool

@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.answerers.structure import SERVES, ListBlock, conflicts, intents, parse
+from rag.answerers.structure import POINTER, SERVES, ListBlock, conflicts, intents, kind_of, parse
 from rag.retrieve import Passage
 from rag.text import content_terms
 
@@ -30,6 +30,7 @@ CONTINUATION_MARGIN = 0.03  # a later sentence of an item is shown when it is (n
 CONTINUATION_LIFT = 0.1  # … and clearly more relevant than its item's first sentence
 SECOND_LIST_MARGIN = 0.3  # a two-intent question's second list must score this close
 DOMINANCE = 0.15  # an item this far ahead of every other item is answered on its own
+LIST_MARGIN = 0.15  # a list item this close to a better paragraph sentence anchors a list answer
 EXTRA_SENTENCES = 2  # paragraph sentences outside the list that score with the best
 PARAGRAPH_SENTENCES = 3  # the best sentence's paragraph is quoted up to this many sentences
 
@@ -66,30 +67,56 @@ def shape(  # noqa: ANN001
                if (o := owners.get(_key(c))) is None or not conflicts(o.kind, wanted)]
     if not allowed:
         allowed = scored
+    # "See the X page." / "This page outlines…" says where the answer is, not what it is
+    allowed = [c for c in allowed if not POINTER.match(c.unit.text)] or allowed
     by_key = {_key(c): c for c in allowed}
     best = max(allowed, key=lambda c: (c.score, -c.index, -c.unit.start))
-    owner = owners.get(_key(best))
     listy = wanted & set(SERVES)
+    top = best.score
+    best = _list_anchor(best, allowed, owners, listy)
+    if not wanted:  # no intent read: an announcing sentence near the best brings its list
+        best = _announcing_anchor(best, allowed, owners)
+    owner = owners.get(_key(best))
     if owner is not None and not listy and _announces(owner, best):
         listy = frozenset({"list"})  # "… as laid out below:" is answered by what it announces
     if owner is not None and listy and any(owner.kind in SERVES[w] for w in listy):
         if len(listy - {"list"}) <= 1 and _dominant(owner, best, by_key):  # about one item
             return _with_extras(_item_lines(owner, best, by_key, question), allowed, owners,
-                                best.score)
+                                top)
         lines = _list_lines(owner, best, by_key, question)
-        used = {owner}
-        for intent in sorted(listy):
-            if intent != "list" and owner.kind != SERVES[intent][0]:
-                second = _second_list(intent, allowed, owners, used, best.score)
-                if second is not None:
-                    used.add(owners[_key(second)])
-                    lines += _list_lines(owners[_key(second)], second, by_key, question)
-        return _with_extras(lines, allowed, owners, best.score)
+        lines += _other_lists(owner, best, listy, allowed, owners, by_key, question, passages)
+        return _with_extras(lines, allowed, owners, top)
     if owner is not None and owner.role(best.unit)[0] == "item" and not listy \
             and wanted & {"what", "should"}:
         return _with_extras(_item_lines(owner, best, by_key, question), allowed, owners,
                             best.score)
     return _sentence_lines(select(allowed), best, allowed)
+
+
+def _list_anchor(best, allowed: list, owners: dict, listy: frozenset[str]):  # noqa: ANN001, ANN202
+    """The unit to shape the answer around: for a how / why / list question whose best unit is
+    a paragraph sentence, the best item of a list of the asked kind when it scores with the best
+    ("What are the steps for planning a load test?" is answered by the planning steps, not by
+    the sentence saying why load tests matter, which still comes as an extra sentence)."""
+    owner = owners.get(_key(best))
+    if not listy or (owner is not None and any(owner.kind in SERVES[w] for w in listy)):
+        return best
+    pool = [c for c in allowed if (o := owners.get(_key(c))) is not None
+            and o.role(c.unit)[0] == "item" and any(o.kind in SERVES[w] for w in listy)
+            and c.score >= best.score - LIST_MARGIN]
+    return max(pool, key=lambda c: (c.score, -c.index, -c.unit.start), default=best)
+
+
+def _announcing_anchor(best, allowed: list, owners: dict):  # noqa: ANN001, ANN202
+    """The best sentence announcing a list ("you will need to submit the following paperwork…")
+    that scores with the best unit, else the best unit: "What paperwork do I send…?" is
+    answered by the announced paperwork even when an item elsewhere repeats the word."""
+    owner = owners.get(_key(best))
+    if owner is not None and _announces(owner, best):
+        return best
+    pool = [c for c in allowed if (o := owners.get(_key(c))) is not None and o.items
+            and _announces(o, c) and c.score >= best.score - MARGIN]
+    return max(pool, key=lambda c: (c.score, -c.index, -c.unit.start), default=best)
 
 
 def _sentence_lines(chosen: list, best, allowed: list) -> list[Line]:  # noqa: ANN001
@@ -154,11 +181,38 @@ def _list_lines(block: ListBlock, best, by_key: dict, question: str) -> list[Lin
     return lines
 
 
-def _second_list(intent: str, allowed: list, owners: dict, used: set, top: float):  # noqa: ANN001, ANN202
-    """The best candidate of another list of exactly the kind `intent` asks for."""
+def _other_lists(
+    owner: ListBlock, best, listy: frozenset[str], allowed: list, owners: dict,  # noqa: ANN001
+    by_key: dict, question: str, passages: Sequence[Passage],
+) -> list[Line]:
+    """Lines of the lists of the other kinds the question asks for. A two-intent question
+    ("why…, and how…?") takes the other list from any article; a one-intent question only from
+    the same article (its checklist after its list of tools), never another article's list as
+    padding."""
+    lines: list[Line] = []
+    used = {owner}
+    article = None if len(listy - {"list"}) > 1 else passages[best.index].first.article_id
+    for intent in sorted(listy - {"list"}):
+        if owner.kind == SERVES[intent][0]:
+            continue
+        second = _second_list(intent, allowed, owners, used, best.score,
+                              [p.first.article_id for p in passages], article)
+        if second is not None:
+            used.add(owners[_key(second)])
+            lines += _list_lines(owners[_key(second)], second, by_key, question)
+    return lines
+
+
+def _second_list(  # noqa: ANN202
+    intent: str, allowed: list, owners: dict, used: set, top: float,
+    articles: list[str], article: str | None,
+):
+    """The best candidate of another list of exactly the kind `intent` asks for (of `article`
+    only, when one is given; `articles` = the article id of each passage)."""
     kind = SERVES[intent][0]
     pool = [c for c in allowed if (o := owners.get(_key(c))) is not None and o not in used
-            and o.kind == kind and c.score >= top - SECOND_LIST_MARGIN]
+            and o.kind == kind and c.score >= top - SECOND_LIST_MARGIN
+            and article in (None, articles[c.index])]
     return max(pool, key=lambda c: c.score, default=None)
 
 
@@ -182,7 +236,9 @@ def _announces(block: ListBlock, best) -> bool:  # noqa: ANN001
     follows the announcing sentence ("Note: …")."""
     if best.unit not in block.lead:
         return False
-    return any(_ANNOUNCING.search(u.text.rstrip()) for u in block.lead)
+    # "…there are some general principles that might be helpful." names what the list holds
+    return any(_ANNOUNCING.search(u.text.rstrip()) for u in block.lead) or \
+        kind_of(block.lead[-1].text) != "other"
 
 
 _ANNOUNCING = re.compile(r":$|\b(below|following)\b", re.I)
@@ -192,6 +248,12 @@ def _dominant(block: ListBlock, best, by_key: dict) -> bool:  # noqa: ANN001
     """True when the best unit is an item's and that item clearly beats every other item."""
     role, number = block.role(best.unit)
     if role != "item":
+        return False
+    # a lead-in scoring with the best says the question is about the whole list ("Implementing
+    # availability involves various strategies…" for "How can a system be designed for high
+    # availability?"), however well one item repeats the question's words
+    lead = [by_key[k].score for u in block.lead if (k := (best.index, u.start)) in by_key]
+    if lead and max(lead) >= best.score - MARGIN:
         return False
     others = [by_key[k].score for n, item in enumerate(block.items) if n != number
               for u in item if (k := (best.index, u.start)) in by_key]
@@ -204,4 +266,14 @@ def _item_lines(block: ListBlock, best, by_key: dict, question: str) -> list[Lin
     cands = [by_key[k] for u in block.items[number] if (k := (best.index, u.start)) in by_key]
     lead = [by_key[k] for u in block.lead[-1:] if (k := (best.index, u.start)) in by_key]
     lines = [Line([c]) for c in lead if _helps(c, best.score, question) and c is not best]
-    return lines + [Line(cands[:ITEM_SENTENCES])]
+    # an item with a nested list ("Failover and Redundancy:" then hot, cold and warm sites)
+    # is answered by its own first sentences and the first sentence of each nested item
+    first = next((n for n, c in enumerate(cands) if n and c.unit.list_item), len(cands))
+    own, nested = cands[:first], [c for c in cands[first:] if c.unit.list_item][:MAX_ITEMS]
+    lines.append(Line(own[:ITEM_SENTENCES]))
+    lines += [Line([c], bullet=True) for c in nested]
+    shown = {_key(c) for line in lines for c in line.parts}
+    if _key(best) not in shown:  # a later sentence of a nested item, the best unit itself
+        lines.append(Line([best], bullet=best.unit.list_item))
+    return lines
+

@@ -35,8 +35,12 @@ _ACTION = re.compile(
 _WHY = re.compile(r"\bwhy\b|\bwhat (makes|causes|leads)\b|\bhow come\b|\b(reasons?|causes?)\b"
                   r"|\bpart of the (cause|problem)\b", re.I)
 _HOW = re.compile(
-    r"\bhow (do|can|could|should|would|to|might|will) (i|we|you|one|a|an|the|my|our|teams?)\b|"
-    r"\bhow to\b|\bwhat (should|can|could|do|must) (i|we|you)\b|\bwhere (do|should) (i|we) "
+    # "how should risks be managed?", "how can software be made portable?": any subject after
+    # a modal; "how do earlier post-mortems affect…?" and "how does X work?" ask for an effect
+    # or a mechanism, "how long / much / often" for a quantity: not for steps
+    r"\bhow (do|would|might|will) (i|we|you|one|a|an|the|my|our|teams?)\b|"
+    r"\bhow (can|could|should|to|may|must)\b|"
+    r"\bwhat (should|can|could|do|must) (i|we|you)\b|\bwhere (do|should) (i|we) "
     r"(start|begin)\b|\b(tips|advice|tactics|steps|ways? to|best practices|practices|"
     r"guidelines|recommendations)\b|\bwhat (are|is) (the|some|a few)? ?(best|good|recommended)\b",
     re.I,
@@ -51,6 +55,15 @@ _WHAT = re.compile(r"^\s*(what|who|which)\b.*\b(is|are|does|do|mean|means|meanin
 _LIST = re.compile(r"\bwhat are\b|\b(which|what) (kinds|types|sorts|steps)\b|"
                    r"\b(two|three|four|five|several|main) (kinds|types|ways|steps|things)\b|"
                    r"\blist (the|of)\b", re.I)
+
+# A sentence that says where the answer is rather than what it is ("See the transit benefit
+# page.", "This page outlines how to sign up…", "Please read more [here](…)."): it repeats the
+# question's words best and answers nothing.
+POINTER = re.compile(
+    r"^\W*((please )?(see|read more|for more|refer to|learn more|check out|more info)\b|"
+    r"this (page|section|document|article|guide|doc) (outlines|describes|explains|covers|"
+    r"contains|lists|provides|is about)\b)", re.I,
+)
 
 SERVES = {"how": ("action", "other"), "why": ("cause", "other"), "list": ("action", "cause",
                                                                         "other")}
@@ -161,11 +174,11 @@ def parse(text: str, heading: str = "") -> list[ListBlock]:
         first = i
         base = blocks[i].indent
         items: list[list[Unit]] = []
-        while i < len(blocks) and blocks[i].item and (
+        while i < len(blocks) and (blocks[i].item or _inside(blocks[i], base, items)) and (
             i == first or not _break_between(text, blocks[i - 1].end, blocks[i].start)
         ):
-            if items and blocks[i].indent > base + 1:  # a nested item belongs to its parent
-                items[-1].extend(blocks[i].units)
+            if items and (blocks[i].indent > base + 1 or not blocks[i].item):
+                items[-1].extend(blocks[i].units)  # a nested item or paragraph: its parent's
             else:
                 items.append(list(blocks[i].units))
             i += 1
@@ -176,6 +189,13 @@ def parse(text: str, heading: str = "") -> list[ListBlock]:
             kind = kind_of(_heading_before(text, blocks[first].start) or heading)
         found.append(ListBlock(kind, lead, items, closing))
     return found
+
+
+def _inside(block: _Block, base: int, items: list[list[Unit]]) -> bool:
+    """True for a paragraph indented under a list item (Markdown's continuation paragraph:
+    "- **Make it repeatable:** …" then "    There are many reasons… For example:" and a
+    nested list): it belongs to the item instead of ending the list."""
+    return bool(items) and not block.item and block.indent > base + 1
 
 
 def _lead(text: str, blocks: list[_Block], first: int) -> list[Unit]:

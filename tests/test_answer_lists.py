@@ -1,0 +1,195 @@
+"""Which list answers a how / list question: the asked kind of list, whole, and no other's.
+
+Each case is real text through the real MiniLM scoring; each fails when its rule is undone
+(rag/answerers/shape.py: `_list_anchor`, `_dominant`, `_second_list`).
+"""
+
+from __future__ import annotations
+
+from answers_common import passage
+
+
+def lines_of(answer: str) -> list[str]:
+    return answer.splitlines()
+
+
+STEPS = ("- **Identify key scenarios to measure** - gather the load test scenarios from the "
+         "product owner.\n"
+         "- **Determine expected normal and peak load** - find the size of the load test you "
+         "will run.\n"
+         "- **Identify success criteria metrics** - response time and error rate of the load "
+         "test.\n"
+         "- **Agree on test matrix** - which load test cases run for which input parameters.\n"
+         "- **Select the right tool** - many frameworks exist for load testing.\n")
+
+
+def test_a_list_question_is_answered_by_the_list_not_by_a_better_sentence(trust) -> None:  # noqa: ANN001
+    # The "why it matters" sentence repeats the question's words best; the planning steps are
+    # what the question asks for.
+    from rag.answerers.extractive import extractive_answer
+
+    passages = [
+        passage("A load test is a critical step to understand whether a target system will be "
+                "reliable under the expected real world traffic.", "load", "Conclusion"),
+        passage(STEPS, "load", "Planning", 1),
+    ]
+    answer = extractive_answer("What are the steps for planning a load test?", passages,
+                               trust).answer
+    for step in ("key scenarios", "normal and peak load", "success criteria", "test matrix",
+                 "right tool"):
+        assert step in answer, answer
+    bullets = [line for line in lines_of(answer) if line.startswith("- ")]
+    assert len(bullets) == 5 and all(line.endswith("[2]") for line in bullets), answer
+
+
+AVAILABILITY = (
+    "Implementing availability involves various strategies and technologies designed to keep a "
+    "system operational. Here are some examples:\n\n"
+    "- Redundant Systems: deploying duplicate hardware that takes over when the primary fails.\n"
+    "- Load Balancing: distributing incoming traffic across multiple servers.\n"
+    "- Data Replication: continuously copying data across multiple locations.\n"
+    "- Geographic Distribution: placing copies of services in dispersed data centers.\n"
+    "- High Availability Software Architectures: designing software for high availability "
+    "with isolated services.\n"
+)
+
+
+def test_an_item_repeating_the_question_does_not_hide_the_list_its_lead_in_announces(trust) -> None:  # noqa: ANN001,E501
+    from rag.answerers.extractive import extractive_answer
+
+    answer = extractive_answer("How can a system be designed for high availability?",
+                               [passage(AVAILABILITY, "availability", "Implementations")],
+                               trust).answer
+    for item in ("Redundant Systems", "Load Balancing", "Data Replication",
+                 "Geographic Distribution", "High Availability Software"):
+        assert item in answer, answer
+
+
+def test_a_single_item_question_still_gets_its_item_alone(trust) -> None:  # noqa: ANN001
+    # No lead-in matches this question: the item it names is the answer, not the whole list.
+    from rag.answerers.extractive import extractive_answer
+
+    text = ("Some tactics I've used:\n\n"
+            "- Assume positive intent in every conversation.\n"
+            "- Ask for an overview of how the system works.\n"
+            "- Commiserate with the team about the pager, but be careful not to be sucked into "
+            "the negativity.\n")
+    answer = extractive_answer("Should I commiserate with the team about the pager?",
+                               [passage(text, "trust", "Tactics")], trust).answer
+    assert "Commiserate" in answer and "positive intent" not in answer, answer
+
+
+def test_a_one_intent_question_takes_no_second_list_from_another_article(trust) -> None:  # noqa: ANN001
+    from rag.answerers.extractive import extractive_answer
+
+    portability = ("- Platform Independence: running on different operating systems without "
+                   "major changes.\n"
+                   "- Environment Abstraction: abstraction layers that isolate the software "
+                   "from the platform.\n"
+                   "- Configuration Flexibility: settings changed per environment without "
+                   "code changes.\n")
+    deploying = ("Deploying software involves the following principles:\n\n"
+                 "- Provision and manage the cloud environment runtime.\n"
+                 "- Install the target application version across environments.\n")
+    passages = [passage(portability, "portability", "Characteristics"),
+                passage(deploying, "delivery", "Continuous Delivery")]
+    answer = extractive_answer("How can software be made portable across environments?",
+                               passages, trust).answer
+    assert "Platform Independence" in answer and "Configuration Flexibility" in answer, answer
+    assert "Provision and manage" not in answer, answer
+
+
+def test_a_one_intent_question_takes_the_checklist_of_the_same_article(trust) -> None:  # noqa: ANN001
+    from rag.answerers.extractive import extractive_answer
+
+    tools = ("Some tools we use:\n\n"
+             "- OpenSSF Scorecards checks the security posture of open source dependencies.\n"
+             "- OWASP Dependency-Check checks open source dependencies for known "
+             "vulnerabilities.\n")
+    checks = ("When evaluating open source software, consider the following:\n\n"
+              "- Can you avoid adding it as a dependency?\n"
+              "- Is it maintained?\n"
+              "- Does the license allow you to use it in your project?\n")
+    passages = [passage(tools, "oss", "Tools", 1), passage(checks, "oss", "Evaluate", 0)]
+    answer = extractive_answer("What should we check before adding an open source dependency?",
+                               passages, trust).answer
+    assert "OWASP" in answer and "Is it maintained?" in answer, answer  # both lists, whole
+
+
+def test_a_sentence_announcing_a_list_brings_the_list_when_it_scores_with_the_best(trust) -> None:  # noqa: ANN001,E501
+    # An item of another article repeats the question's words best; the paperwork itself is
+    # the list the (intent-less) question's runner-up sentence announces.
+    from rag.answerers.extractive import extractive_answer
+
+    paperwork = ("To get approval for advanced sick leave, you will need to submit the following "
+                 "paperwork to your supervisors and your [OHRM Workforce Relations HR Specialist]"
+                 "(https://docs.google.com/document/d/15glvq9UakKUN8XTRTa6gRkhB/edit).\n\n"
+                 "1. An advanced sick leave request form.\n"
+                 "2. An original medical certification signed by your physician.\n"
+                 "3. A copy of your timesheet report for the current and previous year.\n"
+                 "4. A written explanation of the circumstances.\n")
+    hr_links = ("Prior to entering the hours in HR Links, please ensure that you:\n\n"
+                "- Know the number of hours you can request.\n"
+                "- Have completed the approval paperwork for advanced sick leave.\n")
+    passages = [passage(hr_links, "hrlinks", "Requesting advanced leave"),
+                passage(paperwork, "advanced-sick-leave", "Getting approval")]
+    question = ("I've used up all my sick leave after surgery and need more time. What paperwork "
+                "do I send to get advanced sick leave?")
+    answer = extractive_answer(question, passages, trust).answer
+    items = ("request form", "medical certification", "timesheet report", "written explanation")
+    positions = [answer.find(i) for i in items]
+    assert -1 not in positions and positions == sorted(positions), answer
+
+
+def test_an_item_answered_alone_shows_each_of_its_nested_items(trust) -> None:  # noqa: ANN001
+    from rag.answerers.extractive import extractive_answer
+
+    text = ("- **Disaster Recovery as a Service**: use providers that offer recovery solutions.\n"
+            "- **Failover and Redundancy**:\n"
+            "  - **Hot Site**: a fully operational, geographically separate duplicate of the "
+            "primary site.\n"
+            "  - **Cold Site**: an alternate site with infrastructure but without active "
+            "systems or data.\n"
+            "  - **Warm Site**: a compromise between hot and cold sites, with partially "
+            "prepared systems.\n"
+            "- **Regular Testing and Drills**: conduct simulation drills of the recovery plan.\n")
+    answer = extractive_answer("What is the difference between hot, warm and cold standby sites?",
+                               [passage(text, "disaster-recovery", "Implementations")],
+                               trust).answer
+    for site in ("Hot Site", "Cold Site", "Warm Site"):
+        assert f"- **{site}**" in answer, answer
+    assert "simulation drills" not in answer, answer
+
+
+def test_a_lead_in_naming_what_its_list_holds_brings_the_list(trust) -> None:  # noqa: ANN001
+    # "…some general principles that might be helpful." announces the list without a colon.
+    from rag.answerers.extractive import extractive_answer
+
+    text = ("Generally the deliverable from a technical spike should be a document detailing "
+            "what was evaluated and the outcome. The specifics will vary, but there are some "
+            "general principles that might be helpful.\n\n"
+            "- **Problem Statement:** include a section that details why the evaluation is done."
+            "\n- **Repeatable:** detail the components used to build the environment.\n"
+            "- **Evidence:** put the detailed results in an appendix.\n")
+    answer = extractive_answer("What should the deliverable of a technical spike contain?",
+                               [passage(text, "technical-spike", "Deliverable")], trust).answer
+    for item in ("Problem Statement", "Repeatable", "Evidence"):
+        assert item in answer, answer
+
+
+def test_a_pointer_to_another_page_never_anchors_the_answer(trust) -> None:  # noqa: ANN001
+    # "This page outlines how to sign up…" repeats the question best and says nothing.
+    from rag.answerers.extractive import extractive_answer
+
+    steps = ("- Register for the benefit on the transit application site.\n"
+             "- Log in to the transit site with your government email.\n"
+             "- Fill out the transit benefit application.\n"
+             "- Select your supervisor as the approver of your transit benefit.\n")
+    passages = [passage("This page outlines how to sign up for the transit benefit.", "transit",
+                        "Transit Benefit"),
+                passage(steps, "transit", "Enrolling", 1)]
+    answer = extractive_answer("How do I sign up for the transit benefit?", passages,
+                               trust).answer
+    for step in ("Register", "Log in", "benefit application", "approver"):
+        assert step in answer, answer
+    assert "This page outlines" not in answer, answer
