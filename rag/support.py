@@ -111,7 +111,7 @@ def _sentence_checks(result: Analysis, claim: str, passage: str, parts: Sequence
 def _clause(
     clause: str, passage: str, parts: Sequence[Unit], sims: np.ndarray, sentence: str
 ) -> ClauseFacts:
-    found = set(rules.terms(clause))
+    found = _term_set(clause)
     facts = ClauseFacts(clause, float(sims.max()), len(found),
                         rules.novel_terms(clause, passage), rules.novel_pairs(clause, passage), "")
     if rules.changed_number(clause, passage):
@@ -129,18 +129,30 @@ def _reversal(
     """A reversal of a passage sentence the clause restates: one holding all its content words
     if there is one, else those it (or its whole sentence) resembles most, by meaning and by
     shared words."""
-    found = set(rules.terms(clause))
-    unit_terms = [set(rules.terms(u.text)) for u in parts]
+    found = _term_set(clause)
+    unit_terms = _unit_terms(passage)  # parts are _units(passage)
     closest = {j for j, t in enumerate(unit_terms) if found and found <= t}
     if not closest:
         closest = {int(sims.argmax())}
+        similar = sims.tolist()  # Python floats, converted once
         for text in (clause, sentence):
-            words = set(rules.terms(text))
+            words = _term_set(text)
             shared = [len(words & t) for t in unit_terms]
-            ranked = sorted(range(len(parts)), key=lambda j: (-shared[j], -float(sims[j])))
+            ranked = sorted(range(len(parts)), key=lambda j: (-shared[j], -similar[j]))
             closest.update(j for j in ranked[:2] if shared[j])
     flips = (reversal.reversal(clause, parts[j].text, sentence, passage) for j in sorted(closest))
     return next((f for f in flips if f), "")
+
+
+@lru_cache(maxsize=8192)
+def _term_set(text: str) -> frozenset[str]:
+    return frozenset(rules.terms(text))
+
+
+@lru_cache(maxsize=1024)
+def _unit_terms(passage: str) -> tuple[frozenset[str], ...]:
+    """The content-word roots of each passage sentence (a passage meets every clause)."""
+    return tuple(_term_set(u.text) for u in _units(passage))
 
 
 def features(analysis: Analysis) -> dict[str, float]:
