@@ -53,9 +53,9 @@ def analyse(claim: str, passage: str, embedder: Any = None,
     claim = plain(strip_citations(claim))
     parts = _units(passage)
     lexical = _overlap(claim, passage)
-    if rules.is_filler(claim):
+    if _filler(claim):
         return Analysis([], 0.0, lexical, None, True)
-    pieces = rules.clauses(claim)
+    pieces = _clauses(claim)
     embedder = embedder if embedder is not None else default_embedder()
     if clause_vectors is None:
         clause_vectors = DEFAULTS.own_clause_vectors
@@ -88,8 +88,25 @@ def _passage_terms(passage: str) -> frozenset[str]:
 def _overlap(claim: str, passage: str) -> float:
     """Share of the claim's content words found in the passage (`rag.text.overlap`, with the
     passage's words computed once per passage)."""
-    found = content_terms(claim)
+    found = _claim_terms(claim)
     return len(found & _passage_terms(passage)) / len(found) if found else 0.0
+
+
+# A claim is measured against every passage (re-attribution, the cited passages together):
+# what depends on the claim alone is computed once.
+@lru_cache(maxsize=4096)
+def _claim_terms(claim: str) -> frozenset[str]:
+    return frozenset(content_terms(claim))
+
+
+@lru_cache(maxsize=4096)
+def _filler(claim: str) -> bool:
+    return rules.is_filler(claim)
+
+
+@lru_cache(maxsize=4096)
+def _clauses(claim: str) -> tuple[str, ...]:
+    return tuple(rules.clauses(claim))
 
 
 def _sentence_checks(result: Analysis, claim: str, passage: str, parts: Sequence[Unit]) -> None:
