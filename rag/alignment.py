@@ -96,12 +96,31 @@ def closest(claim: str, sources: list[str]) -> int:
     best, best_key = -1, (0, 0.0)
     for i, source in enumerate(sources):
         theirs = tokens(source)
-        matched = sum(b.size for b in SequenceMatcher(
-            None, mine, theirs, autojunk=False).get_matching_blocks())
+        matched = _matched(mine, theirs)
         key = (matched, matched / max(len(theirs), 1))
         if matched and key > best_key:
             best, best_key = i, key
     return best
+
+
+@lru_cache(maxsize=8192)
+def _matched(mine: tuple[str, ...], theirs: tuple[str, ...]) -> int:
+    """Tokens difflib's matching blocks align (a claim meets the same passage sentence again
+    when it is checked against the cited passages together)."""
+    if _token_set(mine).isdisjoint(_token_set(theirs)):
+        return 0  # no common token: no matching block
+    return sum(b.size for b in SequenceMatcher(
+        None, mine, theirs, autojunk=False).get_matching_blocks())
+
+
+@lru_cache(maxsize=8192)
+def _token_set(found: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(found)
+
+
+@lru_cache(maxsize=1024)
+def _passage_units(passage: str) -> frozenset[tuple[str, str]]:
+    return frozenset(number_units(passage))
 
 
 def number_units(text: str) -> set[tuple[str, str]]:
@@ -113,7 +132,7 @@ def number_units(text: str) -> set[tuple[str, str]]:
 def changed_count(claim: str, passage: str) -> bool:
     """The claim counts something ("500 concurrent users") that the passage counts with another
     number only ("250 concurrent users")."""
-    theirs = number_units(passage)
+    theirs = _passage_units(passage)  # a passage meets every sentence of an answer
     for number, unit in number_units(claim):
         counted = {n for n, u in theirs if u == unit}
         if counted and number not in counted:

@@ -16,6 +16,7 @@ Each check returns a short reason ("negation", "antonym", ...) or None.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from difflib import SequenceMatcher
 from functools import lru_cache
 
@@ -30,6 +31,7 @@ NUMBER_WORDS = {
 }
 _CAPITALISED = re.compile(r"\b([A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*)")
 _ACRONYM = re.compile(r"^[A-Z0-9]{2,}s?$")
+_ALNUM = re.compile(r"[a-z0-9]+")
 # Words a model adds that state nothing by themselves ("It depends on the team").
 _GENERIC_WORDS = tuple("""depend depends vary varies varying different case cases
     situation situations context important key crucial essential helpful useful good great
@@ -127,7 +129,7 @@ def numbers(text: str) -> set[str]:
 
 def changed_number(claim: str, passage: str) -> bool:
     """The claim states a number the passage does not contain (in digits or words)."""
-    wanted = {n for n in numbers(claim) if not n.endswith(("st", "nd", "rd"))}
+    wanted = {n for n in _numbers(claim) if not n.endswith(("st", "nd", "rd"))}
     return bool(wanted - _numbers(passage))
 
 
@@ -147,8 +149,14 @@ def names(text: str) -> set[str]:
 def changed_name(claim: str, passage: str) -> bool:
     """The claim names a person, product, place or acronym that the passage never mentions."""
     vocabulary = _vocabulary(passage)
-    return any(not set(re.findall(r"[a-z0-9]+", name)) <= vocabulary
-               and loose_stem(name) not in vocabulary for name in names(claim))
+    return any(not parts <= vocabulary and stem not in vocabulary
+               for parts, stem in _name_keys(claim))
+
+
+@lru_cache(maxsize=4096)
+def _name_keys(claim: str) -> tuple[tuple[frozenset[str], str], ...]:
+    """(word pieces, stem) of each name of a claim (checked against every passage)."""
+    return tuple((frozenset(_ALNUM.findall(name)), loose_stem(name)) for name in names(claim))
 
 
 @lru_cache(maxsize=1024)
@@ -171,7 +179,13 @@ def _known(passage: str) -> frozenset[str]:
 def novel_terms(claim: str, passage: str) -> list[str]:
     """Content words of the claim that the passage never uses (stem or six-letter prefix)."""
     known = _known(passage)
-    return [t for t in dict.fromkeys(terms(claim)) if t not in known and _soft(t) not in known]
+    return [t for t, soft in _soft_terms(claim) if t not in known and soft not in known]
+
+
+@lru_cache(maxsize=4096)
+def _soft_terms(claim: str) -> tuple[tuple[str, str], ...]:
+    """The claim's distinct terms, in order, each with its six-letter key."""
+    return tuple((t, _soft(t)) for t in dict.fromkeys(terms(claim)))
 
 
 @lru_cache(maxsize=1024)
@@ -184,13 +198,20 @@ def _near(passage: str, window: int) -> frozenset[frozenset[str]]:
 def novel_pairs(claim: str, passage: str, window: int = 3) -> float:
     """Share of the claim's adjacent content-word pairs that never occur within `window` words
     of each other in the passage (0 when the claim has no pair)."""
-    seq = terms(claim)
-    pairs = {frozenset(p) for p in zip(seq, seq[1:], strict=False) if p[0] != p[1]}
+    pairs = _soft_pairs(claim)
     if not pairs:
         return 0.0
     near = _near(passage, window)
-    missing = [p for p in pairs if frozenset(_soft(t) for t in p) not in near]
+    missing = [p for p in pairs if p not in near]
     return len(missing) / len(pairs)
+
+
+@lru_cache(maxsize=4096)
+def _soft_pairs(claim: str) -> tuple[frozenset[str], ...]:
+    """The six-letter keys of each distinct pair of adjacent (different) terms of a claim."""
+    seq = terms(claim)
+    pairs = {frozenset(p) for p in zip(seq, seq[1:], strict=False) if p[0] != p[1]}
+    return tuple(frozenset(_soft(t) for t in p) for p in pairs)
 
 
 def near_duplicate(a: str, b: str, threshold: float = 0.8) -> bool:
@@ -200,4 +221,9 @@ def near_duplicate(a: str, b: str, threshold: float = 0.8) -> bool:
     ta, tb = terms(a), terms(b)
     if not ta or not tb:
         return a.strip().lower() == b.strip().lower()
+    # difflib's ratio is 2M/T with M at most the words the two share (its quick_ratio): when
+    # that bound misses the threshold, so does the ratio
+    shared = sum((Counter(ta) & Counter(tb)).values())
+    if 2.0 * shared / (len(ta) + len(tb)) < threshold:
+        return False
     return SequenceMatcher(None, ta, tb, autojunk=False).ratio() >= threshold

@@ -98,17 +98,24 @@ def _roots(text: str) -> frozenset[str]:
     return frozenset(root(w) for w in words(text))
 
 
+@lru_cache(maxsize=1)
+def _opposites() -> dict[str, frozenset[str]]:
+    """Root of each antonym word -> roots of its opposites (both directions of every pair)."""
+    found: dict[str, set[str]] = {}
+    for a, b in ANTONYMS:
+        found.setdefault(root(a), set()).add(root(b))
+        found.setdefault(root(b), set()).add(root(a))
+    return {word: frozenset(others) for word, others in found.items()}
+
+
 def antonym_swap(claim: str, source: str) -> bool:
     """The claim uses one word of an antonym pair where the source uses the other (and not the
     claim's word)."""
     c_words, s_words = _roots(claim), _roots(source)
-    for a, b in ANTONYMS:
-        a, b = root(a), root(b)
-        for mine, theirs in ((a, b), (b, a)):
-            if mine in c_words and theirs not in c_words and theirs in s_words \
-                    and mine not in s_words:
-                return True
-    return False
+    opposites = _opposites()
+    # only words of the claim the source lacks can be the claim's side of a swap
+    return any(theirs in s_words and theirs not in c_words
+               for mine in c_words - s_words for theirs in opposites.get(mine, ()))
 
 
 def _preference(text: str) -> tuple[set[str], set[str]] | None:

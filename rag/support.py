@@ -53,9 +53,9 @@ def analyse(claim: str, passage: str, embedder: Any = None,
     claim = plain(strip_citations(claim))
     parts = _units(passage)
     lexical = _overlap(claim, passage)
-    if rules.is_filler(claim):
+    if _filler(claim):
         return Analysis([], 0.0, lexical, None, True)
-    pieces = rules.clauses(claim)
+    pieces = _clauses(claim)
     embedder = embedder if embedder is not None else default_embedder()
     if clause_vectors is None:
         clause_vectors = DEFAULTS.own_clause_vectors
@@ -88,8 +88,25 @@ def _passage_terms(passage: str) -> frozenset[str]:
 def _overlap(claim: str, passage: str) -> float:
     """Share of the claim's content words found in the passage (`rag.text.overlap`, with the
     passage's words computed once per passage)."""
-    found = content_terms(claim)
+    found = _claim_terms(claim)
     return len(found & _passage_terms(passage)) / len(found) if found else 0.0
+
+
+# A claim is measured against every passage (re-attribution, the cited passages together):
+# what depends on the claim alone is computed once.
+@lru_cache(maxsize=4096)
+def _claim_terms(claim: str) -> frozenset[str]:
+    return frozenset(content_terms(claim))
+
+
+@lru_cache(maxsize=4096)
+def _filler(claim: str) -> bool:
+    return rules.is_filler(claim)
+
+
+@lru_cache(maxsize=4096)
+def _clauses(claim: str) -> tuple[str, ...]:
+    return tuple(rules.clauses(claim))
 
 
 def _sentence_checks(result: Analysis, claim: str, passage: str, parts: Sequence[Unit]) -> None:
@@ -111,7 +128,7 @@ def _sentence_checks(result: Analysis, claim: str, passage: str, parts: Sequence
 def _clause(
     clause: str, passage: str, parts: Sequence[Unit], sims: np.ndarray, sentence: str
 ) -> ClauseFacts:
-    found = set(rules.terms(clause))
+    found = _term_set(clause)
     facts = ClauseFacts(clause, float(sims.max()), len(found),
                         rules.novel_terms(clause, passage), rules.novel_pairs(clause, passage), "")
     if rules.changed_number(clause, passage):
@@ -129,18 +146,30 @@ def _reversal(
     """A reversal of a passage sentence the clause restates: one holding all its content words
     if there is one, else those it (or its whole sentence) resembles most, by meaning and by
     shared words."""
-    found = set(rules.terms(clause))
-    unit_terms = [set(rules.terms(u.text)) for u in parts]
+    found = _term_set(clause)
+    unit_terms = _unit_terms(passage)  # parts are _units(passage)
     closest = {j for j, t in enumerate(unit_terms) if found and found <= t}
     if not closest:
         closest = {int(sims.argmax())}
+        similar = sims.tolist()  # Python floats, converted once
         for text in (clause, sentence):
-            words = set(rules.terms(text))
+            words = _term_set(text)
             shared = [len(words & t) for t in unit_terms]
-            ranked = sorted(range(len(parts)), key=lambda j: (-shared[j], -float(sims[j])))
+            ranked = sorted(range(len(parts)), key=lambda j: (-shared[j], -similar[j]))
             closest.update(j for j in ranked[:2] if shared[j])
     flips = (reversal.reversal(clause, parts[j].text, sentence, passage) for j in sorted(closest))
     return next((f for f in flips if f), "")
+
+
+@lru_cache(maxsize=8192)
+def _term_set(text: str) -> frozenset[str]:
+    return frozenset(rules.terms(text))
+
+
+@lru_cache(maxsize=1024)
+def _unit_terms(passage: str) -> tuple[frozenset[str], ...]:
+    """The content-word roots of each passage sentence (a passage meets every clause)."""
+    return tuple(_term_set(u.text) for u in _units(passage))
 
 
 def features(analysis: Analysis) -> dict[str, float]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before
@@ -45,9 +46,11 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
 
+@lru_cache(maxsize=1 << 16)
 def loose_stem(word: str) -> str:
     """A crude suffix stripper for matching claims to passages ('teams'/'team',
-    'tribally'/'tribal'); BM25 has its own stemmers (rag/index/bm25.py)."""
+    'tribally'/'tribal'); BM25 has its own stemmers (rag/index/bm25.py). Cached: the checker
+    stems the same words of a passage for every sentence of an answer."""
     for suffix in ("ingly", "edly", "ally", "ing", "ed", "ly", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             return word[: -len(suffix)]
