@@ -33,12 +33,7 @@ case "${1:-}" in
     prepare=$!
     trap 'kill "$prepare" 2>/dev/null || true' EXIT  # a failed step must not leave it running
     echo "==> ruff"; .venv/bin/ruff check ingest rag ui evals tests benchmarks
-    # mypy needs ~2 min of one core on a fresh machine: it runs beside pytest (whose two
-    # workers leave part of the CPU idle while they wait on the servers they start) and its
-    # result is printed after the tests.
-    .venv/bin/mypy >tests/artifacts/mypy.log 2>&1 &
-    types=$!
-    trap 'kill "$prepare" "$types" 2>/dev/null || true' EXIT  # a failed step leaves no job
+    echo "==> mypy"; .venv/bin/mypy
     echo "==> lint-imports (architecture contracts in pyproject.toml)"; .venv/bin/lint-imports
     if [ -n "$browser" ] && ! wait "$browser"; then
       echo "warning: installing chromium failed (tests/artifacts/chromium-install.log)" >&2
@@ -47,9 +42,6 @@ case "${1:-}" in
     # servers, browsers and subprocesses they start, which left a core idle half the time.
     echo "==> pytest"
     .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=20
-    echo "==> mypy (ran beside pytest)"
-    if ! wait "$types"; then cat tests/artifacts/mypy.log; exit 1; fi
-    cat tests/artifacts/mypy.log
     wait "$prepare" || echo "warning: preparing the 18f index failed (tests/artifacts/gate-prepare.log)" >&2
     echo "==> eval gate (playbook, cwe-dev, 18f-dev, checker labels; thresholds in evals/thresholds.toml)"
     .venv/bin/python -m evals.gate
