@@ -49,6 +49,7 @@ def boards() -> dict:
     return run()
 
 
+@pytest.mark.slow
 def test_checker_passes_its_committed_thresholds(boards: dict) -> None:
     results = {"checker": boards}
     checks = [c for c in check(results, load_thresholds(THRESHOLDS), []) if
@@ -60,6 +61,7 @@ def test_checker_passes_its_committed_thresholds(boards: dict) -> None:
     assert "| reversal |" in section
 
 
+@pytest.mark.slow
 def test_gate_fails_a_checker_that_accepts_everything(boards: dict) -> None:
     lenient = run(verdicts=lambda rows: [True] * len(rows))
     flat = flatten_checker({"checker": lenient})

@@ -71,6 +71,7 @@ def test_missing_index_tells_the_user_to_ingest(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_strict_ingest_exits_1_naming_the_file(tmp_path: Path) -> None:
     content = tmp_path / "content"
     content.mkdir()

@@ -32,6 +32,7 @@ def runtimes() -> dict[str, object]:
     return {"torch": torch, "onnx": onnx, "int8": int8}
 
 
+@pytest.mark.slow
 def test_onnx_is_used_and_matches_torch(runtimes: dict[str, object]) -> None:
     assert type(runtimes["onnx"]).__name__ == "OnnxEmbedder"
     assert type(runtimes["torch"]).__name__ == "TorchEmbedder"
@@ -42,6 +43,7 @@ def test_onnx_is_used_and_matches_torch(runtimes: dict[str, object]) -> None:
     assert float(np.abs(onnx - torch).max()) < 1e-3
 
 
+@pytest.mark.slow
 def test_query_embedding_matches_torch(runtimes: dict[str, object]) -> None:
     question = "What should a code review check first?"
     a = np.asarray(runtimes["onnx"].get_query_embedding(question))
@@ -49,6 +51,7 @@ def test_query_embedding_matches_torch(runtimes: dict[str, object]) -> None:
     assert float(np.abs(a - b).max()) < 1e-3
 
 
+@pytest.mark.slow
 def test_batch_order_and_batching_do_not_change_vectors(runtimes: dict[str, object]) -> None:
     onnx = runtimes["onnx"]
     together = onnx.encode(TEXTS, batch_size=2)
@@ -57,6 +60,7 @@ def test_batch_order_and_batching_do_not_change_vectors(runtimes: dict[str, obje
     assert onnx.encode([]).shape[0] == 0
 
 
+@pytest.mark.slow
 def test_int8_stays_close_to_fp32(runtimes: dict[str, object]) -> None:
     fp32, int8 = _matrix(runtimes["onnx"], TEXTS[:4]), _matrix(runtimes["int8"], TEXTS[:4])
     cosines = (fp32 * int8).sum(axis=1)

@@ -77,6 +77,7 @@ def _broken(monkeypatch: pytest.MonkeyPatch, damage: Callable[[list[Any]], list[
     monkeypatch.setattr(rag.retrieve, "search", search)
 
 
+@pytest.mark.slow
 def test_eval_report_then_gate_fails_when_retrieval_returns_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from evals.runner import SuiteProgress
 
 ROOT = Path(__file__).parent.parent
@@ -32,6 +34,7 @@ def test_progress_lines_are_throttled_and_count_every_stage() -> None:
     assert lines[-1] == "18f-dev: question 1 of 100 (retrieval), ETA 148 min 30 s"
 
 
+@pytest.mark.slow
 def test_eval_command_prints_progress_on_stderr_only(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "ui.cli", "eval", "--suite", "playbook", "--llm", "extractive",

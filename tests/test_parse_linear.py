@@ -126,6 +126,7 @@ def test_pathological_inputs_take_linear_time(
                   f"{motif!r} every {line_every}")
 
 
+@pytest.mark.slow
 def test_a_megabyte_paragraph_chunks_as_fast_as_paragraphs(count_tokens: Any) -> None:
     # Sentences, so that the paragraph is split into ~18k units (the quadratic path: 172 s at
     # 5 MB before); the control is the same text in 2 KB paragraphs.

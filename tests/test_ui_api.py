@@ -44,6 +44,7 @@ def test_ask_endpoint_takes_k_and_reports_bad_input(ui_server: Any) -> None:
         client.predict(QUESTION, 0, "gpt-17", api_name="/ask")
 
 
+@pytest.mark.slow
 def test_public_host_without_auth_refuses_to_start(tmp_path: Path) -> None:
     done = playbook("serve", "--host", "0.0.0.0", "--port", str(free_port()),
                     "--index", str(tmp_path), timeout=120)
@@ -53,6 +54,7 @@ def test_public_host_without_auth_refuses_to_start(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_malformed_auth_is_a_user_error(tmp_path: Path) -> None:
     done = playbook("serve", "--host", "0.0.0.0", "--index", str(tmp_path),
                     env=clean_env(PLAYBOOK_AUTH="nopassword"), timeout=120)
@@ -107,6 +109,7 @@ def test_only_ask_is_in_the_api(ui_server: Any) -> None:
     assert info["unnamed_endpoints"] == {}
 
 
+@pytest.mark.slow
 def test_port_in_use_is_one_sentence(tmp_path: Path) -> None:
     import socket
 
@@ -182,6 +185,7 @@ def test_lone_surrogate_in_history_is_answered(ui_server: Any) -> None:
     assert answer["question"] == follow_up and "\ufffd" in answer["query"]
 
 
+@pytest.mark.slow
 def test_failed_logins_slow_down_and_success_resets(tmp_path: Path) -> None:
     import time
     import urllib.error
