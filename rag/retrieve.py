@@ -67,9 +67,11 @@ def convex(
             continue
         weight = (weights or {}).get(name, 1.0) / total
         values = [v for _, v in hits]
-        low, span = min(values), (max(values) - min(values)) or 1.0
+        low, span = min(values), max(values) - min(values)
         for doc_id, value in hits:
-            fused[doc_id] = fused.get(doc_id, 0.0) + weight * (value - low) / span
+            # All hits scoring the same (a lone BM25 match) are this ranking's best, not its worst.
+            share = (value - low) / span if span else 1.0
+            fused[doc_id] = fused.get(doc_id, 0.0) + weight * share
     return fused
 
 
