@@ -184,6 +184,22 @@ def test_asks_for_reads_the_wanted_answer_from_the_wording(question: str, kind: 
     assert asks_for(question) == kind
 
 
+@pytest.mark.parametrize(("question", "parts"), [
+    ("I just had a baby, how much time off do I get?", ["how much time off do I get?"]),
+    ("I'm going on vacation for a week. What should I do before I leave?",
+     ["What should I do before I leave?"]),
+    ("How do we decide which projects to take on?", []),  # one clause: nothing besides it
+    ("What is the difference between hot, warm and cold standby sites?", []),  # a list
+    ("Where do I start? I'm new here.", ["Where do I start?", "I'm new here."]),
+    ("It broke. Why?", []),  # parts under ASK_WORDS words say too little
+])
+def test_ask_parts_finds_the_asking_part_of_a_question_with_a_preamble(
+        question: str, parts: list[str]) -> None:
+    from rag.answer_slot import ask_parts
+
+    assert ask_parts(question) == parts
+
+
 @pytest.mark.parametrize(("question", "sentences", "expected"), [
     ("How many weeks of parental leave do I get?",
      ["You get 12 weeks of paid parental leave."], 1.0),
@@ -195,6 +211,9 @@ def test_asks_for_reads_the_wanted_answer_from_the_wording(question: str, kind: 
     ("When is the holiday party?", ["The holiday party is a tradition."], 0.0),
     ("Who approves my travel?", ["Travel is approved by the Travel and Events team."], 1.0),
     ("Who approves my travel?", ["Travel needs an approval first."], 0.0),  # nobody named
+    # A role after a determiner answers "who" as a name does; a role-like word elsewhere not.
+    ("Who approves my travel?", ["Travel is approved by your supervisor."], 1.0),
+    ("Who approves my travel?", ["Travel approval lead times vary."], 0.0),
     ("How do I book travel?", ["Book travel in the booking tool."], 1.0),  # nothing typed asked
 ])
 def test_answer_type_wants_the_asked_for_kind_next_to_the_asked_for_thing(
@@ -205,6 +224,26 @@ def test_answer_type_wants_the_asked_for_kind_next_to_the_asked_for_thing(
     corpus = [*sentences, "Travel, leave and benefits for employees.", "Timecards and leave."]
     index = BM25.build([str(i) for i in range(len(corpus))], corpus)
     assert answer_type(question, [_text_passage(" ".join(sentences))], index) == expected
+
+
+def test_answer_type_also_takes_the_rarest_terms_of_the_asking_part() -> None:
+    """A scenario's rarest words ("surgery") sit in its preamble; the sentence that answers
+    holds the asking part's ("family") next to the number."""
+    from rag.answer_slot import answer_type
+    from rag.index.bm25 import BM25
+
+    answer = "You can use up to 13 days of sick leave per year for family health needs."
+    common = ["How many days you can go on leave is on this page.", "Many people go on leave.",
+              "Sick leave and annual leave: how many days each year.", "Days of leave."]
+    index = BM25.build([str(i) for i in range(5)], [answer, *common])
+    scenario = "My mom is having surgery. How many days of sick leave can go to family?"
+    assert answer_type(scenario, [_text_passage(answer)], index) == 1.0
+    # The same wording without the preamble's rare words was answered before too...
+    assert answer_type("How many days of sick leave can go to family?",
+                       [_text_passage(answer)], index) == 1.0
+    # ...and an asking part whose rare term the sentence lacks still gets nothing.
+    assert answer_type("My mom is having surgery. How many days can go to bereavement?",
+                       [_text_passage(answer)], index) == 0.0
 
 
 def test_answer_type_ignores_a_number_under_a_heading_that_names_the_topic() -> None:
@@ -262,3 +301,24 @@ def test_evidence_on_the_real_index_tells_a_named_absent_product_apart(trust) ->
     assert covered.answer_type == 1.0 and covered.names == 1.0
     assert absent.names < 0.2  # "Kubernetes": a name the playbook never uses
     assert features("How many moons does Jupiter have?").answer_type == 0.0
+
+
+def test_sentence_cosine_of_a_scenario_is_its_best_asking_part(trust) -> None:  # noqa: ANN001
+    """Real MiniLM: a question with a preamble scores as well as its asking part alone (the
+    preamble no longer dilutes it), and a one-clause question scores exactly as before."""
+    from rag.answerability import sentence_cosine
+    from rag.embedder import make_embedder
+    from rag.retrieve import retrieve_passages
+
+    embedder = make_embedder(trust)
+    ask = "Should I commiserate with the team about the legacy system?"
+    scenario = "My cat knocked my coffee over this morning. " + ask
+    passages = retrieve_passages(ask, trust)
+    alone = sentence_cosine(ask, passages, embedder)
+    assert sentence_cosine(scenario, passages, embedder) >= alone - 1e-6
+    from rag.citations import VECTORS
+    from rag.text import units
+
+    matrix = VECTORS.encode([scenario, *[u.text for p in passages for u in units(p.text)]],
+                            embedder)
+    assert float((matrix[1:] @ matrix[0]).max()) < alone  # the whole scenario alone: lower
