@@ -13,7 +13,10 @@ the benefits page) but holds no sentence that answers it. Two features look at t
   the sentence itself: a heading that names the topic above a sentence with some unrelated
   number is not an answer (measured: counting headings lost the Thrift Savings Plan case).
   The rarest terms are taken from the whole question and from each of its `ask_parts` (a
-  scenario's preamble holds rare words the answer never uses). A person is a name, an
+  scenario's preamble holds rare words the answer never uses). When the question names what
+  it counts ("how many story *points*", "the maximum hotel *rate*": `focus`), a sentence must
+  also hold that head noun together with something of the asked kind: the near miss's page
+  says "does this story fit in one sprint?", never a number of points. A person is a name, an
   address, a handle, or a generic role noun after a determiner ("your supervisor approves").
   Known flaw kept on purpose: "may" counts as the month (case-insensitive), so a policy
   sentence with the modal verb "holds a date"; matching "May" only when capitalised dropped
@@ -118,6 +121,24 @@ def asks_for(question: str) -> str | None:
     return None
 
 
+# The thing a typed question counts or names: the noun phrase after "how many / how much",
+# "what is the [maximum] ..." or "who is the ...", up to four words that are not a verb,
+# preposition, pronoun or article (the _FOCUS_STOP words); its last word is the head noun
+# ("how many *story points*", "the maximum *hotel rate*", "who is the *building manager*").
+_FOCUS_STOP = (r"should|can|could|do|does|did|is|are|was|were|will|would|may|might|must|have|"
+               r"has|of|in|on|for|per|to|at|by|from|with|about|i|we|you|they|he|she|it|my|our|"
+               r"your|their|the|a|an")
+_FOCUS = re.compile(r"\b(?:how (?:many|much) |what (?:is|are) (?:the|my|our) "
+                    r"(?:maximum |minimum |average )?|who (?:is|are) (?:the|my|our) )"
+                    rf"((?:(?!(?:{_FOCUS_STOP})\b)[\w'-]+ ?){{1,4}})", re.I)
+
+
+def focus(question: str) -> str | None:
+    """The head noun of what a typed question counts or names (see _FOCUS), or None."""
+    match = _FOCUS.search(question)
+    words = match.group(1).split() if match else []
+    return words[-1] if words else None
+
 def holds(sentence: str, kind: str | None) -> bool:
     """True when the sentence holds something of the kind (always True for kind None)."""
     return kind is None or bool(_HOLDS[kind].search(sentence))
@@ -132,8 +153,10 @@ def answer_type(question: str, passages: Sequence[Passage], bm25: Any) -> float:
     """0.0 when the question asks for a quantity, a date or a person and no sentence of the
     passages holds one together with MATCHED of the RARE_TERMS rarest terms of the question or
     of one of its `ask_parts` (a scenario's rarest words are often in its preamble: "My mom is
-    having *surgery*. How many days of sick leave can go to caring for family?"); 1.0
-    otherwise, also for a question asking for none."""
+    having *surgery*. How many days of sick leave can go to caring for family?"), or when the
+    question has a `focus` and no such sentence holds its head noun ("How many *points*
+    should a story be?" is not answered by "a story fits in one sprint"); 1.0 otherwise, also
+    for a question asking for none."""
     from rag.index.bm25 import tokenize
     from rag.text import units
 
@@ -141,6 +164,9 @@ def answer_type(question: str, passages: Sequence[Passage], bm25: Any) -> float:
     if kind is None:
         return 1.0
     texts = [unit.text for passage in passages for unit in units(passage.text)]
+    head = set(tokenize(focus(question) or "", bm25.stemmer))
+    if head and not any(_answers(text, kind, head, 1, bm25) for text in texts):
+        return 0.0  # no sentence holds a number of the counted thing / the named role
     for asked in (question, *ask_parts(question)):
         terms = set(tokenize(asked, bm25.stemmer))
         wanted = set(sorted(terms, key=lambda t: (-bm25.idf(t), t))[:RARE_TERMS])

@@ -167,7 +167,7 @@ class Settings(BaseModel):
         4, ge=1, le=10, description="Most sentences / list items in an extractive answer."
     )
     refusal_threshold: float = Field(
-        0.2798, ge=0, le=1, description="Answerability score (0-1) below which a question is "
+        0.3048, ge=0, le=1, description="Answerability score (0-1) below which a question is "
         "refused; fitted on the dev splits of every dev corpus and frozen (rag/refusal.py, "
         "`python -m evals.calibrate_refusal`).",
     )

@@ -246,6 +246,39 @@ def test_answer_type_also_takes_the_rarest_terms_of_the_asking_part() -> None:
                        [_text_passage(answer)], index) == 0.0
 
 
+@pytest.mark.parametrize(("question", "head"), [
+    ("How many story points should a single user story be at most?", "points"),
+    ("What is the maximum hotel rate per night in San Francisco?", "rate"),
+    ("Who is the building manager for the Chicago office?", "manager"),
+    ("How much annual leave do I accrue per pay period?", "leave"),
+    ("How many weeks of paid parental leave do I get?", "weeks"),
+    ("Who approves my travel?", None),  # no noun phrase named: nothing to look for
+    ("How do I book travel?", None),
+])
+def test_focus_is_the_head_noun_of_what_is_counted_or_named(question: str,
+                                                             head: str | None) -> None:
+    from rag.answer_slot import focus
+
+    assert focus(question) == head
+
+
+def test_answer_type_wants_the_counted_thing_next_to_the_number() -> None:
+    """A sentence with a number and the question's rare word is no answer to "how many
+    points" when no sentence with a number mentions points."""
+    from rag.answer_slot import answer_type
+    from rag.index.bm25 import BM25
+
+    near = "The team uses a single indicator: does this story fit in one sprint?"
+    answer = "A single story should be at most 8 story points."
+    common = ["Many user stories and sprints.", "Sprint planning: how many user stories?",
+              "How many user stories does a team plan?"]
+    corpus = [near, answer, *common]
+    index = BM25.build([str(i) for i in range(len(corpus))], corpus)
+    question = "How many story points should a single user story be at most?"
+    assert answer_type(question, [_text_passage(near)], index) == 0.0
+    assert answer_type(question, [_text_passage(answer)], index) == 1.0
+
+
 def test_answer_type_ignores_a_number_under_a_heading_that_names_the_topic() -> None:
     """The topic in the heading and an unrelated number in the sentence is no answer."""
     from rag.answer_slot import answer_type
