@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answerers.draft import Draft
-from rag.answerers.structure import conflicts, intents, kind_of, parse
+from rag.answerers.structure import POINTER, conflicts, intents, kind_of, parse
 
 CAUSES_THEN_TACTICS = """Teams close up. This usually happens because of a few things:
 
@@ -130,3 +130,17 @@ def test_draft_stops_on_a_word_loop_and_ends_on_a_sentence() -> None:
     cut = Draft()
     cut.add("A finished sentence [2]. An unfinished one that ran out of tok")
     assert cut.text() == "A finished sentence [2]."
+
+
+@pytest.mark.parametrize(("text", "pointer"), [
+    ("See the transit benefit page.", True),
+    ("This page outlines how to sign up for benefits.", True),
+    ("[GSA Telework and Remote Work Policy](https://www.gsa.gov/directives)", True),
+    ("- [Leave](https://example.org/leave).", True),
+    ("Read the [policy](https://example.org) before you travel.", False),
+    ("Use [Slack](https://slack.com) for quick questions.", False),
+    ("Annual leave accrues at 4 hours per pay period.", False),
+])
+def test_pointer_sentences_and_bare_links_are_recognised(text: str, pointer: bool) -> None:
+    # A line that only names where the answer is (or is only a link) answers nothing.
+    assert bool(POINTER.match(text)) is pointer

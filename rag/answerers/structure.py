@@ -57,12 +57,14 @@ _LIST = re.compile(r"\bwhat are\b|\b(which|what) (kinds|types|sorts|steps)\b|"
                    r"\blist (the|of)\b", re.I)
 
 # A sentence that says where the answer is rather than what it is ("See the transit benefit
-# page.", "This page outlines how to sign up…", "Please read more [here](…)."): it repeats the
-# question's words best and answers nothing.
+# page.", "This page outlines how to sign up…", "Please read more [here](…).", or a line that
+# is nothing but a link, "[GSA Telework Policy](https://…)"): it repeats the question's words
+# best and answers nothing.
 POINTER = re.compile(
     r"^\W*((please )?(see|read more|for more|refer to|learn more|check out|more info)\b|"
     r"this (page|section|document|article|guide|doc) (outlines|describes|explains|covers|"
-    r"contains|lists|provides|is about)\b)", re.I,
+    r"contains|lists|provides|is about)\b|"
+    r"\[[^\]\n]+\]\([^)\s]*\)[\s.:;,]*$)", re.I,
 )
 
 SERVES = {"how": ("action", "other"), "why": ("cause", "other"), "list": ("action", "cause",
