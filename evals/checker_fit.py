@@ -19,7 +19,7 @@ from typing import Any
 
 from evals.calibrate_refusal import fit
 from evals.checker_eval import format_board, load_rows, scoreboard
-from rag import support_model
+from rag import support_model, token_align
 
 Row = dict[str, Any]
 MIN_KEPT = 0.85  # as evals/support.py: a wrong drop costs a fallback, a wrong accept a false claim
@@ -32,8 +32,11 @@ def measure(rows: Sequence[Row]) -> list[Row]:
     embedder = default_embedder()
     out = []
     for row in rows:
-        analysis = analyse(row["sentence"], row["passage"], embedder, clause_vectors=True)
-        out.append({**row, "features": features(analysis), "veto": veto(analysis),
+        analysis = analyse(row["sentence"], row["passage"], embedder, clause_vectors=True,
+                           tokens=True)
+        # filler is vetoed before anything is measured: neutral alignment, never shown
+        measured = {**token_align.NEUTRAL, **features(analysis)}
+        out.append({**row, "features": measured, "veto": veto(analysis),
                     "refuse": row["label"] != "supported"})
     return out
 
