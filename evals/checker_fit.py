@@ -3,11 +3,13 @@
     python -m evals.checker_fit [--l2 3.0] [--min-kept 0.85]
 
 A class-balanced, L2-regularised logistic regression (evals/calibrate_refusal.fit) over the
-signals `rag.support.features` measures, on the DEV rows of evals/datasets/support.jsonl only;
-rows a rule vetoes are rejected whatever the model says. The threshold is the highest one that
-keeps at least --min-kept of the dev supported sentences. Prints the constants to freeze in
-rag/support_model.py and rag/settings.py, the dev figures (in-sample and 5-fold cross-validated
-at that threshold) and, for the report only, the test figures. Never tune on test.
+signals `rag.support.features` measures (the word alignment of rag/token_align.py included:
+MiniLM per-token vectors, ~1 min for both splits here), on the DEV rows of
+evals/datasets/support.jsonl only; rows a rule vetoes are rejected whatever the model says.
+The threshold is the highest one that keeps at least --min-kept of the dev supported
+sentences. Prints the constants to freeze in rag/support_model.py and rag/settings.py, the dev
+figures (in-sample and 5-fold cross-validated at that threshold) and, for the report only, the
+test figures. Never tune on test.
 """
 
 from __future__ import annotations
