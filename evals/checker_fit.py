@@ -3,11 +3,13 @@
     python -m evals.checker_fit [--l2 3.0] [--min-kept 0.85]
 
 A class-balanced, L2-regularised logistic regression (evals/calibrate_refusal.fit) over the
-signals `rag.support.features` measures, on the DEV rows of evals/datasets/support.jsonl only;
-rows a rule vetoes are rejected whatever the model says. The threshold is the highest one that
-keeps at least --min-kept of the dev supported sentences. Prints the constants to freeze in
-rag/support_model.py and rag/settings.py, the dev figures (in-sample and 5-fold cross-validated
-at that threshold) and, for the report only, the test figures. Never tune on test.
+signals `rag.support.features` measures (the word alignment of rag/token_align.py included:
+MiniLM per-token vectors, ~1 min for both splits here), on the DEV rows of
+evals/datasets/support.jsonl only; rows a rule vetoes are rejected whatever the model says.
+The threshold is the highest one that keeps at least --min-kept of the dev supported
+sentences. Prints the constants to freeze in rag/support_model.py and rag/settings.py, the dev
+figures (in-sample and 5-fold cross-validated at that threshold) and, for the report only, the
+test figures. Never tune on test.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from evals.calibrate_refusal import fit
 from evals.checker_eval import format_board, load_rows, scoreboard
-from rag import support_model
+from rag import support_model, token_align
 
 Row = dict[str, Any]
 MIN_KEPT = 0.85  # as evals/support.py: a wrong drop costs a fallback, a wrong accept a false claim
@@ -32,8 +34,11 @@ def measure(rows: Sequence[Row]) -> list[Row]:
     embedder = default_embedder()
     out = []
     for row in rows:
-        analysis = analyse(row["sentence"], row["passage"], embedder, clause_vectors=True)
-        out.append({**row, "features": features(analysis), "veto": veto(analysis),
+        analysis = analyse(row["sentence"], row["passage"], embedder, clause_vectors=True,
+                           tokens=True)
+        # filler is vetoed before anything is measured: neutral alignment, never shown
+        measured = {**token_align.NEUTRAL, **features(analysis)}
+        out.append({**row, "features": measured, "veto": veto(analysis),
                     "refuse": row["label"] != "supported"})
     return out
 

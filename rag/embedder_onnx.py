@@ -181,6 +181,29 @@ def _sensitive_matmuls(names: list[str]) -> list[str]:
     return [n for n in names if any(w in n for w in wanted)]
 
 
+def token_graph(graph: Path) -> Path:
+    """`graph` with a second output, the transformer's last hidden state (one vector per word
+    piece, before mean pooling), derived once beside it (needs the `onnx` package, as the
+    export does). The hidden state is the tensor the pooling multiplies by the mask."""
+    target = graph.with_name(f"{graph.stem}-tokens.onnx")
+    if target.is_file():
+        return target
+    import onnx
+
+    model = onnx.load(str(graph))
+    made = {out: node for node in model.graph.node for out in node.output}
+    pooled = next(n for n in model.graph.node if n.op_type == "ReduceSum"
+                  and made.get(n.input[0]) is not None and made[n.input[0]].op_type == "Mul")
+    hidden = next(i for i in made[pooled.input[0]].input
+                  if i in made and made[i].op_type not in ("Cast", "Unsqueeze", "Expand"))
+    model.graph.output.append(onnx.helper.make_tensor_value_info(
+        hidden, onnx.TensorProto.FLOAT, ["batch", "tokens", "hidden"]))
+    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    onnx.save(model, str(tmp))
+    os.replace(tmp, target)  # concurrent derivations: last complete file wins
+    return target
+
+
 def load(name: str, cache_dir: Path, int8: bool, batch_size: int) -> Embedder:
     """The ONNX runtime on the cached export of the model; the torch runtime when the graph
     cannot be exported here (exporting needs torch + onnx; using the graph does not)."""
@@ -215,6 +238,8 @@ class OnnxEmbedder(Embedder):
         self._session = ort.InferenceSession(
             str(graph), options, providers=["CPUExecutionProvider"]
         )
+        self._options = options
+        self._token_session: Any = None  # the graph with per-token outputs (`token_vectors`)
         self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self._tokenizer.enable_truncation(max_tokens)
         self._tokenizer.no_padding()
@@ -252,7 +277,24 @@ class OnnxEmbedder(Embedder):
             rows.append(i)
         return parts
 
-    def _run(self, batch: list[list[int]]) -> np.ndarray:
+    def token_vectors(self, texts: Sequence[str]) -> list[tuple[np.ndarray, list[tuple[int, int]]]]:
+        """Per text: unit vectors of its word pieces in context (rows; [CLS] / [SEP] dropped)
+        and each piece's character span in the text. Runs the graph of `token_graph` (a
+        second session, opened on first use)."""
+        encoded = self._tokenizer.encode_batch(list(texts))
+        out: list[tuple[np.ndarray, list[tuple[int, int]]]] = [
+            (np.zeros((0, 0), dtype=np.float32), []) for _ in encoded]
+        for rows in self._batches([len(e.ids) for e in encoded], None):
+            hidden = self._run([encoded[i].ids for i in rows], tokens=True)
+            for k, i in enumerate(rows):
+                keep = [j for j, special in enumerate(encoded[i].special_tokens_mask)
+                        if not special]
+                vectors = hidden[k, keep]
+                vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+                out[i] = (vectors, [encoded[i].offsets[j] for j in keep])
+        return out
+
+    def _run(self, batch: list[list[int]], tokens: bool = False) -> np.ndarray:
         width = max(len(ids) for ids in batch)
         input_ids = np.zeros((len(batch), width), dtype=np.int64)
         mask = np.zeros((len(batch), width), dtype=np.int64)
@@ -262,4 +304,12 @@ class OnnxEmbedder(Embedder):
         feed = {"input_ids": input_ids, "attention_mask": mask,
                 "token_type_ids": np.zeros_like(input_ids)}
         with self._lock:
-            return np.asarray(self._session.run(None, feed)[0], dtype=np.float32)
+            if not tokens:
+                return np.asarray(self._session.run(None, feed)[0], dtype=np.float32)
+            if self._token_session is None:
+                import onnxruntime as ort
+
+                self._token_session = ort.InferenceSession(
+                    str(token_graph(self.graph)), self._options,
+                    providers=["CPUExecutionProvider"])
+            return np.asarray(self._token_session.run(None, feed)[1], dtype=np.float32)

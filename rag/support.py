@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from rag import alignment, reversal
+from rag import alignment, reversal, token_align
 from rag import claims as rules
 from rag import support_model as model
 from rag.support_types import (
@@ -45,11 +45,13 @@ __all__ = ["DEFAULTS", "SUPPORT_THRESHOLD", "Analysis", "ClauseFacts", "Support"
 
 
 def analyse(claim: str, passage: str, embedder: Any = None,
-            clause_vectors: bool | None = None) -> Analysis:
+            clause_vectors: bool | None = None, tokens: bool | None = None) -> Analysis:
     """Measure each clause of `claim` against `passage` (the costly, threshold-free part).
     `clause_vectors`: embed each clause of a long sentence on its own (the learned model needs
     the clauses' own cosines; the rules judge a clause by the sentence's, which costs one model
-    input per sentence instead of one per clause); None: as the default thresholds say."""
+    input per sentence instead of one per clause); `tokens`: align the claim's words with the
+    passage's (rag/token_align.py, the learned model's strongest inputs; one more model run
+    per new text); None: as the default thresholds say."""
     claim = plain(strip_citations(claim))
     parts = _units(passage)
     lexical = _overlap(claim, passage)
@@ -71,6 +73,8 @@ def analyse(claim: str, passage: str, embedder: Any = None,
                       False, novel=len(rules.novel_terms(claim, passage)),
                       pairs=rules.novel_pairs(claim, passage))
     _sentence_checks(result, claim, passage, parts)
+    if tokens if tokens is not None else DEFAULTS.model == "learned":
+        result.tokens = token_align.features(claim, [u.text for u in parts], embedder, pieces)
     return result
 
 
@@ -188,6 +192,7 @@ def features(analysis: Analysis) -> dict[str, float]:
         "max_novel": float(max((len(c.novel) for c in clauses), default=0)),
         "novel_total": float(analysis.novel), "pairs": analysis.pairs,
         "copied": analysis.diff.copied, "subs": float(analysis.diff.substituted),
+        **analysis.tokens,
     }
 
 
@@ -258,7 +263,9 @@ def support_score(
     claim: str, passage: str, embedder: Any = None, thresholds: Thresholds = DEFAULTS
 ) -> Support:
     """Support of `claim` by `passage`, clause by clause (the weakest clause decides)."""
-    return judge(analyse(claim, passage, embedder, thresholds.own_clause_vectors), thresholds)
+    analysis = analyse(claim, passage, embedder, thresholds.own_clause_vectors,
+                       tokens=thresholds.model == "learned")
+    return judge(analysis, thresholds)
 
 
 def supports(

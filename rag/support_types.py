@@ -101,3 +101,5 @@ class Analysis:
     diff: alignment.Diff = field(default_factory=lambda: alignment.Diff(0.0, False, False, 0))
     novel: int = 0  # content words of the sentence the passage never uses
     pairs: float = 0.0  # share of the sentence's word pairs never near each other there
+    # soft word alignment with the passage (rag/token_align.py; {} when not measured)
+    tokens: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,146 @@
+"""Soft token alignment of a claim with its cited passage (BERTScore-style recall of the claim).
+
+MiniLM's contextual word-piece vectors (the ONNX graph's last hidden state, before mean pooling:
+`OnnxEmbedder.token_vectors`) of the claim and of each passage sentence. Each content word of the
+claim takes its best cosine to any word piece of the passage (a word's pieces averaged): a word the
+passage says in other words still aligns (in context, "resist" lands near "push back"), an
+invented word or a drifted tail does not. Read off, as the learned checker's inputs:
+
+- tok_mean, tok_low, tok_min: mean, 25th percentile and minimum of those cosines over the claim;
+- tok_run: the weakest run of three consecutive content words (an invented tail or clause);
+- win_mean, win_run: the same mean and weakest run against the best window of two adjacent
+  passage sentences only (a changed fact or a drifted tail often reuses words found elsewhere in
+  the passage, which the whole passage would lend it);
+- clause_min: the lowest mean over the claim's clauses (located in the claim by their text).
+
+Vectors are cached per text (passages meet every sentence of an answer). Embedders without
+per-token vectors (the torch and hashed runtimes) get no features: the learned checker then
+falls back to its model without them (rag/support_model.py).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from rag.text import STOPWORDS
+
+RUN = 3  # content words in a "run" (tok_run, win_run)
+NAMES = ("tok_mean", "tok_low", "tok_min", "tok_run", "win_mean", "win_run", "clause_min")
+NEUTRAL = dict.fromkeys(NAMES, 1.0)
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+_Tokens = tuple[np.ndarray, np.ndarray]  # (word vectors: rows, word spans: (n, 2) int)
+
+
+class _Cache:
+    """Vectors per (embedder, text) as `shape` keeps them, bounded, thread-safe; the misses
+    are encoded in one call."""
+
+    def __init__(self, shape: Callable[[str, np.ndarray, Sequence[tuple[int, int]]], _Tokens],
+                 size: int = 4096) -> None:
+        self._shape = shape
+        self._items: OrderedDict[tuple[int, str], _Tokens] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, texts: Sequence[str], embedder: Any) -> list[_Tokens]:
+        """The vectors of `texts`, encoding those not cached."""
+        key = id(embedder)
+        with self._lock:
+            found = {t: self._items[(key, t)] for t in texts if (key, t) in self._items}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            for text, pieces in zip(missing, embedder.token_vectors(missing), strict=True):
+                found[text] = self._shape(text, *pieces)
+            with self._lock:
+                for text in missing:
+                    self._items[(key, text)] = found[text]
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+        return [found[t] for t in texts]
+
+    def clear(self) -> None:
+        """Forget every cached text (benchmarks time the cold path with this)."""
+        with self._lock:
+            self._items.clear()
+
+
+def _words(text: str, vectors: np.ndarray, spans: Sequence[tuple[int, int]]) -> _Tokens:
+    """One unit vector per content word of `text` (the mean of its word pieces' vectors)."""
+    rows, found = [], []
+    for match in _WORD.finditer(text):
+        word = match.group().lower()
+        if word in STOPWORDS or len(word) < 2:
+            continue
+        inside = [i for i, (a, b) in enumerate(spans) if a < match.end() and b > match.start()]
+        if inside:
+            mean = vectors[inside].mean(axis=0)
+            rows.append(mean / max(float(np.linalg.norm(mean)), 1e-9))
+            found.append(match.span())
+    if not rows:
+        return np.zeros((0, 1), dtype=np.float32), np.zeros((0, 2), dtype=np.int64)
+    return np.asarray(rows, dtype=np.float32), np.asarray(found, dtype=np.int64)
+
+
+def _every_piece(text: str, vectors: np.ndarray, spans: Sequence[tuple[int, int]]) -> _Tokens:
+    """Every word piece's vector (passage side, function words included: a claim's content
+    word may be said there by a phrase of them)."""
+    return vectors, np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+
+
+CLAIMS = _Cache(_words)  # claims: content words
+PASSAGES = _Cache(_every_piece)  # passage sentences: word pieces
+
+
+def _run(scores: np.ndarray, width: int = RUN) -> float:
+    """The lowest mean of `width` consecutive scores (the mean when there are fewer)."""
+    if len(scores) <= width:
+        return float(scores.mean())
+    sums = np.convolve(scores, np.ones(width), mode="valid") / width
+    return float(sums.min())
+
+
+def features(claim: str, sentences: Sequence[str], embedder: Any,
+             clauses: Sequence[str] = ()) -> dict[str, float]:
+    """The alignment features of `claim` against the passage sentences `sentences`: {} when the
+    embedder has no per-token vectors, NEUTRAL when there is nothing to align."""
+    if not hasattr(embedder, "token_vectors"):
+        return {}
+    if not sentences:
+        return dict(NEUTRAL)
+    (mine, spans), = CLAIMS.get([claim], embedder)
+    if not len(mine):
+        return dict(NEUTRAL)
+    theirs = [v for v, _ in PASSAGES.get(list(sentences), embedder)]
+    # best cosine of each claim word within each passage sentence: (words, sentences)
+    best = np.stack([(mine @ v.T).max(axis=1) if len(v) else np.zeros(len(mine), np.float32)
+                     for v in theirs], axis=1)
+    whole = best.max(axis=1)
+    pairs = np.maximum(best[:, :-1], best[:, 1:]) if best.shape[1] > 1 else best
+    window = pairs[:, int(pairs.mean(axis=0).argmax())]
+    return {
+        "tok_mean": float(whole.mean()), "tok_low": float(np.quantile(whole, 0.25)),
+        "tok_min": float(whole.min()), "tok_run": _run(whole),
+        "win_mean": float(window.mean()), "win_run": _run(window),
+        "clause_min": _clause_min(claim, clauses, spans, whole),
+    }
+
+
+def _clause_min(claim: str, clauses: Sequence[str], spans: np.ndarray,
+                whole: np.ndarray) -> float:
+    """The lowest mean alignment over the clauses found in the claim (the claim's mean when
+    none is found there verbatim)."""
+    means = []
+    for clause in clauses:
+        start = claim.find(clause)
+        if start < 0:
+            continue
+        inside = (spans[:, 0] >= start) & (spans[:, 1] <= start + len(clause))
+        if inside.any():
+            means.append(float(whole[inside].mean()))
+    return min(means, default=float(whole.mean()))

@@ -1,0 +1,120 @@
+"""The soft word alignment of the citation checker (rag/token_align.py) on the real MiniLM.
+
+Per-token vectors come from the ONNX graph's last hidden state (`OnnxEmbedder.token_vectors`);
+the features read off them must rank a faithful claim above an invented one, locate an invented
+tail, and cost one model run per new text only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rag import support_model, token_align
+from rag.embedder_onnx import token_graph
+from rag.settings import Settings
+from rag.support import analyse, features
+from rag.vector_cache import default_embedder
+
+PASSAGE = [
+    "Tribal teams often resist new ways of working that come from outside the team.",
+    "Start by listening to their concerns and learning how they work today.",
+    "Offer to pair with them on one small project before proposing any process change.",
+]
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Any:
+    return default_embedder()
+
+
+class Counting:
+    """The real embedder's `token_vectors`, recording the texts it is asked for."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.asked = inner, []  # type: ignore[var-annotated]
+
+    def token_vectors(self, texts: Sequence[str]) -> Any:
+        self.asked.extend(texts)
+        return self.inner.token_vectors(texts)
+
+
+def test_token_vectors_are_unit_word_pieces_with_spans(embedder: Any) -> None:
+    text = "Pairing beats mandates."
+    (vectors, spans), (alone, _) = embedder.token_vectors([text, "x " * 40])[0], \
+        embedder.token_vectors([text])[0]
+    pieces = [text[a:b].lower() for a, b in spans]
+    assert pieces[-1] == "." and "mandates" in "".join(pieces)  # no [CLS] / [SEP]
+    assert vectors.shape == (len(spans), 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # a text's vectors do not depend on a longer batch-mate (padding is masked)
+    assert np.abs(vectors - alone).max() < 1e-3
+
+
+def test_token_graph_is_derived_once(embedder: Any) -> None:
+    path = token_graph(embedder.graph)
+    stamp = os.stat(path).st_mtime_ns
+    assert token_graph(embedder.graph) == path and os.stat(path).st_mtime_ns == stamp
+
+
+def test_faithful_claims_align_better_than_invented_ones(embedder: Any) -> None:
+    copy = token_align.features(PASSAGE[0], PASSAGE, embedder)
+    assert copy["tok_min"] > 0.9 and copy["win_mean"] > 0.9
+    faithful = token_align.features(
+        "Before proposing a process change, offer to pair with them on a small project.",
+        PASSAGE, embedder)
+    invented = token_align.features(
+        "Escalate to their director and require weekly compliance audits.", PASSAGE, embedder)
+    for name in ("tok_mean", "tok_min", "tok_run", "win_mean"):
+        assert faithful[name] > invented[name] + 0.1, name
+
+
+def test_an_invented_tail_is_the_weakest_run_and_clause(embedder: Any) -> None:
+    claim = ("Start by listening to their concerns, and then bill them quarterly "
+             "for consulting invoices")
+    clauses = ["Start by listening to their concerns",
+               "and then bill them quarterly for consulting invoices"]
+    tail = token_align.features(claim, PASSAGE, embedder, clauses)
+    head = token_align.features(clauses[0], PASSAGE, embedder)
+    assert head["tok_run"] > 0.85
+    assert tail["tok_run"] < head["tok_run"] - 0.2
+    assert tail["clause_min"] < tail["tok_mean"]
+
+
+def test_vectors_are_cached_per_text(embedder: Any) -> None:
+    counting = Counting(embedder)
+    claim = "Listening to their concerns comes first."
+    token_align.features(claim, PASSAGE, counting)
+    assert sorted(counting.asked) == sorted([claim, *PASSAGE])
+    token_align.features(claim + " Twice.", PASSAGE, counting)
+    assert counting.asked[-1] == claim + " Twice." and len(counting.asked) == 5
+
+
+def test_without_token_vectors_the_fallback_model_decides_as_before() -> None:
+    """An embedder with no per-token vectors gets no alignment features; the previous model
+    then verifies exactly what it verified at its own threshold (0.46)."""
+    class Plain:
+        def encode(self, texts: Sequence[str]) -> np.ndarray:
+            return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+    assert token_align.features("Listening comes first.", PASSAGE, Plain()) == {}
+    rng = np.random.default_rng(0)
+    limit = support_model.THRESHOLD
+    assert limit == Settings.model_fields["support_learned_threshold"].default
+    for _ in range(200):
+        row = {f: float(rng.uniform(-1, 2)) for f in support_model.FALLBACK_WEIGHTS}
+        old = support_model.probability(row, support_model.FALLBACK_WEIGHTS, -7.349)
+        assert (support_model.probability(row) >= limit) == (old >= 0.46)
+
+
+def test_the_learned_model_reads_the_alignment(embedder: Any) -> None:
+    analysis = analyse("Offer to pair with them on one small project.", "\n".join(PASSAGE),
+                       embedder, clause_vectors=True, tokens=True)
+    measured = features(analysis)
+    assert set(support_model.ALIGNMENT) <= set(measured)
+    assert set(support_model.FEATURES) <= set(measured)
+    assert support_model.probability(measured) > 0.5
