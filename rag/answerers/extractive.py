@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from rag.answer import Answer, Citation, Sentence
 from rag.answerers import TokenCallback
+from rag.answerers.budget import trim
 from rag.answerers.fill import continued_list, fill
-from rag.answerers.shape import Line, shape
+from rag.answerers.shape import Line, more_text, shape
 from rag.answerers.structure import intents, parts
 from rag.citations import VECTORS
 from rag.retrieve import Passage
@@ -166,8 +167,7 @@ def compose(lines: list[Line]) -> str:
     for line in lines:
         text = " ".join(f"{c.unit.text} [{c.index + 1}]" for c in line.parts)
         if line.more:
-            plural = "s" if line.more > 1 else ""
-            text = f"… {line.more} more item{plural} [{line.parts[0].index + 1}]"
+            text = f"{more_text(line)} [{line.parts[0].index + 1}]"
         if line.bullet:
             if paragraph:
                 out.append(" ".join(paragraph))
@@ -201,7 +201,7 @@ def shaped_lines(question: str, passages: Sequence[Passage], settings: Settings)
                 used |= keys
     if len(pieces) > 1:
         scored = score_candidates(question, passages, settings)
-    return fill(continued_list(lines, scored, passages), scored, passages, every)
+    return trim(fill(continued_list(lines, scored, passages), scored, passages, every))
 
 
 def extractive_answer(

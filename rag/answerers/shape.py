@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rag.answerers.structure import POINTER, SERVES, ListBlock, conflicts, intents, kind_of, parse
 from rag.retrieve import Passage
@@ -42,6 +42,32 @@ class Line:
     parts: list  # list[Candidate], in reading order
     bullet: bool = False
     more: int = 0  # "… N more items" line (parts[0] gives the passage to cite)
+    hidden: list = field(default_factory=list)  # the more line's items (their names are shown)
+
+
+_LABEL = re.compile(r"^\W*(?:\*\*|__)(?P<bold>.+?)(?:\*\*|__)|^\W*\[(?P<link>[^\]]+)\]\(|"
+                    r"^\W*(?P<colon>[^:.!?]{2,60}?):\s")
+LABEL_WORDS = 6  # a longer lead phrase is a sentence, not an item's name
+
+
+def label_of(text: str) -> str:
+    """An item's name: its bold lead ("**Trust-based**: …"), link text ("[Sprint planning](…)")
+    or the words before its colon ("Load Balancing: …"); '' when it has none."""
+    match = _LABEL.match(text)
+    if match is None:
+        return ""
+    label = next(g for g in match.groups() if g is not None).strip(" :*_")
+    return label if 0 < len(label.split()) <= LABEL_WORDS else ""
+
+
+def more_text(line: Line) -> str:
+    """A more line's words: "… N more items" or, when every hidden item has a name,
+    "… N more: A; B; C" (the names carry what the items are about in a few words)."""
+    plural = "s" if line.more > 1 else ""
+    names = [label_of(c.unit.text) for c in sorted(line.hidden, key=_key)]
+    if names and len(names) == line.more and all(names):
+        return f"… {line.more} more: {'; '.join(names)}"
+    return f"… {line.more} more item{plural}"
 
 
 Key = tuple[int, int]  # (passage index, unit start)
@@ -160,7 +186,7 @@ def _list_lines(block: ListBlock, best, by_key: dict, question: str) -> list[Lin
     if lead:
         lines.append(Line(lead))
     shown = 0
-    hidden = 0
+    hidden: list = []
     for item in block.items:
         cands = [by_key[k] for u in item if (k := (index, u.start)) in by_key]
         if not cands:
@@ -169,12 +195,12 @@ def _list_lines(block: ListBlock, best, by_key: dict, question: str) -> list[Lin
         strong = [c for c in rest if c.score >= top - CONTINUATION_MARGIN
                   and c.score >= head.score + CONTINUATION_LIFT]
         if shown >= MAX_ITEMS and head.score < top - MARGIN and not strong:
-            hidden += 1
+            hidden.append(head)
             continue
         lines.append(Line([head, *strong], bullet=True))
         shown += 1
     if hidden:
-        lines.append(Line([lines[-1].parts[0]], bullet=True, more=hidden))
+        lines.append(Line([lines[-1].parts[0]], bullet=True, more=len(hidden), hidden=hidden))
     closing = [by_key[k] for u in block.closing if (k := (index, u.start)) in by_key]
     if closing:  # short by construction: the rule or remark the list leads to
         lines.append(Line(closing))
