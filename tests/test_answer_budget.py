@@ -114,3 +114,44 @@ def test_an_items_name_is_its_bold_lead_link_text_or_words_before_its_colon(
     from rag.answerers.shape import label_of
 
     assert label_of(text) == label
+
+
+DONE = """# Definition of Done
+
+## Checking a story
+
+To close a user story it is important to verify that its tasks are complete. \
+Below are some examples of checks to verify that the user story is completed.
+
+### Feature checks
+
+- [ ] Acceptance criteria are met
+- [ ] Unit tests are written and pass
+- [ ] Code review is complete
+- [ ] Documentation is updated
+- [ ] The feature is signed off by the product owner
+"""
+
+
+def test_a_list_announced_at_a_passage_end_is_fetched_from_the_next_chunk(tmp_path) -> None:  # noqa: ANN001,E501
+    # The chunker put the checks in the next chunk; the retriever gave only the announcing one.
+    from answers_common import build_index
+
+    from rag.answerers.extractive import extractive_answer
+    from rag.index import load_index
+    from rag.retrieve import Passage
+
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "done.md").write_text(DONE)
+    settings = build_index(tmp_path / "built", source)
+    chunks = next(iter(load_index(settings).by_article.values()))
+    announcing = next(c for c in chunks if "Below are some examples" in c.text)
+    assert "Acceptance criteria" not in announcing.text  # the list is in the next chunk
+    answer = extractive_answer("What checks say a user story is done?",
+                               [Passage([announcing], 0.6, 0.6)], settings)
+    items = [line for line in answer.answer.splitlines() if line.startswith("- ")]
+    assert len(items) == 5 and all(line.endswith("[2]") for line in items), answer.answer
+    assert "Acceptance criteria are met" in items[0] and "signed off" in items[-1]
+    assert [c.n for c in answer.citations] == [1, 2]
+    assert "Acceptance criteria" in answer.citations[1].text

@@ -9,7 +9,7 @@ there are, and would leave out the least relevant asides. So, while the answer i
 2. else the longest list run (consecutive bullets of one passage) longer than MIN_ITEMS loses its
    last shown item to a cited "… N more: A; B" line that names the hidden items (never one
    of its items that scores with the best unit: that is what the question asked about).
-The first line (the best unit or the list's lead-in) and a closing rule right after a list stay.
+The first line (the best unit), a list's lead-in and a closing rule right after a list stay.
 Deterministic, microseconds.
 """
 
@@ -73,10 +73,11 @@ def _shorten_list(lines: list[Line], top: float) -> bool:
 
 
 def _drop_aside(lines: list[Line]) -> bool:
-    """Drop the lowest-scoring paragraph line after the first one (in place); a closing rule
-    right after a list is kept: it is what the list leads to."""
+    """Drop the lowest-scoring paragraph line after the first one (in place); the lead-in right
+    before a list and a closing rule right after one are kept: the list needs them."""
     asides = [i for i, line in enumerate(lines) if i and not line.bullet and not line.more
-              and not (lines[i - 1].bullet and _is_closing(line))]
+              and not (lines[i - 1].bullet and _is_closing(line))
+              and not (i + 1 < len(lines) and lines[i + 1].bullet)]
     if not asides:
         return False
     del lines[min(asides, key=lambda i: (max(c.score for c in lines[i].parts), -i))]

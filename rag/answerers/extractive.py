@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from rag.answer import Answer, Citation, Sentence
 from rag.answerers import TokenCallback
@@ -20,6 +20,7 @@ from rag.answerers.budget import trim
 from rag.answerers.fill import continued_list, fill
 from rag.answerers.shape import Line, more_text, shape
 from rag.answerers.structure import intents, parts
+from rag.chunk import Chunk
 from rag.citations import VECTORS
 from rag.retrieve import Passage
 from rag.settings import Settings
@@ -180,9 +181,12 @@ def compose(lines: list[Line]) -> str:
     return "\n".join(out)
 
 
-def shaped_lines(question: str, passages: Sequence[Passage], settings: Settings) -> list[Line]:
+def shaped_lines(question: str, passages: list[Passage], settings: Settings) -> list[Line]:
     """The answer's lines; each part of a multi-part question is answered in turn, no unit
-    twice. A part asking nothing of its own kind inherits the previous part's intent."""
+    twice. A part asking nothing of its own kind inherits the previous part's intent.
+
+    A list announced at the end of a passage and continued in the article's next chunk brings
+    that chunk in: it is appended to `passages` (a new citation)."""
     lines: list[Line] = []
     used: set[tuple[int, int]] = set()
     wanted: frozenset[str] = frozenset()
@@ -201,7 +205,31 @@ def shaped_lines(question: str, passages: Sequence[Passage], settings: Settings)
                 used |= keys
     if len(pieces) > 1:
         scored = score_candidates(question, passages, settings)
-    return trim(fill(continued_list(lines, scored, passages), scored, passages, every))
+    extend = _next_chunk(passages, settings)
+    lines = fill(continued_list(lines, scored, passages, extend), scored, passages, every)
+    # again after fill: the sentence announcing the list may be one fill added
+    return trim(continued_list(lines, scored, passages, extend))
+
+
+def _next_chunk(passages: list[Passage], settings: Settings) -> Callable[[Chunk], list]:
+    """A function appending the chunk after `chunk` in its article (from the index) to
+    `passages` and returning its candidates, unscored ([] when there is none)."""
+
+    def extend(chunk: Chunk) -> list[Candidate]:
+        from rag.errors import PlaybookError
+        from rag.index import load_index
+
+        try:
+            chunks = load_index(settings).by_article.get(chunk.article_id, [])
+        except PlaybookError:  # no index behind these passages: nothing to fetch
+            return []
+        after = next((c for c in chunks if c.position == chunk.position + 1), None)
+        if after is None:
+            return []
+        passages.append(Passage([after], 0.0, 0.0))
+        return [replace(c, index=len(passages) - 1) for c in candidates(passages[-1:])]
+
+    return extend
 
 
 def extractive_answer(
@@ -209,8 +237,9 @@ def extractive_answer(
     on_token: TokenCallback | None = None, name: str = "extractive",
 ) -> Answer:
     """The extractive Answer for passages already judged relevant."""
-    citations = [Citation.from_passage(i + 1, p) for i, p in enumerate(passages)]
+    passages = list(passages)  # a list continued in the next chunk appends that chunk
     lines = shaped_lines(question, passages, settings)
+    citations = [Citation.from_passage(i + 1, p) for i, p in enumerate(passages)]
     text = compose(lines)
     sentences = []
     for line in lines:

@@ -15,10 +15,11 @@ unit (an unrelated article's sentences only pad the answer).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rag.answerers.shape import Line, more_text, owners_of
 from rag.answerers.structure import POINTER, conflicts
+from rag.chunk import Chunk
 from rag.retrieve import Passage
 from rag.text import content_terms
 
@@ -115,10 +116,17 @@ def _place(lines: list[Line], added: list) -> list[Line]:  # noqa: ANN001
 _ANNOUNCES = re.compile(r":$|\b(below|following)\b", re.I)
 
 
-def continued_list(lines: list[Line], scored: list, passages: Sequence[Passage]) -> list[Line]:  # noqa: ANN001
+def continued_list(  # noqa: ANN001
+    lines: list[Line], scored: list, passages: Sequence[Passage],
+    extend: Callable[[Chunk], list] | None = None,
+) -> list[Line]:
     """When the answer quotes a sentence announcing a list ("…the following:") that ends its
     passage, and the passage holding the next chunk of that article starts with the list, the
-    list's items (first sentences, in order) follow the sentence, cited to that passage."""
+    list's items (first sentences, in order) follow the sentence, cited to that passage.
+
+    When no passage holds that chunk, `extend(last chunk)` may fetch it: it appends the next
+    chunk as a new passage and returns its candidates (the list was cut by the chunker, so the
+    retriever had no reason to rank its continuation)."""
     by_key = {(c.index, c.unit.start): c for c in scored}
     for number, line in enumerate(lines):
         last = line.parts[-1]
@@ -130,6 +138,9 @@ def continued_list(lines: list[Line], scored: list, passages: Sequence[Passage])
         follow = [j for j, p in enumerate(passages)
                   if p.first.article_id == chunk.article_id and p.first.position ==
                   chunk.position + 1]
+        if not follow and extend is not None and (fetched := extend(chunk)):
+            by_key.update({(c.index, c.unit.start): c for c in fetched})
+            follow = [fetched[0].index]
         if not follow:
             continue
         items = _leading_items(follow[0], passages, by_key)
