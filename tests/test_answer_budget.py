@@ -155,3 +155,22 @@ def test_a_list_announced_at_a_passage_end_is_fetched_from_the_next_chunk(tmp_pa
     assert "Acceptance criteria are met" in items[0] and "signed off" in items[-1]
     assert [c.n for c in answer.citations] == [1, 2]
     assert "Acceptance criteria" in answer.citations[1].text
+
+
+def test_a_next_chunk_without_the_list_is_not_added_as_a_source(tmp_path) -> None:  # noqa: ANN001
+    from answers_common import build_index
+
+    from rag.answerers.extractive import extractive_answer
+    from rag.index import load_index
+    from rag.retrieve import Passage
+
+    source = tmp_path / "src"
+    source.mkdir()
+    text = DONE.replace("### Feature checks\n\n", "### Feature checks\n\nAsk the team first.\n\n")
+    (source / "done.md").write_text(text)
+    settings = build_index(tmp_path / "built", source)
+    chunks = next(iter(load_index(settings).by_article.values()))
+    announcing = next(c for c in chunks if "Below are some examples" in c.text)
+    answer = extractive_answer("What checks say a user story is done?",
+                               [Passage([announcing], 0.6, 0.6)], settings)
+    assert [c.n for c in answer.citations] == [1], answer.answer

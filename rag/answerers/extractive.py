@@ -205,29 +205,29 @@ def shaped_lines(question: str, passages: list[Passage], settings: Settings) -> 
                 used |= keys
     if len(pieces) > 1:
         scored = score_candidates(question, passages, settings)
-    extend = _next_chunk(passages, settings)
+    extend = _next_chunk(settings)
     lines = fill(continued_list(lines, scored, passages, extend), scored, passages, every)
     # again after fill: the sentence announcing the list may be one fill added
     return trim(continued_list(lines, scored, passages, extend))
 
 
-def _next_chunk(passages: list[Passage], settings: Settings) -> Callable[[Chunk], list]:
-    """A function appending the chunk after `chunk` in its article (from the index) to
-    `passages` and returning its candidates, unscored ([] when there is none)."""
+def _next_chunk(settings: Settings) -> Callable[[Chunk, int], tuple[Passage, list] | None]:
+    """A function giving the chunk after `chunk` in its article (from the index) as a passage
+    numbered `index`, with its candidates unscored (None when there is none)."""
 
-    def extend(chunk: Chunk) -> list[Candidate]:
+    def extend(chunk: Chunk, index: int) -> tuple[Passage, list] | None:
         from rag.errors import PlaybookError
         from rag.index import load_index
 
         try:
             chunks = load_index(settings).by_article.get(chunk.article_id, [])
         except PlaybookError:  # no index behind these passages: nothing to fetch
-            return []
+            return None
         after = next((c for c in chunks if c.position == chunk.position + 1), None)
         if after is None:
-            return []
-        passages.append(Passage([after], 0.0, 0.0))
-        return [replace(c, index=len(passages) - 1) for c in candidates(passages[-1:])]
+            return None
+        passage = Passage([after], 0.0, 0.0)
+        return passage, [replace(c, index=index) for c in candidates([passage])]
 
     return extend
 

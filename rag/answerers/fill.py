@@ -117,39 +117,49 @@ _ANNOUNCES = re.compile(r":$|\b(below|following)\b", re.I)
 
 
 def continued_list(  # noqa: ANN001
-    lines: list[Line], scored: list, passages: Sequence[Passage],
-    extend: Callable[[Chunk], list] | None = None,
+    lines: list[Line], scored: list, passages: list[Passage],
+    extend: Callable[[Chunk, int], tuple[Passage, list] | None] | None = None,
 ) -> list[Line]:
     """When the answer quotes a sentence announcing a list ("…the following:") that ends its
-    passage, and the passage holding the next chunk of that article starts with the list, the
-    list's items (first sentences, in order) follow the sentence, cited to that passage.
+    passage, and the article's next chunk starts with the list, the list's items (first
+    sentences, in order) follow the sentence, cited to that chunk.
 
-    When no passage holds that chunk, `extend(last chunk)` may fetch it: it appends the next
-    chunk as a new passage and returns its candidates (the list was cut by the chunker, so the
-    retriever had no reason to rank its continuation)."""
+    When no passage holds that chunk, `extend(last chunk, new index)` may fetch it as a new
+    passage with its candidates, appended to `passages` only when its items are used (the
+    list was cut by the chunker, so the retriever had no reason to rank its continuation)."""
     by_key = {(c.index, c.unit.start): c for c in scored}
     for number, line in enumerate(lines):
         last = line.parts[-1]
-        if line.more or not _ANNOUNCES.search(last.unit.text.rstrip()):
+        if line.more or not _continues(line, passages):
             continue
         chunk = passages[last.index].chunks[-1]
-        if last.unit.end < len(passages[last.index].text.rstrip()) - 1:
-            continue  # the list, if any, is in the same passage: shape.py handles it
         follow = [j for j, p in enumerate(passages)
                   if p.first.article_id == chunk.article_id and p.first.position ==
                   chunk.position + 1]
-        if not follow and extend is not None and (fetched := extend(chunk)):
-            by_key.update({(c.index, c.unit.start): c for c in fetched})
-            follow = [fetched[0].index]
+        fetched = None
+        if not follow and extend is not None and (fetched := extend(chunk, len(passages))):
+            by_key.update({(c.index, c.unit.start): c for c in fetched[1]})
+            follow = [len(passages)]
         if not follow:
             continue
-        items = _leading_items(follow[0], passages, by_key)
+        items = _leading_items(follow[0], [*passages, *(fetched[:1] if fetched else [])], by_key)
         shown = {(c.index, c.unit.start) for ln in lines for c in ln.parts}
         items = [c for c in items if (c.index, c.unit.start) not in shown]
         if items:
+            if fetched:
+                passages.append(fetched[0])
             return lines[: number + 1] + [Line([c], bullet=True) for c in items] + \
                 lines[number + 1:]
     return lines
+
+
+def _continues(line: Line, passages: Sequence[Passage]) -> bool:
+    """True when the line's last unit announces a list and ends its passage (a list inside the
+    passage is shape.py's). The last item of a list cut at a passage's end was tried as a
+    trigger too: it made cwe-dev answers longer and lost key points (0.685 -> 0.680)."""
+    last = line.parts[-1]
+    return bool(_ANNOUNCES.search(last.unit.text.rstrip())) and \
+        last.unit.end >= len(passages[last.index].text.rstrip()) - 1
 
 
 def _leading_items(index: int, passages: Sequence[Passage], by_key: dict) -> list:
