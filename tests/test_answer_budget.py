@@ -155,6 +155,11 @@ def test_a_list_announced_at_a_passage_end_is_fetched_from_the_next_chunk(tmp_pa
     assert "Acceptance criteria are met" in items[0] and "signed off" in items[-1]
     assert [c.n for c in answer.citations] == [1, 2]
     assert "Acceptance criteria" in answer.citations[1].text
+    # what a model phrases cites only the passages the model is given
+    from rag.answerers.generative import quoted_block
+
+    assert "[2]" not in quoted_block("What checks say a user story is done?",
+                                     [Passage([announcing], 0.6, 0.6)], settings)
 
 
 def test_a_next_chunk_without_the_list_is_not_added_as_a_source(tmp_path) -> None:  # noqa: ANN001

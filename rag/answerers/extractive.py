@@ -181,12 +181,14 @@ def compose(lines: list[Line]) -> str:
     return "\n".join(out)
 
 
-def shaped_lines(question: str, passages: list[Passage], settings: Settings) -> list[Line]:
+def shaped_lines(
+    question: str, passages: list[Passage], settings: Settings, fetch: bool = True,
+) -> list[Line]:
     """The answer's lines; each part of a multi-part question is answered in turn, no unit
     twice. A part asking nothing of its own kind inherits the previous part's intent.
 
     A list announced at the end of a passage and continued in the article's next chunk brings
-    that chunk in: it is appended to `passages` (a new citation)."""
+    that chunk in (unless `fetch` is False): it is appended to `passages` (a new citation)."""
     lines: list[Line] = []
     used: set[tuple[int, int]] = set()
     wanted: frozenset[str] = frozenset()
@@ -205,7 +207,7 @@ def shaped_lines(question: str, passages: list[Passage], settings: Settings) -> 
                 used |= keys
     if len(pieces) > 1:
         scored = score_candidates(question, passages, settings)
-    extend = _next_chunk(settings)
+    extend = _next_chunk(settings) if fetch else None
     lines = fill(continued_list(lines, scored, passages, extend), scored, passages, every)
     # again after fill: the sentence announcing the list may be one fill added
     return trim(continued_list(lines, scored, passages, extend))
@@ -234,11 +236,12 @@ def _next_chunk(settings: Settings) -> Callable[[Chunk, int], tuple[Passage, lis
 
 def extractive_answer(
     question: str, passages: Sequence[Passage], settings: Settings,
-    on_token: TokenCallback | None = None, name: str = "extractive",
+    on_token: TokenCallback | None = None, name: str = "extractive", fetch: bool = True,
 ) -> Answer:
-    """The extractive Answer for passages already judged relevant."""
+    """The extractive Answer for passages already judged relevant (`fetch`: a list announced at
+    a passage's end may bring in the article's next chunk as one more passage)."""
     passages = list(passages)  # a list continued in the next chunk appends that chunk
-    lines = shaped_lines(question, passages, settings)
+    lines = shaped_lines(question, passages, settings, fetch)
     citations = [Citation.from_passage(i + 1, p) for i, p in enumerate(passages)]
     text = compose(lines)
     sentences = []
