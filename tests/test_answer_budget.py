@@ -111,7 +111,7 @@ def test_the_tribal_team_answer_is_not_shortened(trust) -> None:  # noqa: ANN001
 def test_an_items_name_is_its_bold_lead_link_text_or_words_before_its_colon(
     text: str, label: str,
 ) -> None:
-    from rag.answerers.shape import label_of
+    from rag.answerers.structure import label_of
 
     assert label_of(text) == label
 

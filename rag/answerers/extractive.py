@@ -18,7 +18,7 @@ from rag.answer import Answer, Citation, Sentence
 from rag.answerers import TokenCallback
 from rag.answerers.budget import trim
 from rag.answerers.fill import continued_list, fill
-from rag.answerers.shape import Line, more_text, shape
+from rag.answerers.shape import Line, shape
 from rag.answerers.structure import intents, parts
 from rag.chunk import Chunk
 from rag.citations import VECTORS
@@ -168,7 +168,7 @@ def compose(lines: list[Line]) -> str:
     for line in lines:
         text = " ".join(f"{c.unit.text} [{c.index + 1}]" for c in line.parts)
         if line.more:
-            text = f"{more_text(line)} [{line.parts[0].index + 1}]"
+            text = f"{line.more_words()} [{line.parts[0].index + 1}]"
         if line.bullet:
             if paragraph:
                 out.append(" ".join(paragraph))

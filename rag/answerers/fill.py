@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from rag.answerers.shape import Line, more_text, owners_of
+from rag.answerers.shape import Line, owners_of
 from rag.answerers.structure import POINTER, conflicts
 from rag.chunk import Chunk
 from rag.retrieve import Passage
@@ -50,7 +50,7 @@ def words_of(lines: Sequence[Line]) -> int:
 def line_words(line: Line) -> int:
     """Words one line shows (see `words_of`)."""
     if line.more:
-        return len(more_text(line).split()) + 1  # "- … N more: A; B"
+        return len(line.more_words().split()) + 1  # "- … N more: A; B"
     return sum(len(c.unit.text.split()) for c in line.parts) + line.bullet
 
 

@@ -19,7 +19,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rag.answerers.structure import POINTER, SERVES, ListBlock, conflicts, intents, kind_of, parse
+from rag.answerers.structure import (
+    POINTER,
+    SERVES,
+    ListBlock,
+    conflicts,
+    intents,
+    kind_of,
+    more_text,
+    parse,
+)
 from rag.retrieve import Passage
 from rag.text import content_terms
 
@@ -44,30 +53,11 @@ class Line:
     more: int = 0  # "… N more items" line (parts[0] gives the passage to cite)
     hidden: list = field(default_factory=list)  # the more line's items (their names are shown)
 
+    def more_words(self) -> str:
+        """A more line's text without its citation (see structure.more_text)."""
+        hidden = sorted(self.hidden, key=lambda c: (c.index, c.unit.start))
+        return more_text(self.more, [c.unit.text for c in hidden])
 
-_LABEL = re.compile(r"^\W*(?:\*\*|__)(?P<bold>.+?)(?:\*\*|__)|^\W*\[(?P<link>[^\]]+)\]\(|"
-                    r"^\W*(?P<colon>[^:.!?]{2,60}?):\s")
-LABEL_WORDS = 6  # a longer lead phrase is a sentence, not an item's name
-
-
-def label_of(text: str) -> str:
-    """An item's name: its bold lead ("**Trust-based**: …"), link text ("[Sprint planning](…)")
-    or the words before its colon ("Load Balancing: …"); '' when it has none."""
-    match = _LABEL.match(text)
-    if match is None:
-        return ""
-    label = next(g for g in match.groups() if g is not None).strip(" :*_")
-    return label if 0 < len(label.split()) <= LABEL_WORDS else ""
-
-
-def more_text(line: Line) -> str:
-    """A more line's words: "… N more items" or, when every hidden item has a name,
-    "… N more: A; B; C" (the names carry what the items are about in a few words)."""
-    plural = "s" if line.more > 1 else ""
-    names = [label_of(c.unit.text) for c in sorted(line.hidden, key=_key)]
-    if names and len(names) == line.more and all(names):
-        return f"… {line.more} more: {'; '.join(names)}"
-    return f"… {line.more} more item{plural}"
 
 
 Key = tuple[int, int]  # (passage index, unit start)
