@@ -11,14 +11,16 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from rag.answer import Answer, Citation, Sentence
 from rag.answerers import TokenCallback
+from rag.answerers.budget import trim
 from rag.answerers.fill import continued_list, fill
 from rag.answerers.shape import Line, shape
 from rag.answerers.structure import intents, parts
+from rag.chunk import Chunk
 from rag.citations import VECTORS
 from rag.retrieve import Passage
 from rag.settings import Settings
@@ -166,8 +168,7 @@ def compose(lines: list[Line]) -> str:
     for line in lines:
         text = " ".join(f"{c.unit.text} [{c.index + 1}]" for c in line.parts)
         if line.more:
-            plural = "s" if line.more > 1 else ""
-            text = f"… {line.more} more item{plural} [{line.parts[0].index + 1}]"
+            text = f"{line.more_words()} [{line.parts[0].index + 1}]"
         if line.bullet:
             if paragraph:
                 out.append(" ".join(paragraph))
@@ -180,9 +181,14 @@ def compose(lines: list[Line]) -> str:
     return "\n".join(out)
 
 
-def shaped_lines(question: str, passages: Sequence[Passage], settings: Settings) -> list[Line]:
+def shaped_lines(
+    question: str, passages: list[Passage], settings: Settings, fetch: bool = True,
+) -> list[Line]:
     """The answer's lines; each part of a multi-part question is answered in turn, no unit
-    twice. A part asking nothing of its own kind inherits the previous part's intent."""
+    twice. A part asking nothing of its own kind inherits the previous part's intent.
+
+    A list announced at the end of a passage and continued in the article's next chunk brings
+    that chunk in (unless `fetch` is False): it is appended to `passages` (a new citation)."""
     lines: list[Line] = []
     used: set[tuple[int, int]] = set()
     wanted: frozenset[str] = frozenset()
@@ -201,16 +207,42 @@ def shaped_lines(question: str, passages: Sequence[Passage], settings: Settings)
                 used |= keys
     if len(pieces) > 1:
         scored = score_candidates(question, passages, settings)
-    return fill(continued_list(lines, scored, passages), scored, passages, every)
+    extend = _next_chunk(settings) if fetch else None
+    lines = fill(continued_list(lines, scored, passages, extend), scored, passages, every)
+    # again after fill: the sentence announcing the list may be one fill added
+    return trim(continued_list(lines, scored, passages, extend))
+
+
+def _next_chunk(settings: Settings) -> Callable[[Chunk, int], tuple[Passage, list] | None]:
+    """A function giving the chunk after `chunk` in its article (from the index) as a passage
+    numbered `index`, with its candidates unscored (None when there is none)."""
+
+    def extend(chunk: Chunk, index: int) -> tuple[Passage, list] | None:
+        from rag.errors import PlaybookError
+        from rag.index import load_index
+
+        try:
+            chunks = load_index(settings).by_article.get(chunk.article_id, [])
+        except PlaybookError:  # no index behind these passages: nothing to fetch
+            return None
+        after = next((c for c in chunks if c.position == chunk.position + 1), None)
+        if after is None:
+            return None
+        passage = Passage([after], 0.0, 0.0)
+        return passage, [replace(c, index=index) for c in candidates([passage])]
+
+    return extend
 
 
 def extractive_answer(
     question: str, passages: Sequence[Passage], settings: Settings,
-    on_token: TokenCallback | None = None, name: str = "extractive",
+    on_token: TokenCallback | None = None, name: str = "extractive", fetch: bool = True,
 ) -> Answer:
-    """The extractive Answer for passages already judged relevant."""
+    """The extractive Answer for passages already judged relevant (`fetch`: a list announced at
+    a passage's end may bring in the article's next chunk as one more passage)."""
+    passages = list(passages)  # a list continued in the next chunk appends that chunk
+    lines = shaped_lines(question, passages, settings, fetch)
     citations = [Citation.from_passage(i + 1, p) for i, p in enumerate(passages)]
-    lines = shaped_lines(question, passages, settings)
     text = compose(lines)
     sentences = []
     for line in lines:

@@ -60,8 +60,9 @@ def passage_block(
 
 
 def quoted_block(question: str, passages: Sequence[Passage], settings: Settings) -> str:
-    """The extractive answer's cited sentences, as the material a model phrases."""
-    return extractive_answer(question, passages, settings).answer
+    """The extractive answer's cited sentences, as the material a model phrases (only from
+    `passages`: a chunk it fetched would be cited by a number the model's passages lack)."""
+    return extractive_answer(question, passages, settings, fetch=False).answer
 
 
 def build_messages(

@@ -17,9 +17,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from rag.answerers.structure import POINTER, SERVES, ListBlock, conflicts, intents, kind_of, parse
+from rag.answerers.structure import (
+    POINTER,
+    SERVES,
+    ListBlock,
+    conflicts,
+    intents,
+    kind_of,
+    more_text,
+    parse,
+)
 from rag.retrieve import Passage
 from rag.text import content_terms
 
@@ -42,6 +51,13 @@ class Line:
     parts: list  # list[Candidate], in reading order
     bullet: bool = False
     more: int = 0  # "… N more items" line (parts[0] gives the passage to cite)
+    hidden: list = field(default_factory=list)  # the more line's items (their names are shown)
+
+    def more_words(self) -> str:
+        """A more line's text without its citation (see structure.more_text)."""
+        hidden = sorted(self.hidden, key=lambda c: (c.index, c.unit.start))
+        return more_text(self.more, [c.unit.text for c in hidden])
+
 
 
 Key = tuple[int, int]  # (passage index, unit start)
@@ -160,7 +176,7 @@ def _list_lines(block: ListBlock, best, by_key: dict, question: str) -> list[Lin
     if lead:
         lines.append(Line(lead))
     shown = 0
-    hidden = 0
+    hidden: list = []
     for item in block.items:
         cands = [by_key[k] for u in item if (k := (index, u.start)) in by_key]
         if not cands:
@@ -169,12 +185,12 @@ def _list_lines(block: ListBlock, best, by_key: dict, question: str) -> list[Lin
         strong = [c for c in rest if c.score >= top - CONTINUATION_MARGIN
                   and c.score >= head.score + CONTINUATION_LIFT]
         if shown >= MAX_ITEMS and head.score < top - MARGIN and not strong:
-            hidden += 1
+            hidden.append(head)
             continue
         lines.append(Line([head, *strong], bullet=True))
         shown += 1
     if hidden:
-        lines.append(Line([lines[-1].parts[0]], bullet=True, more=hidden))
+        lines.append(Line([lines[-1].parts[0]], bullet=True, more=len(hidden), hidden=hidden))
     closing = [by_key[k] for u in block.closing if (k := (index, u.start)) in by_key]
     if closing:  # short by construction: the rule or remark the list leads to
         lines.append(Line(closing))

@@ -228,3 +228,28 @@ def _heading_before(text: str, position: int) -> str:
     """The last Markdown heading line before `position` in the passage ('' if none)."""
     headings = re.findall(r"^\s*#+\s*(.+)$", text[:position], re.M)
     return headings[-1] if headings else ""
+
+
+_LABEL = re.compile(r"^\W*(?:\*\*|__)(?P<bold>.+?)(?:\*\*|__)|^\W*\[(?P<link>[^\]]+)\]\(|"
+                    r"^\W*(?P<colon>[^:.!?]{2,60}?):\s")
+LABEL_WORDS = 6  # a longer lead phrase is a sentence, not an item's name
+
+
+def label_of(text: str) -> str:
+    """An item's name: its bold lead ("**Trust-based**: …"), link text ("[Sprint planning](…)")
+    or the words before its colon ("Load Balancing: …"); '' when it has none."""
+    match = _LABEL.match(text)
+    if match is None:
+        return ""
+    label = next(g for g in match.groups() if g is not None).strip(" :*_")
+    return label if 0 < len(label.split()) <= LABEL_WORDS else ""
+
+
+def more_text(more: int, hidden: list[str]) -> str:
+    """The words of a line standing for `more` hidden items (`hidden`: their texts, in reading
+    order): "… N more: A; B; C" when every one has a name (the names say what the items are
+    about in a few words), else "… N more items"."""
+    names = [label_of(text) for text in hidden]
+    if names and len(names) == more and all(names):
+        return f"… {more} more: {'; '.join(names)}"
+    return f"… {more} more item{'s' if more > 1 else ''}"
