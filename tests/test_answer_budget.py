@@ -179,3 +179,43 @@ def test_a_next_chunk_without_the_list_is_not_added_as_a_source(tmp_path) -> Non
     answer = extractive_answer("What checks say a user story is done?",
                                [Passage([announcing], 0.6, 0.6)], settings)
     assert [c.n for c in answer.citations] == [1], answer.answer
+
+
+def test_the_same_advice_copied_into_two_articles_is_quoted_once(trust) -> None:  # noqa: ANN001
+    # Seen on 18f: one sentence in two pages, one spelled with escaped dashes ("\-").
+    from rag.answerers.extractive import extractive_answer
+
+    advice = ("For unplanned leave, such as a sudden illness or a family emergency, contact your "
+              "supervisor, and they can help manage the rest on your behalf.")
+    copy = advice.replace(", such as", r" \- such as").replace("emergency,", r"emergency \-")
+    passages = [passage(f"{advice} Submit an absence request whenever you are out.", "hr-links"),
+                passage(f"{copy} Submit leave requests three business days in advance.",
+                        "going-out-of-office")]
+    answer = extractive_answer("What should I do when I have unplanned leave?", passages,
+                               trust).answer
+    assert answer.count("sudden illness") == 1, answer
+    assert "[1]" in answer.split("sudden illness")[1].split("\n")[0], answer  # the first copy
+
+
+def test_a_list_item_that_repeats_a_paragraph_stays_in_its_list() -> None:
+    from rag.answerers.extractive import Candidate
+    from rag.answerers.fill import drop_repeats
+    from rag.answerers.shape import Line
+    from rag.text import Unit
+
+    def line(text: str, bullet: bool = False, at: int = 0) -> Line:
+        return Line([Candidate(0, Unit(text, at, at + len(text), bullet, at), text)], bullet)
+
+    funeral = "Veterans can take funeral leave for a funeral of a member of the Armed Forces."
+    lines = [line(funeral), line("There are four types of leave for veterans:", at=100),
+             line("Funeral leave for veterans for a funeral of a member of the Armed Forces.",
+                  True, 200),
+             line("Military leave for active duty.", True, 300),
+             line("Between 3 and 15 years: 6 hours per pay period.", True, 500),
+             line("15+ years: 8 hours per pay period.", True, 600),
+             line("Funeral leave: veterans can take it for a funeral of a member of the Armed "
+                  "Forces.", at=700)]
+    kept = [ln.parts[0].unit.text for ln in drop_repeats(lines)]
+    # the item stays in its list; the paragraph that repeats the first paragraph goes; an item
+    # whose only new word is a one-digit number is new
+    assert kept == [ln.parts[0].unit.text for ln in lines[:-1]]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from rag.answer import Answer, Citation, Sentence
 from rag.answerers import TokenCallback
 from rag.answerers.budget import trim
-from rag.answerers.fill import continued_list, fill
+from rag.answerers.fill import continued_list, drop_repeats, fill
 from rag.answerers.shape import Line, shape
 from rag.answerers.structure import intents, parts
 from rag.chunk import Chunk
@@ -208,7 +208,8 @@ def shaped_lines(
     if len(pieces) > 1:
         scored = score_candidates(question, passages, settings)
     extend = _next_chunk(settings) if fetch else None
-    lines = fill(continued_list(lines, scored, passages, extend), scored, passages, every)
+    lines = fill(continued_list(drop_repeats(lines), scored, passages, extend), scored,
+                 passages, every)
     # again after fill: the sentence announcing the list may be one fill added
     return trim(continued_list(lines, scored, passages, extend))
 

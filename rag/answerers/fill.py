@@ -21,7 +21,7 @@ from rag.answerers.shape import Line, owners_of
 from rag.answerers.structure import POINTER, conflicts
 from rag.chunk import Chunk
 from rag.retrieve import Passage
-from rag.text import content_terms
+from rag.text import STOPWORDS, content_terms, words
 
 # The answer stops growing before it passes this many words: a person's answer is short. Only
 # units that fit are added (the last one used to overshoot: 28 of 50 cwe-dev answers went past
@@ -39,6 +39,25 @@ MIN_WORDS = 5  # shorter units ("Past experiences", a bare link) are not worth a
 MAX_UNIT_WORDS = 60  # a very long sentence would use the budget alone
 
 _LINK_ONLY = re.compile(r"^\W*\[[^\]]*\]\([^)]*\)\W*$")  # "[What is Scrum?](https://…)"
+
+
+def drop_repeats(lines: list[Line]) -> list[Line]:
+    """`lines` without a line that says nothing an earlier line of its kind (bullet or
+    paragraph) does not: its words (numbers of any length included, stopwords not) are all in
+    that line. That is the same advice copied into two articles, or differing only in
+    punctuation such as an escaped dash; the first, better-ranked copy stays. A list item that
+    repeats a paragraph stays (it belongs to its list), and so does a list's lead-in."""
+    kept: list[Line] = []
+    said: list[tuple[bool, set[str]]] = []
+    for i, line in enumerate(lines):
+        terms = {w for c in line.parts for w in words(c.unit.text) if w not in STOPWORDS}
+        lead_in = not line.bullet and i + 1 < len(lines) and lines[i + 1].bullet
+        if not line.more and not lead_in and terms and any(
+                bullet == line.bullet and terms <= earlier for bullet, earlier in said):
+            continue
+        kept.append(line)
+        said.append((line.bullet, terms))
+    return kept
 
 
 def words_of(lines: Sequence[Line]) -> int:
