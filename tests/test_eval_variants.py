@@ -40,4 +40,5 @@ def test_convex_fusion_keeps_score_gaps_that_rank_fusion_loses() -> None:
     assert fused["c"] == 0.0  # last in both lists
     dense_only = convex(scored, {"bm25": 0.0})
     assert dense_only["a"] > dense_only["b"]
-    assert convex({"dense": [("a", 0.5)], "bm25": []}) == {"a": 0.0}  # one hit: no spread
+    # one hit is its ranking's best (half the weight: the empty BM25 ranking keeps its share)
+    assert convex({"dense": [("a", 0.5)], "bm25": []}) == {"a": 0.5}
