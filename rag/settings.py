@@ -166,6 +166,11 @@ class Settings(BaseModel):
     extractive_units: int = Field(
         4, ge=1, le=10, description="Most sentences / list items in an extractive answer."
     )
+    extractive_words: int = Field(
+        150, ge=20, le=2000, description="Word budget of an extractive answer: sentences are "
+        "added only while they fit, and a longer list shows its first items and names the rest "
+        "in a cited '… N more' line (rag/answerers/budget.py).",
+    )
     refusal_threshold: float = Field(
         0.3048, ge=0, le=1, description="Answerability score (0-1) below which a question is "
         "refused; fitted on the dev splits of every dev corpus and frozen (rag/refusal.py, "

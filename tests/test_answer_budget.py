@@ -41,11 +41,9 @@ def shown_words(answer: str) -> int:
 def test_a_long_list_gives_its_first_items_and_names_the_rest(trust) -> None:  # noqa: ANN001
     from rag.answerers.budget import MIN_ITEMS
     from rag.answerers.extractive import extractive_answer
-    from rag.answerers.fill import BUDGET_WORDS
-
     answer = extractive_answer("How can a system be designed for high availability?",
                                [passage(LONG_LIST, "availability", "Strategies")], trust).answer
-    assert shown_words(answer) <= BUDGET_WORDS, answer
+    assert shown_words(answer) <= trust.extractive_words, answer
     bullets = [line for line in answer.splitlines() if line.startswith("- ")]
     more = [line for line in bullets if line.startswith("- … ")]
     assert len(more) == 1 and more[0].endswith("[1]"), answer
@@ -219,3 +217,25 @@ def test_a_list_item_that_repeats_a_paragraph_stays_in_its_list() -> None:
     # the item stays in its list; the paragraph that repeats the first paragraph goes; an item
     # whose only new word is a one-digit number is new
     assert kept == [ln.parts[0].unit.text for ln in lines[:-1]]
+
+
+def test_the_word_budget_is_a_setting(trust) -> None:  # noqa: ANN001
+    from rag.answerers.extractive import extractive_answer
+
+    question = "How can a system be designed for high availability?"
+    passages = [passage(LONG_LIST, "availability", "Strategies")]
+    short = extractive_answer(question, passages, trust.model_copy(
+        update={"extractive_words": 60})).answer
+    longer = extractive_answer(question, passages, trust.model_copy(
+        update={"extractive_words": 400})).answer
+    from rag.answerers.budget import MIN_ITEMS
+
+    def items(answer: str) -> int:
+        return sum(line.startswith("- ") and not line.startswith("- … ")
+                   for line in answer.splitlines())
+
+    # A tight budget cuts the list to its first MIN_ITEMS items (never fewer); a loose one lets
+    # more of it through than the default does.
+    assert items(short) == MIN_ITEMS and f"- … {len(ITEMS) - MIN_ITEMS} more:" in short, short
+    default = extractive_answer(question, passages, trust).answer
+    assert items(short) <= items(default) < items(longer), (default, longer)

@@ -220,8 +220,9 @@ def test_fill_stops_at_the_word_budget_and_keeps_reading_order(trust) -> None:  
     # Only units that fit are added: the answer never goes past the budget, and another
     # 12-word sentence would not fit.
     from rag.answerers.extractive import score_candidates
-    from rag.answerers.fill import BUDGET_WORDS, fill, words_of
+    from rag.answerers.fill import fill, words_of
     from rag.answerers.shape import Line
+    from rag.settings import Settings
 
     sentences = [f"Release trains ship feature {w} to customers on a fixed weekly schedule."
                  for w in ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta",
@@ -232,7 +233,7 @@ def test_fill_stops_at_the_word_budget_and_keeps_reading_order(trust) -> None:  
     lines = fill([Line([best])], scored, passages, frozenset({"how"}), budget=40)
     assert 40 - 12 < words_of(lines) <= 40
     extra = [(c.index, c.unit.start) for line in lines[1:] for c in line.parts]
-    assert extra == sorted(extra) and BUDGET_WORDS > 40
+    assert extra == sorted(extra) and Settings().extractive_words > 40
 
 
 def test_fill_never_adds_items_of_a_list_that_answers_another_intent(trust) -> None:  # noqa: ANN001
@@ -250,11 +251,11 @@ def test_fill_never_adds_items_of_a_list_that_answers_another_intent(trust) -> N
     question = "How do I get a team to share its work again?"
     scored = score_candidates(question, passages, trust)
     first = next(c for c in scored if "overview" in c.unit.text)
-    how = fill([Line([first])], scored, passages, frozenset({"how"}))
+    how = fill([Line([first])], scored, passages, frozenset({"how"}), 150)
     shown = " ".join(c.unit.text for line in how for c in line.parts)
     assert "Fear of being blamed" not in shown and "Leaders who never" not in shown
     assert "night shifts" not in shown  # shape.py chose this list's items; fill adds none
-    why = fill([Line([first])], scored, passages, frozenset({"why"}))
+    why = fill([Line([first])], scored, passages, frozenset({"why"}), 150)
     assert "night shifts" not in " ".join(c.unit.text for line in why for c in line.parts)
 
 

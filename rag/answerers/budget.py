@@ -15,14 +15,15 @@ Deterministic, microseconds.
 
 from __future__ import annotations
 
-from rag.answerers.fill import BUDGET_WORDS, words_of
+from rag.answerers.fill import words_of
 from rag.answerers.shape import MARGIN, Line
 
 MIN_ITEMS = 3  # a list keeps at least this many items before it is shortened
 
 
-def trim(lines: list[Line], budget: int = BUDGET_WORDS) -> list[Line]:
-    """`lines` cut to `budget` words (see the module docstring); the order is kept."""
+def trim(lines: list[Line], budget: int) -> list[Line]:
+    """`lines` cut to `budget` words (`Settings.extractive_words`; see the module docstring);
+    the order is kept."""
     lines = list(lines)
     if not lines:
         return lines

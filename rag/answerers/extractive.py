@@ -209,9 +209,9 @@ def shaped_lines(
         scored = score_candidates(question, passages, settings)
     extend = _next_chunk(settings) if fetch else None
     lines = fill(continued_list(drop_repeats(lines), scored, passages, extend), scored,
-                 passages, every)
+                 passages, every, settings.extractive_words)
     # again after fill: the sentence announcing the list may be one fill added
-    return trim(continued_list(lines, scored, passages, extend))
+    return trim(continued_list(lines, scored, passages, extend), settings.extractive_words)
 
 
 def _next_chunk(settings: Settings) -> Callable[[Chunk, int], tuple[Passage, list] | None]:

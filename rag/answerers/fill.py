@@ -23,10 +23,9 @@ from rag.chunk import Chunk
 from rag.retrieve import Passage
 from rag.text import STOPWORDS, content_terms, words
 
-# The answer stops growing before it passes this many words: a person's answer is short. Only
-# units that fit are added (the last one used to overshoot: 28 of 50 cwe-dev answers went past
-# 150 words); a shaped answer already longer is cut by rag/answerers/budget.py.
-BUDGET_WORDS = 150
+# The answer stops growing before it passes `Settings.extractive_words` (150): a person's answer
+# is short. Only units that fit are added (the last one used to overshoot: 28 of 50 cwe-dev
+# answers went past 150 words); a shaped answer already longer is cut by rag/answerers/budget.py.
 FILL_MARGIN = 0.6  # a unit of an article the answer already cites: within this of the best
 # A unit of another article must score nearly with the best: a loose margin let "How do I
 # approach a tribal team?" fill up with onboarding and code-review sentences. Re-calibrated on
@@ -75,7 +74,7 @@ def line_words(line: Line) -> int:
 
 def fill(  # noqa: ANN001
     lines: list[Line], scored: list, passages: Sequence[Passage], wanted: frozenset[str],
-    budget: int = BUDGET_WORDS,
+    budget: int,
 ) -> list[Line]:
     """`lines` plus the best remaining units that fit in `budget` words (reading order kept)."""
     if not lines or not scored:
