@@ -139,6 +139,7 @@ def focus(question: str) -> str | None:
     words = match.group(1).split() if match else []
     return words[-1] if words else None
 
+
 def holds(sentence: str, kind: str | None) -> bool:
     """True when the sentence holds something of the kind (always True for kind None)."""
     return kind is None or bool(_HOLDS[kind].search(sentence))
@@ -163,26 +164,20 @@ def answer_type(question: str, passages: Sequence[Passage], bm25: Any) -> float:
     kind = asks_for(question)
     if kind is None:
         return 1.0
-    texts = [unit.text for passage in passages for unit in units(passage.text)]
+    # The sentences holding something of the asked kind, as their terms (tokenised once: the
+    # focus check and every asking part look at the same sentences).
+    typed = [set(tokenize(unit.text, bm25.stemmer)) for passage in passages
+             for unit in units(passage.text) if holds(unit.text, kind)]
     head = set(tokenize(focus(question) or "", bm25.stemmer))
-    if head and not any(_answers(text, kind, head, 1, bm25) for text in texts):
+    if head and not any(head & terms for terms in typed):
         return 0.0  # no sentence holds a number of the counted thing / the named role
     for asked in (question, *ask_parts(question)):
         terms = set(tokenize(asked, bm25.stemmer))
         wanted = set(sorted(terms, key=lambda t: (-bm25.idf(t), t))[:RARE_TERMS])
         need = min(MATCHED, len(wanted))
-        for text in texts:
-            if _answers(text, kind, wanted, need, bm25):
-                return 1.0
+        if any(len(wanted & found) >= need for found in typed):
+            return 1.0
     return 0.0
-
-
-
-def _answers(text: str, kind: str, wanted: set[str], need: int, bm25: Any) -> bool:
-    """True when the sentence holds something of `kind` and `need` of the `wanted` terms."""
-    from rag.index.bm25 import tokenize
-
-    return len(wanted & set(tokenize(text, bm25.stemmer))) >= need and holds(text, kind)
 
 
 def names(question: str, texts: Sequence[str], bm25: Any) -> float:
