@@ -26,6 +26,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from rag.settings import Settings
+from rag.token_align import NAMES
+
 # logistic(INTERCEPT + sum WEIGHTS[f] x feature f); verified at or above
 # Settings.support_learned_threshold. Fitted ONCE on the DEV split of
 # evals/datasets/support.jsonl only (235 rows of three corpora: 75 supported, 160 unsupported),
@@ -43,7 +46,7 @@ WEIGHTS: dict[str, float] = {
 }
 INTERCEPT = -10.2
 FEATURES = tuple(WEIGHTS)
-ALIGNMENT = ("tok_mean", "tok_low", "tok_min", "tok_run", "win_mean", "win_run", "clause_min")
+ALIGNMENT = NAMES  # the word-alignment inputs (rag/token_align.py)
 
 # Without per-token vectors (the torch and hashed runtimes) the word alignment is not measured:
 # the previous model, fitted the same way without it (dev 8.8% shown / 85.3% kept, threshold
@@ -55,7 +58,7 @@ FALLBACK_WEIGHTS: dict[str, float] = {
     "copied": -2.327, "subs": -0.4005,
 }
 FALLBACK_THRESHOLD = 0.46
-THRESHOLD = 0.43  # Settings.support_learned_threshold's default (rag/settings.py)
+THRESHOLD = Settings.model_fields["support_learned_threshold"].default  # owned by Settings
 
 
 def _logit(p: float) -> float:
