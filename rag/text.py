@@ -24,6 +24,7 @@ STOPWORDS = frozenset(
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+])\s+")
+_FOOTNOTE = re.compile(r"^\s*\[\^[^\]\s]+\]:\s*")  # "[^2]: " opens a footnote's text
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=\S)")
 _ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|incl|no|fig|mr|mrs|dr)\.)$", re.I)
 _CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
@@ -132,8 +133,10 @@ def _blocks(text: str) -> list[tuple[int, int, bool]]:
             current = None
             continue
         item = _LIST_ITEM.match(line)
-        if item or current is None:
-            current = [begin + (item.end() if item else len(line) - len(line.lstrip())), end,
+        note = _FOOTNOTE.match(line)
+        if item or note or current is None:
+            marker = item or note
+            current = [begin + (marker.end() if marker else len(line) - len(line.lstrip())), end,
                        int(bool(item))]
             blocks.append((0, 0, False))
         current[1] = end

@@ -51,6 +51,15 @@ def test_units_mark_list_items_and_skip_code_and_headings() -> None:
     assert all(text[u.start:u.end] == u.text for u in found)
 
 
+def test_a_footnote_definition_is_a_unit_without_its_label() -> None:
+    text = "Meet weekly.[^1]\n\n[^1]: Vacations are an exception. Skip that week.\n"
+    found = units(text)
+    assert [u.text for u in found] == [
+        "Meet weekly.[^1]", "Vacations are an exception.", "Skip that week."]
+    assert all(text[u.start:u.end] == u.text for u in found)
+    assert found[1].block != found[0].block and not found[1].list_item
+
+
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
