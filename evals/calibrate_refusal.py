@@ -233,13 +233,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=4, help="largest subset --search tries")
     parser.add_argument("--dump", help="also write the per-question rows to this JSON file")
     parser.add_argument("--rows", help="read the rows from a --dump file instead of collecting")
+    parser.add_argument("--dev-only", action="store_true",
+                        help="collect the dev suites only (no test rows while developing)")
     args = parser.parse_args(argv)
     say = lambda m: print(f"... {m}", file=sys.stderr, flush=True)  # noqa: E731
     if args.rows:
         with open(args.rows, encoding="utf-8") as handle:
             rows = json.load(handle)
     else:
-        rows = collect([*DEV, *TEST], Settings.model_validate({}), say)
+        names = DEV if args.dev_only else (*DEV, *TEST)
+        rows = collect(names, Settings.model_validate({}), say)
     if args.dump:
         with open(args.dump, "w", encoding="utf-8") as handle:
             json.dump(rows, handle, indent=1)
