@@ -118,3 +118,18 @@ def test_title_overlap_counts_the_question_words_in_the_top_article_headings() -
     # the rare words are in the title; "much" and "get" are not (they weigh little)
     assert title_overlap("How much paid parental leave do I get?", [passage], index) > 0.75
     assert title_overlap("Which laptop do I get?", [passage], index) < 0.2
+
+
+def test_fixture_rows_are_the_test_questions_and_the_frozen_model_decides_them_right() -> None:
+    """evals/refusal_fixture.py: real ingest of the fixture playbook, one row per question the
+    tests ask it; the frozen model (rag/refusal.py) refuses exactly the off-topic ones."""
+    from evals.calibrate_refusal import decided_right, frozen
+    from evals.refusal_fixture import QUESTIONS, fixture_rows
+    from rag.settings import Settings
+
+    rows = fixture_rows(Settings.model_validate({}))
+    assert [r["id"] for r in rows] == list(QUESTIONS)
+    assert all(r["rule"] is None and "typed_cos" in r["features"] for r in rows)
+    model, threshold = frozen()
+    assert decided_right(rows, model, threshold)
+    assert not decided_right(rows, model, 0.99)  # a stricter threshold refuses answerable ones
