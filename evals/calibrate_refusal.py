@@ -9,8 +9,10 @@ questions only (those a rule does not already refuse: writing requests, bare inj
 threshold is the highest one at which no dev corpus falsely refuses more than `--max-frr` of its
 answerable questions. `--search` fits every subset of up to four features and ranks them by the
 mean share of dev off-topic questions refused at that threshold (subsets giving a feature a
-negative weight are skipped: more evidence must never lower the score); the default feature set
-is the winner. It prints the weights to freeze in rag/refusal.py, leave-one-corpus-out
+negative weight are skipped: more evidence must never lower the score; so are subsets that
+leave a bundled-playbook question or a fixture-playbook test question wrong,
+evals/refusal_fixture.py, and `--without` features, probe_ratio by default); the default
+feature set is the winner. It prints the weights to freeze in rag/refusal.py, leave-one-corpus-out
 figures (fit on two dev corpora, judged on the third: does it transfer?), and per-corpus
 figures for dev and, separately and report-only, test, for the fitted and the frozen model.
 """
@@ -28,7 +30,7 @@ from rag.answerability import FEATURES
 
 DEV = ("playbook", "cwe-dev", "18f-dev")
 TEST = ("cwe-test", "18f-test")
-CHOSEN = ("sentence_cos", "answer_type", "names", "agreement")  # see rag/refusal.py
+CHOSEN = ("names", "agreement", "typed_cos")  # see rag/refusal.py
 Row = dict[str, Any]
 Model = tuple[dict[str, float], float]  # (weights by feature, intercept)
 
@@ -186,8 +188,8 @@ def transfer(rows: Sequence[Row], features: Sequence[str], max_frr: float) -> fl
     return sum(values) / len(values)
 
 
-def search(rows: Sequence[Row], max_frr: float, size: int = 4
-           ) -> list[tuple[float, float, tuple]]:
+def search(rows: Sequence[Row], max_frr: float, size: int = 4,
+           without: Sequence[str] = ()) -> list[tuple[float, float, tuple]]:
     """(leave-one-corpus-out transfer, mean dev off-topic refusal, features) of every feature
     subset, best transfer first. Ranked by transfer, not by the in-sample refusal rate: the
     product runs on corpora nobody fitted it on, and a subset that refuses more dev
@@ -195,20 +197,30 @@ def search(rows: Sequence[Row], max_frr: float, size: int = 4
     import itertools
 
     dev = [r for r in rows if r["suite"] in DEV]
+    checks = [r for r in rows if r["suite"] in ("playbook", "fixture")]
     found = []
     for k in range(1, size + 1):
-        for features in itertools.combinations(FEATURES, k):
+        for features in itertools.combinations([f for f in FEATURES if f not in without], k):
             model = fit([r for r in dev if not r["rule"]], features)
             if any(w < 0 for w in model[0].values()):
                 continue
             scores = [predict(model, r) for r in dev]
             threshold = choose_threshold(dev, scores, max_frr)
+            if not decided_right(checks, model, threshold):
+                continue
             refused = [rates([r for r in dev if r["suite"] == n],
                              [s for r, s in zip(dev, scores, strict=True) if r["suite"] == n],
                              threshold)["off_topic_refused"][0] or 0.0 for n in DEV]
             found.append((transfer(rows, features, max_frr), sum(refused) / len(refused),
                           features))
     return sorted(found, key=lambda f: (-f[0], -f[1], len(f[2])))
+
+
+def decided_right(rows: Sequence[Row], model: Model, threshold: float) -> bool:
+    """True when the model refuses exactly the rows to refuse at the threshold. `search` asks it
+    of the bundled playbook (the product promises that suite stays perfect) and of the fixture
+    playbook's test questions (evals/refusal_fixture.py): a set that fails either is skipped."""
+    return all((predict(model, r) < threshold) == bool(r["refuse"]) for r in rows)
 
 
 def frozen() -> tuple[Model, float]:
@@ -231,22 +243,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--features", nargs="+", choices=FEATURES, default=list(CHOSEN))
     parser.add_argument("--search", action="store_true", help="rank feature subsets on dev")
     parser.add_argument("--size", type=int, default=4, help="largest subset --search tries")
+    parser.add_argument("--without", nargs="*", choices=FEATURES, default=["probe_ratio"],
+                        help="features --search leaves out (default probe_ratio: it inflates "
+                             "on a tiny index, see rag/refusal.py)")
     parser.add_argument("--dump", help="also write the per-question rows to this JSON file")
     parser.add_argument("--rows", help="read the rows from a --dump file instead of collecting")
+    parser.add_argument("--dev-only", action="store_true",
+                        help="collect the dev suites only (no test rows while developing)")
     args = parser.parse_args(argv)
     say = lambda m: print(f"... {m}", file=sys.stderr, flush=True)  # noqa: E731
     if args.rows:
         with open(args.rows, encoding="utf-8") as handle:
             rows = json.load(handle)
     else:
-        rows = collect([*DEV, *TEST], Settings.model_validate({}), say)
+        names = DEV if args.dev_only else (*DEV, *TEST)
+        rows = collect(names, Settings.model_validate({}), say)
+    if args.search and not any(r["suite"] == "fixture" for r in rows):
+        from evals.refusal_fixture import fixture_rows
+
+        rows += fixture_rows(Settings.model_validate({}))
     if args.dump:
         with open(args.dump, "w", encoding="utf-8") as handle:
             json.dump(rows, handle, indent=1)
     if args.search:
         print("feature subsets by leave-one-corpus-out transfer (held-out off-topic refused -"
               " false refusals), then mean dev off-topic refusal:")
-        for score, share, features in search(rows, args.max_frr, args.size)[:10]:
+        for score, share, features in search(rows, args.max_frr, args.size, args.without)[:10]:
             print(f"  {score:.3f}  {share:.3f}  {', '.join(features)}")
     dev = [r for r in rows if r["suite"] in DEV]
     model = fit([r for r in dev if not r["rule"]], args.features)

@@ -18,6 +18,9 @@ the benefits page) but holds no sentence that answers it. Two features look at t
   also hold that head noun together with something of the asked kind: the near miss's page
   says "does this story fit in one sprint?", never a number of points. A person is a name, an
   address, a handle, or a generic role noun after a determiner ("your supervisor approves").
+  A price question ("how much does X cost", "what is the fee") wants money ($, dollars,
+  "free"), not any number; a counted "time" ("how much vacation *time*") is answered in a
+  unit of time (hours, days), so that head noun is met by one.
   Known flaw kept on purpose: "may" counts as the month (case-insensitive), so a policy
   sentence with the modal verb "holds a date"; matching "May" only when capitalised dropped
   dev off-topic refusal from 81 % to 65 % (cwe) at the same false-refusal cap, because two
@@ -46,6 +49,12 @@ from rag.retrieve import Passage
 # What a question asks for, by its wording. Order matters: the first kind that matches wins.
 # Not "how big / how large": "How big should a pull request be?" is answered by "small".
 _ASKS = (
+    # A price asks for money, not any number: "How much does a Mural license cost?" is not
+    # answered by "Mural boards are archived after 90 days".
+    ("money", re.compile(
+        r"\bhow much (do|does|did|will|would|is|are) [^?]{0,40}\b(cost|charge|pay|earn|make)\b|"
+        r"(what|which)(?: is| are|'s)?(?: the| my| our| a| an)?(?: [\w-]+){0,3} "
+        r"(price|cost|fee|salary|wage)s?\b", re.I)),
     ("quantity", re.compile(
         r"\b(how (many|much|long|often|old|far|soon)|by how much|"
         r"(what|which)(?: is| are|'s)?(?: the| my| our| a| an)?(?: [\w-]+){0,3} "
@@ -71,6 +80,7 @@ _ROLES = (r"supervisor|manager|lead|owner|team|facilitator|reviewer|approver|adm
           r"admin|coordinator|director|officer|specialist|staff|chair|sponsor|maintainer|"
           r"author|assignee|representative|contact|department|office|division|committee")
 _HOLDS = {
+    "money": re.compile(r"\$|€|£|\b(USD|dollars?|cents?|free|no cost|no charge)\b", re.I),
     "quantity": re.compile(rf"\d|%|\$|€|£|\b({_NUMBER_WORDS}|{_CALENDAR})\b", re.I),
     "date": re.compile(rf"\d|\b({_CALENDAR}|{_NUMBER_WORDS})\b", re.I),
     # A name after the first word, an e-mail address, a chat handle / channel, or a role
@@ -114,7 +124,8 @@ def ask_parts(question: str) -> list[str]:
 
 
 def asks_for(question: str) -> str | None:
-    """'quantity', 'date' or 'person' when the question's wording asks for one, else None."""
+    """'money', 'quantity', 'date' or 'person' when the question's wording asks for one, else
+    None."""
     for kind, pattern in _ASKS:
         if pattern.search(question):
             return kind
@@ -131,6 +142,11 @@ _FOCUS_STOP = (r"should|can|could|do|does|did|is|are|was|were|will|would|may|mig
 _FOCUS = re.compile(r"\b(?:how (?:many|much) |what (?:is|are) (?:the|my|our) "
                     r"(?:maximum |minimum |average )?|who (?:is|are) (?:the|my|our) )"
                     rf"((?:(?!(?:{_FOCUS_STOP})\b)[\w'-]+ ?){{1,4}})", re.I)
+
+
+# A counted "time" is answered in a unit of time ("4 hours per pay period"), not by the word.
+_DURATION_HEADS = {"time"}  # its stem under every BM25 stemmer too
+_DURATION_UNITS = "minute minutes hour hours day days week weeks month months year years"
 
 
 def focus(question: str) -> str | None:
@@ -169,6 +185,8 @@ def answer_type(question: str, passages: Sequence[Passage], bm25: Any) -> float:
     typed = [set(tokenize(unit.text, bm25.stemmer)) for passage in passages
              for unit in units(passage.text) if holds(unit.text, kind)]
     head = set(tokenize(focus(question) or "", bm25.stemmer))
+    if head & _DURATION_HEADS:  # "how much vacation *time*" is counted in hours or days
+        head |= set(tokenize(_DURATION_UNITS, bm25.stemmer))
     if head and not any(head & terms for terms in typed):
         return 0.0  # no sentence holds a number of the counted thing / the named role
     for asked in (question, *ask_parts(question)):

@@ -26,6 +26,16 @@ anyway, the BM25 index's IDF) and means the same thing on a one-article playbook
   holds one next to the question's rarest terms (the benefits page names the Thrift Savings
   Plan but states no match percentage); `names` drops when a name the question uses ("in
   *Denver*", "in *Expensify*") is missing from the top passages.
+- `typed_cos`: `sentence_cos` over the sentences of the top passages that hold what the
+  question asks for (`answer_slot.asks_for`: a number, money, a date, a person); the plain
+  sentence cosine for a question asking for nothing typed. A page about the topic that never
+  states the asked-for number scores 0; a paraphrase whose answer shares no rare word with it
+  ("how much *vacation time*" -> "4 hours per pay period") still scores by meaning.
+- `ask_coverage`: `rare_coverage` of the question or of its best-covered asking part, trusted
+  by the index's size (RARITY_PRIOR_CHUNKS): a scenario's preamble is in the asker's words, a
+  near miss misses a word of what it asks ("paid *sabbaticals*").
+- `sentence_lexical`: the best IDF-weighted share of the question's terms held by ONE sentence.
+- `title_overlap`: the same share in the titles and heading paths of the top article's passages.
 - `agreement`: 1 when the dense and the BM25 retrievers put the same article first.
 - `margin`: how far the top article's cosine is ahead of the next article's (0 with one article).
 - `probe_ratio`: `relevance` (the higher of the two cosines) divided by the median relevance of
@@ -46,7 +56,8 @@ from rag.retrieve import Passage
 
 LEXICAL_PASSAGES = 3  # passages whose words count as "matched" for the lexical feature
 FEATURES = ("passage_cos", "sentence_cos", "lexical", "lexical_top", "rare_coverage",
-            "answer_type", "names", "agreement", "margin", "probe_ratio")
+            "answer_type", "names", "agreement", "margin", "probe_ratio", "typed_cos",
+            "sentence_lexical", "ask_coverage", "title_overlap")
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,10 @@ class Evidence:
     agreement: float = 0.0
     margin: float = 0.0
     probe_ratio: float = 0.0
+    typed_cos: float = 0.0
+    sentence_lexical: float = 0.0
+    ask_coverage: float = 0.0
+    title_overlap: float = 0.0
 
     @property
     def relevance(self) -> float:
@@ -105,6 +120,37 @@ def rare_coverage(question: str, texts: Sequence[str], bm25: Any) -> float:
     return 1.0 - min(max(missing) / ceiling, 1.0) if missing else 1.0
 
 
+# How many chunks an index needs before its IDF can tell a rare word from an unlucky one:
+# `ask_coverage` trusts the measured coverage N / (N + RARITY_PRIOR_CHUNKS) and reads
+# NO_EVIDENCE for the rest, so on the 3-chunk bundled playbook (where every missing word has
+# the largest idf) it says next to nothing either way, on a 2,000-chunk handbook 95 % of it.
+# NO_EVIDENCE is the middle of the scale, not 1: a constant 1 on a tiny index would raise every
+# question's score there, off-topic ones too. Both set by that reasoning, not tuned.
+RARITY_PRIOR_CHUNKS = 100
+NO_EVIDENCE = 0.5
+
+
+def ask_coverage(question: str, texts: Sequence[str], bm25: Any) -> float:
+    """`rare_coverage` of the question or of its best-covered asking part (`ask_parts`), with
+    the missing word's rarity trusted as far as the index is large enough to measure it.
+
+    A scenario's preamble is in the asker's words ("My *wrist* is healing and I need a special
+    *keyboard*. Do I have to go through the whole accommodation process?"); what it asks is in
+    the asking part, and a near miss misses a word there ("paid *sabbaticals*")."""
+    confidence = len(bm25.ids) / (len(bm25.ids) + RARITY_PRIOR_CHUNKS)
+    best = max(rare_coverage(asked, texts, bm25)
+               for asked in (question, *answer_slot.ask_parts(question)))
+    return confidence * best + (1.0 - confidence) * NO_EVIDENCE
+
+
+def title_overlap(question: str, passages: Sequence[Passage], bm25: Any) -> float:
+    """IDF-weighted share of the question's (or its best asking part's) terms in the titles and
+    heading paths of the passages (the top article's): pseudo-relevance of the page chosen."""
+    heads = [" ".join((p.first.title, *p.first.heading_path)) for p in passages]
+    return max(lexical_coverage(asked, heads, bm25)
+               for asked in (question, *answer_slot.ask_parts(question)))
+
+
 def agreement(passages: Sequence[Passage]) -> float:
     """1.0 when the passage ranked best by dense and the one ranked best by BM25 come from the
     same article (0.0 when either retriever found nothing)."""
@@ -138,7 +184,8 @@ def top_article_passages(passages: Sequence[Passage]) -> list[Passage]:
     return [p for p in passages if p.first.article_id == top]
 
 
-def sentence_cosine(question: str, passages: Sequence[Passage], embedder: Any) -> float:
+def sentence_cosine(question: str, passages: Sequence[Passage], embedder: Any,
+                    kind: str | None = None) -> float:
     """Best cosine of the question, or of one of its `ask_parts`, to one sentence or list item
     of the passages. Taking the best of the parts only ever raises the score, and only for
     questions with a preamble, which are answerable more often than not (measured on dev: no
@@ -146,7 +193,8 @@ def sentence_cosine(question: str, passages: Sequence[Passage], embedder: Any) -
     from rag.citations import VECTORS
     from rag.text import units
 
-    sentences = [u.text for p in passages for u in units(p.text)]
+    sentences = [u.text for p in passages for u in units(p.text)
+                 if answer_slot.holds(u.text, kind)]
     if not sentences:
         return 0.0
     asked = [question, *answer_slot.ask_parts(question)]
@@ -154,8 +202,26 @@ def sentence_cosine(question: str, passages: Sequence[Passage], embedder: Any) -
     return float((matrix[len(asked):] @ matrix[:len(asked)].T).max())
 
 
-def evidence(question: str, passages: Sequence[Passage], bm25: Any, embedder: Any) -> Evidence:
-    """All features for one question and its retrieved passages."""
+def sentence_lexical(question: str, passages: Sequence[Passage], bm25: Any) -> float:
+    """The best IDF-weighted share of the question's terms (or of one of its `ask_parts`')
+    that ONE sentence or list item of the passages holds (0 without terms or sentences)."""
+    from rag.index.bm25 import tokenize
+    from rag.text import units
+
+    found = [set(tokenize(u.text, bm25.stemmer)) for p in passages for u in units(p.text)]
+    best = 0.0
+    for asked in (question, *answer_slot.ask_parts(question)):
+        weights = {t: bm25.idf(t) for t in set(tokenize(asked, bm25.stemmer))}
+        total = sum(weights.values())
+        for terms in found if total else ():
+            best = max(best, sum(w for t, w in weights.items() if t in terms) / total)
+    return best
+
+
+def evidence(question: str, passages: Sequence[Passage], bm25: Any, embedder: Any,
+             typed: bool = True) -> Evidence:
+    """All features for one question and its retrieved passages (`typed`: also `typed_cos`,
+    which encodes the sentences of the top passages outside the top article too)."""
     if not passages:
         return Evidence()
     top = top_article_passages(passages)
@@ -173,4 +239,9 @@ def evidence(question: str, passages: Sequence[Passage], bm25: Any, embedder: An
         names=answer_slot.names(question, texts, bm25),
         agreement=agreement(passages),
         margin=margin(passages),
+        typed_cos=sentence_cosine(question, passages[:LEXICAL_PASSAGES], embedder,
+                                  answer_slot.asks_for(question)) if typed else 0.0,
+        sentence_lexical=sentence_lexical(question, passages[:LEXICAL_PASSAGES], bm25),
+        ask_coverage=ask_coverage(question, texts, bm25),
+        title_overlap=title_overlap(question, top, bm25),
     )

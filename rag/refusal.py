@@ -26,33 +26,32 @@ from rag.text import content_terms
 # Answerability = logistic(INTERCEPT + sum of WEIGHTS[f] * feature f) over the evidence of
 # rag/answerability.py and rag/answer_slot.py; refuse below REFUSAL_THRESHOLD. Fitted ONCE on
 # the dev splits of every dev corpus together (playbook 32 in-scope + 14 off-topic, cwe-dev
-# 54 + 37, 18f-dev 82 + 41; class-balanced logistic regression) on passages retrieved with
+# 66 + 50, 18f-dev 98 + 55; class-balanced logistic regression) on passages retrieved with
 # convex fusion (the default); threshold = the highest at which no dev corpus falsely refuses
 # more than 2 %, computed with the weights as rounded below and floored to 4 decimals, then
-# frozen:   python -m evals.calibrate_refusal --search   (2026-12-01)
-# Features: `--search` (ranked by leave-one-corpus-out transfer) puts this set first, 0.848.
-# A set with probe_ratio answers "How do I book a flight for a conference?" on the
-# three-article fixture playbook of tests/test_gaps.py (probe_ratio inflates on a tiny index).
-# Refit 2026-12-01 after (a) 13 dev answerable questions asking for a quantity or a role were
-# added (the old model refused 2 of 54 cwe-dev and 3 of 82 18f-dev answerable questions on the
-# enlarged set: answer_type's false refusals had gone unseen), (b) sentence_cos also compares
-# a question's asking part ("I'm going on vacation. *What should I do before I leave?*"),
-# (c) answer_type also takes the asking part's rarest terms, counts a role after a determiner
-# ("the facilitator selects") as the person a "who" question asks for, and wants the head noun
-# of what a question counts ("how many story *points*", "the maximum hotel *rate*") in a
-# sentence holding a number (answer_slot.focus: transfer 0.804 -> 0.848, no dev answerable
-# question lost). Dev: false refusals playbook 0 %, cwe 1.9 %, 18f 1.2 %; off-topic refused
-# 100 %, 92 %, 73 %; near misses refused cwe 90 %, 18f 67 %. Tried and NOT kept (README
-# "Refusal"): a typed token within 8 or 12 words of the rare term (AUC up, but two answerable
-# questions drop to 0 and the threshold falls to 0.10), "May" only when capitalised, IDF
-# coverage of the best two-sentence window, a word-level semantic check of missing rare terms,
-# the best sentence of the fused-first article too, and the focus noun, a rare term and the
-# typed token all in ONE sentence (refuses 2 more near misses but 2 answerable questions).
-# Test figures (report only, never tuned on): README "Refusal". The issue's targets (<= 3 %
-# false, >= 95 % off-topic, >= 85 % near misses on test) are NOT met.
-WEIGHTS = {"sentence_cos": 9.91, "answer_type": 5.05, "names": 4.422, "agreement": 2.176}
-INTERCEPT = -14.285
-REFUSAL_THRESHOLD = Settings.model_fields["refusal_threshold"].default  # 0.3048, owned by Settings
+# frozen:   python -m evals.calibrate_refusal --search --size 6   (2026-12-01, round 5)
+# Features: `--search` ranks every subset of up to six features by leave-one-corpus-out
+# transfer and skips sets with a negative weight, with probe_ratio (it inflates on a tiny
+# index), or whose fit decides a bundled-playbook question or a fixture-playbook test question
+# wrong (evals/refusal_fixture.py); this set is first, 0.716 (the round-4 set, sentence_cos,
+# answer_type, names, agreement, transfers 0.675 on the same rows). Without the fixture check
+# the first sets hold `ask_coverage` (0.740: sentence_cos, names, ask_coverage), but on the
+# 10-chunk fixture playbook they refuse "How big should a pull request be?" or answer "How do
+# I book a flight for a conference?": a tiny index cannot measure rarity and the feature's
+# no-evidence middle does not fit both corpus sizes (README "Refusal").
+# `typed_cos` (the best cosine among sentences of the top passages that hold what the question
+# asks for: a number for "how many", money for "how much does X cost") is new in this round,
+# as are `ask_coverage`, `sentence_lexical` and `title_overlap` (measured, not chosen).
+# Round 5 added 28 answerable scenario / paraphrase and 27 untyped near-miss dev questions
+# (evals/datasets/README.md); on them the round-4 model refused 6.1 % / 4.1 % of cwe / 18f dev
+# answerable questions, 86 % / 64 % of off-topic, 84 % / 57 % of near misses. This model on
+# dev: false refusals playbook 0 %, cwe 0 %, 18f 1.0 %; off-topic refused 100 %, 66 %, 44 %;
+# near misses cwe 64 %, 18f 34 %. Test figures (report only, never tuned on): README
+# "Refusal". The issue's targets (<= 3 % false, >= 95 % off-topic, >= 85 % near misses on test)
+# are NOT met.
+WEIGHTS = {"names": 3.023, "agreement": 1.295, "typed_cos": 9.839}
+INTERCEPT = -8.086
+REFUSAL_THRESHOLD = Settings.model_fields["refusal_threshold"].default  # 0.1342, owned by Settings
 # Everyday questions no playbook is about: their median relevance on an index is the background
 # `probe_ratio` divides by (computed once per index generation, cached beside it).
 PROBES = (
@@ -121,22 +120,25 @@ def score(features: Evidence) -> float:
 
 
 def question_evidence(question: str, passages: Sequence[Passage], settings: Settings,
-                      probes: bool = True) -> Evidence:
+                      probes: bool = True, typed: bool = True) -> Evidence:
     """The answerability features of the question on the live index (`probes`: also the probe
-    ratio, which costs 16 probe questions once per index generation)."""
-    features = _base_evidence(question, passages, settings)
+    ratio, which costs 16 probe questions once per index generation; `typed`: also the typed
+    sentence cosine, which encodes more sentences). `decide` asks only for what WEIGHTS use."""
+    features = _base_evidence(question, passages, settings, typed)
     if not probes:
         return features
     return replace(features, probe_ratio=features.relevance / background(settings))
 
 
-def _base_evidence(question: str, passages: Sequence[Passage], settings: Settings) -> Evidence:
+def _base_evidence(question: str, passages: Sequence[Passage], settings: Settings,
+                   typed: bool = False) -> Evidence:
     from rag.embedder import make_embedder
     from rag.index import load_index
 
     if not passages:
         return Evidence()
-    return evidence(question, passages, load_index(settings).bm25, make_embedder(settings))
+    return evidence(question, passages, load_index(settings).bm25, make_embedder(settings),
+                    typed)
 
 
 _background: dict[tuple[str, str], float] = {}
@@ -181,7 +183,8 @@ def decide(question: str, passages: Sequence[Passage], settings: Settings) -> De
         return Decision(True, reason, 0.0)
     if not passages:
         return Decision(True, "nothing retrieved", 0.0)
-    features = question_evidence(question, passages, settings, "probe_ratio" in WEIGHTS)
+    features = question_evidence(question, passages, settings, "probe_ratio" in WEIGHTS,
+                                 "typed_cos" in WEIGHTS)
     value = score(features)
     threshold = settings.refusal_threshold
     if value < threshold:

@@ -127,3 +127,39 @@ def test_search_ranks_the_subset_that_transfers_first(monkeypatch: pytest.Monkey
     ranked = search(_dev_rows(noise_separates=False), 0.0, size=2)
     assert ranked[0][2] == ("passage_cos",)
     assert ranked[0][0] == 1.0 and all(r[0] <= 1.0 for r in ranked)
+
+
+def test_search_leaves_out_the_without_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    import evals.calibrate_refusal as calibrate
+
+    monkeypatch.setattr(calibrate, "FEATURES", ("passage_cos", "lexical"))
+    ranked = search(_dev_rows(noise_separates=True), 0.0, size=2, without=("passage_cos",))
+    assert ranked and all("passage_cos" not in r[2] for r in ranked)
+
+
+def test_search_skips_a_set_that_decides_a_fixture_question_wrong(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The best-transferring set refuses an answerable fixture-playbook question (low cosine,
+    as on a tiny index): it cannot be frozen, so search skips it."""
+    import evals.calibrate_refusal as calibrate
+
+    monkeypatch.setattr(calibrate, "FEATURES", ("passage_cos", "lexical"))
+    rows = _dev_rows(noise_separates=False)
+    assert search(rows, 0.0, size=2)[0][2] == ("passage_cos",)
+    fixture = {"suite": "fixture", "id": "f", "refuse": False, "rule": None, "topic": "fixture",
+               "features": {"passage_cos": 0.1, "lexical": 0.9}}
+    ranked = search([*rows, fixture], 0.0, size=2)
+    assert ("passage_cos",) not in [r[2] for r in ranked]
+
+
+def test_decided_right_wants_every_row_on_its_side_of_the_threshold() -> None:
+    from evals.calibrate_refusal import decided_right
+
+    model = ({"passage_cos": 10.0}, -5.0)  # 0.5 at cosine 0.5
+    answered = {"suite": "playbook", "refuse": False, "rule": None,
+                "features": {"passage_cos": 0.7}}
+    refused = {"suite": "playbook", "refuse": True, "rule": None,
+               "features": {"passage_cos": 0.3}}
+    assert decided_right([answered, refused], model, 0.5)
+    assert not decided_right([answered, refused], model, 0.95)  # the answerable one refused
+    assert not decided_right([{**refused, "features": {"passage_cos": 0.8}}], model, 0.5)
