@@ -1,6 +1,6 @@
 """Fit the refusal model once on the DEV splits of every dev corpus together; report test apart.
 
-    python -m evals.calibrate_refusal [--max-frr 0.02] [--search] [--dump FILE | --rows FILE]
+    python -m evals.calibrate_refusal [--max-frr 0.05] [--search] [--dump FILE | --rows FILE]
 
 For every question of the dev suites (playbook, cwe-dev, 18f-dev) and the test suites (cwe-test,
 18f-test) it retrieves passages exactly as `rag.ask` does and computes the answerability
@@ -30,7 +30,7 @@ from rag.answerability import FEATURES
 
 DEV = ("playbook", "cwe-dev", "18f-dev")
 TEST = ("cwe-test", "18f-test")
-CHOSEN = ("names", "agreement", "typed_cos")  # see rag/refusal.py
+CHOSEN = ("answer_type", "names", "agreement", "typed_cos", "ask_coverage")  # see rag/refusal.py
 Row = dict[str, Any]
 Model = tuple[dict[str, float], float]  # (weights by feature, intercept)
 
@@ -239,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m evals.calibrate_refusal",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--max-frr", type=float, default=0.02)
+    parser.add_argument("--max-frr", type=float, default=0.05)
     parser.add_argument("--features", nargs="+", choices=FEATURES, default=list(CHOSEN))
     parser.add_argument("--search", action="store_true", help="rank feature subsets on dev")
     parser.add_argument("--size", type=int, default=4, help="largest subset --search tries")

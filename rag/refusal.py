@@ -28,30 +28,31 @@ from rag.text import content_terms
 # the dev splits of every dev corpus together (playbook 32 in-scope + 14 off-topic, cwe-dev
 # 66 + 50, 18f-dev 98 + 55; class-balanced logistic regression) on passages retrieved with
 # convex fusion (the default); threshold = the highest at which no dev corpus falsely refuses
-# more than 2 %, computed with the weights as rounded below and floored to 4 decimals, then
-# frozen:   python -m evals.calibrate_refusal --search --size 6   (2026-12-01, round 5)
-# Features: `--search` ranks every subset of up to six features by leave-one-corpus-out
+# more than 5 %, computed with the weights as rounded below and floored to 4 decimals, then
+# frozen:   python -m evals.calibrate_refusal --search --size 5   (2026-12-01, round 5)
+# Features: `--search` ranks every subset of up to five features by leave-one-corpus-out
 # transfer and skips sets with a negative weight, with probe_ratio (it inflates on a tiny
 # index), or whose fit decides a bundled-playbook question or a fixture-playbook test question
-# wrong (evals/refusal_fixture.py); this set is first, 0.716 (the round-4 set, sentence_cos,
-# answer_type, names, agreement, transfers 0.675 on the same rows). Without the fixture check
-# the first sets hold `ask_coverage` (0.740: sentence_cos, names, ask_coverage), but on the
-# 10-chunk fixture playbook they refuse "How big should a pull request be?" or answer "How do
-# I book a flight for a conference?": a tiny index cannot measure rarity and the feature's
-# no-evidence middle does not fit both corpus sizes (README "Refusal").
+# wrong (evals/refusal_fixture.py); this set is first (transfer 0.739; the round-4 set,
+# sentence_cos, answer_type, names, agreement, 0.683 on the same rows).
 # `typed_cos` (the best cosine among sentences of the top passages that hold what the question
-# asks for: a number for "how many", money for "how much does X cost") is new in this round,
-# as are `ask_coverage`, `sentence_lexical` and `title_overlap` (measured, not chosen).
-# Round 5 added 28 answerable scenario / paraphrase and 27 untyped near-miss dev questions
-# (evals/datasets/README.md); on them the round-4 model refused 6.1 % / 4.1 % of cwe / 18f dev
-# answerable questions, 86 % / 64 % of off-topic, 84 % / 57 % of near misses. This model on
-# dev: false refusals playbook 0 %, cwe 0 %, 18f 1.0 %; off-topic refused 100 %, 66 %, 44 %;
-# near misses cwe 64 %, 18f 34 %. Test figures (report only, never tuned on): README
-# "Refusal". The issue's targets (<= 3 % false, >= 95 % off-topic, >= 85 % near misses on test)
-# are NOT met.
-WEIGHTS = {"names": 3.023, "agreement": 1.295, "typed_cos": 9.839}
-INTERCEPT = -8.086
-REFUSAL_THRESHOLD = Settings.model_fields["refusal_threshold"].default  # 0.1342, owned by Settings
+# asks for: a number for "how many", money for "how much does X cost") and `ask_coverage` (the
+# asking part's rarest word found in the top passages, trusted by index size) are new in this
+# round, as are `sentence_lexical` and `title_overlap` (measured, not chosen).
+# Why 5 % and not the earlier 2 %: round 5 added 28 answerable scenario / paraphrase and 27
+# untyped near-miss dev questions (evals/datasets/README.md). With a 2 % cap the hardest of
+# the new paraphrases (vocabulary lost at retrieval: "PTO" never meets "annual leave") set the
+# threshold alone and the fit refused 44 % of 18f-dev off-topic questions (34 % of near
+# misses). At 5 % per corpus (the issue asks <= 3 % on test) this model on dev: false refusals
+# playbook 0 %, cwe 4.5 %, 18f 4.1 %; off-topic refused 100 %, 82 %, 73 %; near misses cwe
+# 80 %, 18f 68 %; AUC cwe 0.966, 18f 0.938. The round-4 model scores on the same dev rows:
+# 6.1 % / 4.1 % false, 86 % / 66 % off-topic. Test figures (report only, never tuned on):
+# README "Refusal". The issue's targets (<= 3 % false, >= 95 % off-topic, >= 85 % near misses
+# on test) are NOT met.
+WEIGHTS = {"answer_type": 2.192, "names": 2.546, "agreement": 0.952, "typed_cos": 8.118,
+           "ask_coverage": 3.31}
+INTERCEPT = -10.075
+REFUSAL_THRESHOLD = Settings.model_fields["refusal_threshold"].default  # 0.3318, owned by Settings
 # Everyday questions no playbook is about: their median relevance on an index is the background
 # `probe_ratio` divides by (computed once per index generation, cached beside it).
 PROBES = (
