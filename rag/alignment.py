@@ -9,7 +9,7 @@ claim's content words are aligned, in order, with those of its closest passage s
 - two words that trade places around an unchanged middle ("a [mixed] environment is preferred
   ... a [single] one is needed" vs the other way round): a swap;
 - content words replaced by others in an otherwise copied sentence ("some other [company]" for
-  "some other [team]"): a substitution, the mark of a changed fact;
+  "some other [team]"): a substitution, the mark of a changed fact (`substitution`);
 - a number next to a word the passage counts with another number ("500 concurrent users" where
   the passage says "250 concurrent users"), wherever in the passage that number occurs.
 """
@@ -71,6 +71,18 @@ def _diff(mine: tuple[str, ...], theirs: tuple[str, ...]) -> Diff:
     substituted = sum(len(c - {NOT} - set(theirs)) for c, s in edits if c and s - {NOT}) \
         if copied >= 0.5 else 0
     return Diff(copied, negation, swap, substituted)
+
+
+# A claim copying at least this share of a passage sentence's words, in order, with a content
+# word replaced, states a changed fact ("hammering [upstream] services" for "[downstream]").
+# Chosen on the DEV split of evals/datasets/support.jsonl: no supported dev sentence copies 60%
+# of a sentence with a word replaced; 0.7 leaves a margin for a synonym in a close paraphrase.
+SUBSTITUTION_COPIED = 0.7
+
+
+def substitution(found: Diff) -> bool:
+    """A mostly copied sentence (SUBSTITUTION_COPIED) with a content word replaced."""
+    return found.copied >= SUBSTITUTION_COPIED and found.substituted > 0
 
 
 def _exchanged(mine: tuple[str, ...], theirs: tuple[str, ...]) -> bool:
