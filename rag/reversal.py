@@ -58,13 +58,14 @@ _LISTED: tuple[tuple[str, str], ...] = (
     ("prefer", "avoid"), ("keep", "delete"), ("keep", "discard"), ("approve", "reject"),
     ("sensitive", "non-sensitive"), ("sync", "async"), ("synchronous", "asynchronous"),
 )
-# Every pair: the hand-listed ones above (any place in the sentence) and the general list.
+# Every pair: the hand-listed ones above and the general list of rag/antonyms.py.
 ANTONYMS: tuple[tuple[str, str], ...] = (*_LISTED, *GENERAL)
 _COMPARATOR = re.compile(
     r"\b(?:rather than|instead of|more than|less than|than|over|above|in place of)\b", re.I)
 # "X before Y" and "Y after X" state one order: both read as (earlier, later).
 _EARLIER = re.compile(r"\b(?:before|prior to|ahead of)\b", re.I)
 _LATER = re.compile(r"\bafter\b", re.I)
+_ORDER_WORDS = frozenset({"before", "after"})
 _HYPHENED = re.compile(r"[a-z]+(?:-[a-z]+)?")
 
 _NOT_NEGATIONS = re.compile(r"\b(?:no|not) (?:more|less|fewer|later|earlier|sooner)\b", re.I)
@@ -107,8 +108,26 @@ def negation_flip(claim: str, source: str, context: str = "", passage: str = "")
             return True
     c_terms = set(terms(claim))
     c_wide = _negated_scopes(_ALTERNATIVE.sub(" not ", context or claim), 3)
+    # a word-like negation (fail, avoid, lack, without...) the claim repeats in another word
+    # order ("keeps requests from failing" for "prevent failing requests") is on both sides
+    repeated = _roots(context or claim)
     return any(scope & c_terms and not any(scope & other for other in c_wide)
-               for scope in _negated_scopes(source, 1))
+               for word, scope in _tagged_scopes(source)
+               if word in _HARD or word.endswith("n't") or root(word) not in repeated)
+
+
+@lru_cache(maxsize=4096)
+def _tagged_scopes(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """(negation word, the root of the first content word after it) for every negation of a
+    text (as `_negated_scopes(text, 1)`, with the word that negates)."""
+    tokens = words(_NOT_NEGATIONS.sub(" ", text))
+    found = []
+    for i, token in enumerate(tokens):
+        if token.endswith("n't") or token in NEGATIONS:
+            after = [root(t) for t in tokens[i + 1:]
+                     if t not in STOPWORDS and t not in _SOFT and len(t) > 1]
+            found.append((token, frozenset(after[:1])))
+    return tuple(found)
 
 
 @lru_cache(maxsize=4096)
@@ -117,13 +136,11 @@ def _roots(text: str) -> frozenset[str]:
     return frozenset(root(w) for w in words(text))
 
 
-@lru_cache(maxsize=2)
-def _opposites(general: bool = False) -> dict[str, frozenset[str]]:
-    """Root of each antonym word -> roots of its opposites (both directions of every pair):
-    the hand-listed ANTONYMS, or (`general`) the further pairs of rag/antonyms.py."""
+@lru_cache(maxsize=1)
+def _opposites() -> dict[str, frozenset[str]]:
+    """Root of each antonym word -> roots of its opposites (both directions of every pair)."""
     found: dict[str, set[str]] = {}
-    listed = {frozenset(p) for p in _LISTED}
-    for a, b in (p for p in ANTONYMS if (frozenset(p) in listed) != general):
+    for a, b in ANTONYMS:
         found.setdefault(root(a), set()).add(root(b))
         found.setdefault(root(b), set()).add(root(a))
     return {word: frozenset(others) for word, others in found.items()}
@@ -131,20 +148,25 @@ def _opposites(general: bool = False) -> dict[str, frozenset[str]]:
 
 def antonym_swap(claim: str, source: str) -> bool:
     """The claim uses one word of an antonym pair where the source uses the other (and not the
-    claim's word). A pair of the general list, or a negative prefix ("unlikely" / "likely"),
+    claim's word), or a word and its negative-prefix form ("unlikely" / "likely"); either
     counts only in the same place: a content word next to one is next to the other (so a
     "forget" elsewhere in the source sentence does not oppose the claim's "remember")."""
-    c_words, s_words = _roots(claim), _roots(source)
-    # only words of the claim the source lacks can be the claim's side of a swap
-    for general in (False, True):
-        opposites = _opposites(general)
-        for mine in c_words - s_words:
-            for theirs in opposites.get(mine, ()):
-                if theirs in s_words and theirs not in c_words and (
-                        _same_place(claim, mine, source, theirs)):
-                    return True
+    if _pair_swap(claim, source):
+        return True
     return any(_same_place(claim, root(a), source, root(b))
                for a, b in prefixed_opposites(set(_hyphened(claim)), set(_hyphened(source))))
+
+
+def _pair_swap(claim: str, source: str) -> bool:
+    """The listed-pair part of `antonym_swap`."""
+    c_words, s_words = _roots(claim), _roots(source)
+    if _order(claim) is not None and _order(source) is not None:  # `order_swap` reads these
+        c_words, s_words = c_words - _ORDER_WORDS, s_words - _ORDER_WORDS
+    opposites = _opposites()
+    # only words of the claim the source lacks can be the claim's side of a swap
+    return any(theirs in s_words and theirs not in c_words
+               and _same_place(claim, mine, source, theirs)
+               for mine in c_words - s_words for theirs in opposites.get(mine, ()))
 
 
 def _same_place(claim: str, mine: str, source: str, theirs: str) -> bool:
@@ -155,16 +177,18 @@ def _same_place(claim: str, mine: str, source: str, theirs: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def _near_words(text: str, word: str) -> frozenset[str]:
-    """Roots of the content words within three words of each occurrence of root `word`."""
+    """Roots of the words within three words of each occurrence of root `word` (articles,
+    copulas and the like left out: they are next to everything)."""
     seq = [root(w) for w in _HYPHENED.findall(text.lower())]
     near: set[str] = set()
     for i, token in enumerate(seq):
         if token == word:
             near.update(seq[max(0, i - 3):i] + seq[i + 1:i + 4])
-    return frozenset(t for t in near if t not in _STOP_ROOTS and len(t) > 1)
+    return frozenset(t for t in near if t not in _TRIVIAL and len(t) > 1)
 
 
-_STOP_ROOTS = frozenset(root(w) for w in STOPWORDS)
+_TRIVIAL = frozenset(root(w) for w in """a an the to of and or is are be was were been it its
+    this that these those in on at for by with as""".split())
 
 
 @lru_cache(maxsize=4096)
