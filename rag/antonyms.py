@@ -105,17 +105,19 @@ def negative_base(word: str) -> str:
     return ""
 
 
-def prefixed_opposites(mine: set[str], theirs: set[str]) -> list[tuple[str, str]]:
+def prefixed_opposites(mine: frozenset[str], theirs: frozenset[str]) -> list[tuple[str, str]]:
     """(word of `mine`, word of `theirs`) pairs where one is the other's negative form
     ("unlikely" / "likely") and the side using the base lacks the negative form.
     `mine` / `theirs`: lower-cased word tokens."""
-    found = []
-    for word in mine - theirs:  # the claim's negative form of a source word
-        base = negative_base(word)
-        if base and base in theirs and base not in mine:
-            found.append((word, base))
-    for word in theirs - mine:  # the source's negative form of a claim word
-        base = negative_base(word)
-        if base and base in mine and base not in theirs:
-            found.append((base, word))
+    found = [(word, base) for word, base in _negatives(mine)  # the claim's negative form
+             if word not in theirs and base in theirs and base not in mine]
+    found += [(base, word) for word, base in _negatives(theirs)  # the source's
+              if word not in mine and base in mine and base not in theirs]
     return found
+
+
+@lru_cache(maxsize=8192)
+def _negatives(found: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """(word, its base) for the words of a text that are negative forms (a text's words meet
+    every sentence they are compared with)."""
+    return tuple((word, base) for word in found if (base := negative_base(word)))

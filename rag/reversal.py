@@ -107,13 +107,20 @@ def negation_flip(claim: str, source: str, context: str = "", passage: str = "")
         if scope & s_terms and not any(scope & other for other in negated):
             return True
     c_terms = set(terms(claim))
-    c_wide = _negated_scopes(_ALTERNATIVE.sub(" not ", context or claim), 3)
+    c_wide = _denied(context or claim)
     # a word-like negation (fail, avoid, lack, without...) the claim repeats in another word
     # order ("keeps requests from failing" for "prevent failing requests") is on both sides
     repeated = _roots(context or claim)
     return any(scope & c_terms and not any(scope & other for other in c_wide)
                for word, scope in _tagged_scopes(source)
                if word in _HARD or word.endswith("n't") or root(word) not in repeated)
+
+
+@lru_cache(maxsize=4096)
+def _denied(text: str) -> tuple[frozenset[str], ...]:
+    """What a claim's sentence negates, "rather than Y" / "instead of Y" included (a clause
+    meets every passage sentence with the same sentence)."""
+    return _negated_scopes(_ALTERNATIVE.sub(" not ", text), 3)
 
 
 @lru_cache(maxsize=4096)
@@ -154,7 +161,7 @@ def antonym_swap(claim: str, source: str) -> bool:
     if _pair_swap(claim, source):
         return True
     return any(_same_place(claim, root(a), source, root(b))
-               for a, b in prefixed_opposites(set(_hyphened(claim)), set(_hyphened(source))))
+               for a, b in prefixed_opposites(_hyphened(claim), _hyphened(source)))
 
 
 def _pair_swap(claim: str, source: str) -> bool:
@@ -197,7 +204,8 @@ def _hyphened(text: str) -> frozenset[str]:
     return frozenset(_HYPHENED.findall(text.lower()))
 
 
-def _preference(text: str) -> tuple[set[str], set[str]] | None:
+@lru_cache(maxsize=8192)
+def _preference(text: str) -> tuple[frozenset[str], frozenset[str]] | None:
     """(preferred, rejected) content words of "X rather than Y" / "instead of Y, X" / "X over Y"
     / "prefer X above Y", or None without such a comparison."""
     match = _COMPARATOR.search(text)
@@ -206,8 +214,8 @@ def _preference(text: str) -> tuple[set[str], set[str]] | None:
     left, right = text[: match.start()], text[match.end():]
     if not terms(left) and "," in right:  # "Instead of Y, X"
         rejected, preferred = right.split(",", 1)
-        return set(terms(preferred)), set(terms(rejected))
-    return set(terms(left)), set(terms(right))
+        return frozenset(terms(preferred)), frozenset(terms(rejected))
+    return frozenset(terms(left)), frozenset(terms(right))
 
 
 def comparison_swap(claim: str, source: str) -> bool:
@@ -220,7 +228,8 @@ def comparison_swap(claim: str, source: str) -> bool:
     return bool(c_left & s_only_right - c_right) and bool(c_right & s_only_left - c_left)
 
 
-def _order(text: str) -> tuple[set[str], set[str]] | None:
+@lru_cache(maxsize=8192)
+def _order(text: str) -> tuple[frozenset[str], frozenset[str]] | None:
     """(earlier, later) content words of "X before Y" / "Before Y, X" / "X after Y" / "After Y,
     X", or None without such an order."""
     for pattern, later_first in ((_EARLIER, False), (_LATER, True)):
@@ -230,7 +239,7 @@ def _order(text: str) -> tuple[set[str], set[str]] | None:
         left, right = text[: match.start()], text[match.end():]
         if not terms(left) and "," in right:  # the clause comes first: "Before Y, X"
             right, left = right.split(",", 1)
-        first, second = set(terms(left)), set(terms(right))
+        first, second = frozenset(terms(left)), frozenset(terms(right))
         return (second, first) if later_first else (first, second)
     return None
 
