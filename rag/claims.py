@@ -22,7 +22,10 @@ from functools import lru_cache
 
 from rag.text import STOPWORDS, loose_stem, words
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A number stands alone: digits inside a word, an identifier or a link ("K8s", "15glvq9") are
+# not numbers the claim could change; links are removed before numbers are read.
+_NUMBER = re.compile(r"(?<![A-Za-z0-9])\d+(?:[.,]\d+)*(?![A-Za-z0-9])")
+_LINK = re.compile(r"\]\([^)\s]*\)|https?://\S+")
 NUMBER_WORDS = {
     "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
     "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "fifteen": "15", "twenty": "20",
@@ -110,7 +113,7 @@ def _numbers(text: str) -> frozenset[str]:
 def numbers(text: str) -> set[str]:
     """Numbers in a text, digits normalised ("1,000" -> "1000"), number words as digits
     ("ten thousand" -> "10000")."""
-    found = {n.replace(",", "") for n in _NUMBER.findall(text)}
+    found = {n.replace(",", "") for n in _NUMBER.findall(_LINK.sub(" ", text))}
     value: float | None = None
     for word in [*words(text), ""]:
         if word in ("hundred", "thousand", "million") and value is not None:
@@ -149,7 +152,9 @@ def names(text: str) -> set[str]:
 def changed_name(claim: str, passage: str) -> bool:
     """The claim names a person, product, place or acronym that the passage never mentions."""
     vocabulary = _vocabulary(passage)
+    # an acronym's plural or possessive ("VMs", "VM's") names the same thing
     return any(not parts <= vocabulary and stem not in vocabulary
+               and stem.removesuffix("'s") not in vocabulary and f"{stem}s" not in vocabulary
                for parts, stem in _name_keys(claim))
 
 

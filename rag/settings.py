@@ -197,6 +197,11 @@ class Settings(BaseModel):
     # benchmarks.bench_checker --model learned`, BENCHMARKS.md); and the earlier model capped
     # exact copies at P ~ 0.6 (copying is weighed against a claim: the labelled set's
     # unsupported sentences are mostly near-copies).
+    # 2026-12-01 (checker5): general reversal / changed-fact rules (rag/antonyms.py, order swaps,
+    #   substitutions) and 48 new dev rows (dev now 283 rows): rules dev 16.4% / 85.4% (the old
+    #   rules on the grown dev set: 22.4% / 82.9%), test 17.0% / 85.5%; learned, refitted on the
+    #   grown dev set (threshold 0.43 -> 0.35): dev 9.5% / 85.4% (5-fold cross-validated 9.5% /
+    #   84.1%), test 12.7% / 87.0%. The thresholds of the rules were not re-searched.
     # Before the alignment vetoes: dev 15.6% / 85.3%, test 21.2% / 84.1% (the previous checker,
     # 0.5 sim + 0.5 overlap >= 0.57: test 54.5% / 84.1%).
     support_threshold: float = Field(
@@ -228,7 +233,7 @@ class Settings(BaseModel):
         "(learned; better on dev, but it caps exact copies at P ~ 0.6, see the comment above).",
     )
     support_learned_threshold: float = Field(
-        0.43, ge=0, le=1, description="P(supported) under the learned checker model a cited "
+        0.35, ge=0, le=1, description="P(supported) under the learned checker model a cited "
         "sentence needs to be verified (fitted on dev: `python -m evals.checker_fit`).",
     )
     support_clause_vectors: bool = Field(

@@ -4,7 +4,8 @@ A sentence is split into claim-bearing clauses (`rag.claims.clauses`). Rules vet
 filler ("It depends on the team."), a reversal of its closest passage sentences (negation,
 antonym, swapped comparison: `rag.reversal`), a number or name the passage lacks, a number
 counting something the passage counts with another number, a negation dropped or added inside a
-copied sentence, or two words exchanged (`rag.alignment`). Past the vetoes, the decision is
+copied sentence, two words exchanged, or a word of a mostly copied sentence replaced by another
+(`rag.alignment`). Past the vetoes, the decision is
 
 - "rules" (the default): a score of w x best MiniLM cosine to one passage sentence + (1 - w) x
   share of its content words found in the passage >= `support_threshold`, every clause
@@ -125,6 +126,8 @@ def _sentence_checks(result: Analysis, claim: str, passage: str, parts: Sequence
             result.rule = "negation"
         elif not result.rule and result.diff.swap:
             result.rule = "swap"
+        elif not result.rule and alignment.substitution(result.diff):
+            result.rule = "substitution"
     if not result.rule and alignment.changed_count(claim, passage):
         result.rule = "number"
 

@@ -59,8 +59,9 @@ class Support:
     similarity: float  # best cosine similarity claim vs one passage sentence
     lexical: float  # fraction of the claim's content words present in the passage
     span: tuple[int, int] | None  # characters of the best-supporting passage sentence
-    reason: str = ""  # why it fails: filler, negation, antonym, comparison, swap, number, name,
+    # why it fails: filler, negation, antonym, comparison, swap, substitution, number, name,
     # novel, drift, weak; "" when it holds (`ok` then depends on the score threshold only)
+    reason: str = ""
     clause: str = ""  # the failing clause
     novel: list[str] = field(default_factory=list)  # content words the passage never uses
     vetoed: bool = False  # a rule failed: no threshold makes the claim supported
@@ -97,7 +98,8 @@ class Analysis:
     lexical: float
     span: tuple[int, int] | None
     filler: bool
-    rule: str = ""  # a sentence-level veto: negation, antonym, comparison, swap, number
+    rule: str = ""  # a sentence-level veto: negation, antonym, comparison, swap, substitution,
+    # number
     diff: alignment.Diff = field(default_factory=lambda: alignment.Diff(0.0, False, False, 0))
     novel: int = 0  # content words of the sentence the passage never uses
     pairs: float = 0.0  # share of the sentence's word pairs never near each other there

@@ -1,0 +1,126 @@
+"""The checker's general reversal and changed-fact rules (issue 12, checker5): each rule on a
+passage written here, not taken from evals/datasets/support.jsonl, with a faithful twin that
+must pass, so a rule that stops firing or fires on everything fails a test."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import alignment, antonyms, reversal
+from rag.citations import support_score, supports
+from rag.claims import changed_name, changed_number, numbers
+
+PASSAGE = (
+    "Run the database migration before deploying the new service. A failed health check "
+    "sends traffic to the downstream replicas. Caching is likely to hide stale reads, so "
+    "keep the cache small. See the [runbook](https://example.org/runbook/15xq6/v2) for the "
+    "steps. Scale out the VMs when the queue grows past 300 messages."
+)
+
+
+@pytest.fixture(scope="module")
+def embedder():  # noqa: ANN201
+    from rag.citations import default_embedder
+
+    return default_embedder()
+
+
+@pytest.mark.parametrize(
+    ("claim", "reason"),
+    [
+        ("Deploy the new service before running the database migration.", "comparison"),
+        ("Run the database migration after deploying the new service.", "comparison"),
+        ("The migration runs after the new service is deployed.", "comparison antonym"),
+        ("A failed health check sends traffic to the upstream replicas.", "antonym substitution"),
+        ("Caching is unlikely to hide stale reads.", "antonym"),
+        ("A failed health check sends traffic to the standby replicas.", "substitution"),
+        ("Scale out the VMs when the queue grows past 6 messages.", "number"),
+    ],
+)
+def test_general_rules_reject_reversals_and_changed_facts(
+    embedder, claim: str, reason: str  # noqa: ANN001
+) -> None:
+    support = support_score(claim, PASSAGE, embedder)
+    assert support.reason in reason.split(), support
+    assert not supports(claim, PASSAGE, embedder)
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "Deploy the new service after running the database migration.",  # same order, reworded
+        "Run the database migration before you deploy the new service.",
+        "Caching is likely to hide stale reads.",
+        "Scale out the VM's when the queue grows past 300 messages.",  # possessive of VMs
+    ],
+)
+def test_faithful_twins_pass(embedder, claim: str) -> None:  # noqa: ANN001
+    support = support_score(claim, PASSAGE, embedder)
+    assert supports(claim, PASSAGE, embedder), support
+
+
+def test_negative_prefix_needs_an_adjective_like_base() -> None:
+    assert antonyms.negative_base("unlikely") == "likely"
+    assert antonyms.negative_base("invalid") == "valid"
+    assert antonyms.negative_base("disagree") == "agree"
+    assert antonyms.negative_base("useless") == "useful"
+    for word in ("inform", "improve", "import", "display", "unless", "index", "irate"):
+        assert antonyms.negative_base(word) == "", word
+
+
+def test_general_pairs_are_pairs_and_both_directions_count() -> None:
+    assert len(antonyms.GENERAL) >= 200 and all(len(p) == 2 for p in antonyms.GENERAL)
+    assert reversal.antonym_swap("Traffic goes to upstream replicas.",
+                                 "Traffic goes to downstream replicas.")
+    assert reversal.antonym_swap("Traffic goes to downstream replicas.",
+                                 "Traffic goes to upstream replicas.")
+
+
+def test_antonym_elsewhere_in_the_sentence_is_not_a_swap() -> None:
+    source = "Memorize a few strong passwords, and keep a recovery method for forgetting one."
+    assert not reversal.antonym_swap("You need to remember only a few strong passwords.", source)
+    assert reversal.antonym_swap("Memorize a few weak passwords.", source)
+
+
+def test_order_swap_reads_before_and_after_as_one_order() -> None:
+    source = "Use your comp time before using annual leave."
+    assert reversal.order_swap("Use annual leave before using your comp time.", source)
+    assert reversal.order_swap("Use your comp time after using annual leave.", source)
+    assert not reversal.order_swap("Use annual leave after using your comp time.", source)
+    assert not reversal.order_swap("Before using annual leave, use your comp time.", source)
+
+
+def test_substitution_needs_a_mostly_copied_sentence() -> None:
+    copied = alignment.diff("Requests retry against the primary cluster quickly.",
+                            "Requests retry against the secondary cluster quickly.")
+    assert alignment.substitution(copied)
+    loose = alignment.diff("Retries hit another cluster.",
+                           "Requests retry against the secondary cluster quickly.")
+    assert not alignment.substitution(loose)
+
+
+def test_numbers_in_links_and_identifiers_are_not_numbers() -> None:
+    assert numbers("See [docs](https://x.org/a/15xq6/page9) about K8s.") == set()
+    assert numbers("Keep 300 messages, not 6.") == {"300", "6"}
+    assert changed_number("The queue holds 6 messages.", PASSAGE)
+    assert not changed_number("The queue grows past 300 messages.", PASSAGE)
+
+
+def test_acronym_plural_and_possessive_name_the_same_thing() -> None:
+    assert not changed_name("Scale out each VM's disk.", PASSAGE)
+    assert changed_name("Scale out each VPC's disk.", PASSAGE)
+
+
+def test_negation_scope_is_the_first_word_past_auxiliaries() -> None:
+    passage = "Comp time expires one year after it is earned."
+    assert not reversal.negation_flip("Comp time you have not used a year later is lost.",
+                                      passage)
+    assert reversal.negation_flip("Comp time does not expire.", passage)
+
+
+def test_word_negation_repeated_in_another_order_is_on_both_sides() -> None:
+    source = "Autoscaling can prevent failing requests due to resource starvation."
+    assert not reversal.negation_flip("It keeps requests from failing when resources run out.",
+                                      source)
+    assert reversal.negation_flip("It keeps requests healthy when resources run out.",
+                                  "Avoid requests when resources run out.")
