@@ -40,19 +40,21 @@ from benchmarks.common import (
     timed,
 )
 
-RUNTIMES: dict[str, tuple[Any, bool]] = {
-    "torch": ("torch", False), "onnx": ("onnx", False), "onnx-int8": ("onnx", True),
+# label -> (embed_runtime, embed_int8, sentence_vectors)
+RUNTIMES: dict[str, tuple[Any, bool, str]] = {
+    "torch": ("torch", False, "exact"), "onnx": ("onnx", False, "exact"),
+    "onnx-int8": ("onnx", True, "exact"), "onnx-late": ("onnx", False, "late"),
 }
 
 
 def settings_for(content: Path, index: Path, runtime: str, cache: Path | None) -> Any:
-    """Settings for one runtime label ('torch', 'onnx', 'onnx-int8')."""
+    """Settings for one runtime label (RUNTIMES: 'onnx-late' = fp32 ONNX, late chunking)."""
     from rag.settings import Settings
 
-    name, int8 = RUNTIMES[runtime]
+    name, int8, kind = RUNTIMES[runtime]
     extra: dict[str, Any] = {"model_cache_dir": cache} if cache else {}
     return Settings(content_dir=content, index_dir=index, embed_runtime=name, embed_int8=int8,
-                    **extra)
+                    sentence_vectors=kind, **extra)
 
 
 def chunk_texts(settings: Any) -> list[str]:
@@ -92,7 +94,7 @@ def full_ingests(content: Path, work: Path, runtimes: list[str], repeats: int,
     encode(texts[:8])
     raw_s: list[float] = []
     pipe_s: dict[str, list[float]] = {r: [] for r in runtimes}
-    sentences: dict[str, int] = {}
+    sentences: dict[str, tuple[int, int]] = {}
     for _ in range(repeats):
         raw_s.append(timed(lambda: encode(texts))[0])
         for runtime in runtimes:
@@ -102,7 +104,7 @@ def full_ingests(content: Path, work: Path, runtimes: list[str], repeats: int,
             seconds, report = timed(partial(run, settings))
             assert report.embedded == len(texts), (report.embedded, len(texts))
             pipe_s[runtime].append(seconds)
-            sentences[runtime] = report.sentences
+            sentences[runtime] = (report.sentences, report.sentences_fallback)
     n = len(texts)
     mb = sum(p.stat().st_size for p in content.rglob("*.md")) / 1e6
     out: dict[str, Any] = {"chunks": n, "megabytes": round(mb, 3), "raw_seconds": raw_s,
@@ -113,7 +115,7 @@ def full_ingests(content: Path, work: Path, runtimes: list[str], repeats: int,
         out["runtimes"][runtime] = {
             "seconds": secs, "chunks_per_s": round(n / median(secs), 1),
             "mb_per_s": round(mb / median(secs), 3), "ratio_to_raw": round(median(ratios), 3),
-            "sentences": sentences[runtime],
+            "sentences": sentences[runtime][0], "sentences_alone": sentences[runtime][1],
         }
     return out
 
@@ -197,8 +199,9 @@ def cli_ingest(content: Path, work: Path, runtime: str, cache: Path | None) -> d
     """`playbook ingest --json` as a new process, twice (full, then no-op): wall and peak RSS."""
     import os
 
-    name, int8 = RUNTIMES[runtime]
-    env = {**os.environ, "PLAYBOOK_EMBED_RUNTIME": name, "PLAYBOOK_EMBED_INT8": str(int8)}
+    name, int8, kind = RUNTIMES[runtime]
+    env = {**os.environ, "PLAYBOOK_EMBED_RUNTIME": name, "PLAYBOOK_EMBED_INT8": str(int8),
+           "PLAYBOOK_SENTENCE_VECTORS": kind}
     if cache:
         env["PLAYBOOK_MODEL_CACHE_DIR"] = str(cache)
     index = work / f"cli-{runtime}"
@@ -252,7 +255,7 @@ def rows_for(label: str, result: dict[str, Any]) -> list[Row]:
         rows.append(Row(
             f"ingest throughput, {tag}, {runtime}",
             f"{r['chunks_per_s']} chunks/s, {r['mb_per_s']} MB/s, {r.get('sentences', 0)} "
-            f"sentence vectors; {ratio} × {raw_name} ({full['raw_chunks_per_s']} chunks/s, "
+            f"sentence vectors{_alone(runtime, r)}; {ratio} × {raw_name} ({full['raw_chunks_per_s']} chunks/s, "
             f"{full['chunks']} chunks){quality}",
             target, state,
         ))
@@ -276,6 +279,11 @@ def rows_for(label: str, result: dict[str, Any]) -> list[Row]:
         rows.append(Row(f"ingest peak RSS, {tag}", f"{cli['full_peak_rss_mb']} MB "
                         f"({cli['chunks']} chunks, `playbook ingest` process)", "", ""))
     return rows
+
+
+def _alone(runtime: str, r: dict[str, Any]) -> str:
+    """For late chunking: how many sentences the sequence limit left to encode on their own."""
+    return f" ({r.get('sentences_alone', 0)} encoded alone)" if runtime.endswith("late") else ""
 
 
 def _against_torch(runtime: str, result: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ already in flight finish on the generation they started with.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 
@@ -73,6 +74,7 @@ class IndexReader:
         return self.search.similarities(vector, ids) if ids else {}
 
 
+log = logging.getLogger(__name__)
 _cache: dict[str, IndexReader] = {}
 _retired: dict[str, IndexReader] = {}  # the reader before the live one: questions may be on it
 _loading: dict[str, str] = {}  # index key -> generation a thread is loading
@@ -90,9 +92,10 @@ def load_index(settings: Settings) -> IndexReader:
     if generation is None:
         raise store.missing_error()
     key = f"{store.key}|{settings.dense_search}"
+    from rag.embedder import sentence_kind
     from rag.vector_cache import VECTORS
 
-    VECTORS.use(store.key)  # this thread's sentence lookups answer to this index
+    VECTORS.use(store.key, sentence_kind(settings))  # this thread's sentence lookups: this index
     with _cache_lock:
         reader = _cache.get(key)
         if reader is not None and (
@@ -107,10 +110,7 @@ def load_index(settings: Settings) -> IndexReader:
     finally:
         with _cache_lock:
             _loading.pop(key, None)
-    from rag.embedder import space_key
-
-    VECTORS.attach(store.key, space_key(reader.manifest.embed_model, reader.manifest.embed_int8),
-                   reader.sentences)
+    _attach_sentences(store.key, reader, sentence_kind(settings))
     with _cache_lock:
         previous, _cache[key] = _cache.get(key), reader
         stale = _retired.pop(key, None)
@@ -119,3 +119,20 @@ def load_index(settings: Settings) -> IndexReader:
     if stale is not None:  # two generations old: its files are already deleted by the ingest
         stale.close()
     return reader
+
+
+def _attach_sentences(key: str, reader: IndexReader, kind: str) -> None:
+    """Offer the generation's sentence table to this process's lookups, labelled with how it
+    was made (the manifest); a table of the other kind than the settings ask for is not read
+    (its sentences are encoded at question time, as for an index without a table): said once."""
+    from rag.embedder import space_key, table_space
+    from rag.vector_cache import VECTORS
+
+    manifest = reader.manifest
+    built = manifest.sentence_vectors
+    if reader.sentences is not None and built != kind:
+        log.warning("The index in %s was built with PLAYBOOK_SENTENCE_VECTORS=%s but this "
+                    "process uses %s, so its sentence vectors are not used: run `playbook "
+                    "ingest` to rebuild it with %s.", key, built, kind, kind)
+    VECTORS.attach(key, table_space(space_key(manifest.embed_model, manifest.embed_int8), built),
+                   reader.sentences)
