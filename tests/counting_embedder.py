@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,11 @@ class CountingEmbedder(Embedder):
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         ENCODED.extend(texts)
         return self.inner.encode(texts)
+
+    def token_states(self, texts: Sequence[str]) -> Any:
+        """The inner model's chunk pass for late chunking (not recorded: chunks, not
+        sentences, go in)."""
+        return self.inner.token_states(texts)  # type: ignore[attr-defined]
 
 
 def load(name: str, cache_dir: Path, int8: bool, batch_size: int) -> Embedder:
