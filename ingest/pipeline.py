@@ -124,7 +124,7 @@ def _compatible_base(store: Store, settings: Settings) -> str | None:
     same = (old.embed_model, old.chunk_tokens, old.chunk_overlap, old.embed_int8,
             old.sentence_vectors) == (
         vector_space(settings), settings.chunk_tokens, settings.chunk_overlap, _int8(settings),
-        sentence_kind(settings),
+        _kind(settings, store),
     )
     return base if same else None
 
@@ -178,7 +178,8 @@ def _apply(
             bm25 = store.bm25(base, old_chunks) if base else BM25.empty()
             bm25 = bm25.updated(set(drop_ids), [c.id for c in new_chunks],
                                 [c.embed_text for c in new_chunks])
-        manifest = _manifest(settings, articles, new_chunks, old_articles, kept)
+        manifest = _manifest(settings, articles, new_chunks, old_articles, kept,
+                             _kind(settings, store))
         report.generation = writer.commit(manifest, chunks, bm25)
     except BaseException:
         writer.abort()
@@ -221,13 +222,19 @@ def embed_chunks(
 def _late_encoder(settings: Settings, store: Store) -> LateEncoder | None:
     """A `LateEncoder` when the settings ask for late sentence vectors, the store keeps
     sentence vectors and the embedder has per-token states (ONNX); else None."""
-    if sentence_kind(settings) != "late" or not hasattr(store, "sentences"):
+    if _kind(settings, store) != "late":
         return None
     model = make_embedder(settings)
     if not hasattr(model, "token_states"):  # the ONNX graph could not be exported here
         raise PlaybookError("PLAYBOOK_SENTENCE_VECTORS=late needs the ONNX embedding graph, "
                             "which cannot be exported here: set it to exact.")
     return LateEncoder(model)
+
+
+def _kind(settings: Settings, store: Store) -> str:
+    """How this ingest makes sentence vectors (`sentence_kind`); 'exact' for stores that keep
+    none (a Chroma server), so switching the setting never re-embeds those."""
+    return sentence_kind(settings) if hasattr(store, "sentences") else "exact"
 
 
 def _int8(settings: Settings) -> bool:
@@ -256,7 +263,7 @@ def _kept_for_skipped(
 
 def _manifest(
     settings: Settings, articles: list[Article], new_chunks: list[Chunk],
-    old_articles: dict[str, dict], kept: dict[str, dict],
+    old_articles: dict[str, dict], kept: dict[str, dict], kind: str,
 ) -> Manifest:
     by_article: dict[str, list[str]] = {}
     for chunk in new_chunks:
@@ -271,7 +278,7 @@ def _manifest(
         chunk_tokens=settings.chunk_tokens,
         chunk_overlap=settings.chunk_overlap,
         embed_int8=_int8(settings),
-        sentence_vectors=sentence_kind(settings),
+        sentence_vectors=kind,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         articles=entries,
     )
