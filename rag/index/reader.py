@@ -79,6 +79,7 @@ _cache: dict[str, IndexReader] = {}
 _retired: dict[str, IndexReader] = {}  # the reader before the live one: questions may be on it
 _loading: dict[str, str] = {}  # index key -> generation a thread is loading
 _cache_lock = threading.Lock()
+_warned: set[tuple[str, str, str]] = set()  # (index, generation, kind) said once
 
 
 def load_index(settings: Settings) -> IndexReader:
@@ -95,12 +96,14 @@ def load_index(settings: Settings) -> IndexReader:
     from rag.embedder import sentence_kind
     from rag.vector_cache import VECTORS
 
-    VECTORS.use(store.key, sentence_kind(settings))  # this thread's sentence lookups: this index
+    kind = sentence_kind(settings)
+    VECTORS.use(store.key, kind)  # this thread's sentence lookups: this index, this kind
     with _cache_lock:
         reader = _cache.get(key)
         if reader is not None and (
             reader.generation == generation or _loading.get(key) == generation
         ):
+            _warn_kind(store.key, reader, kind)
             return reader
         _loading[key] = generation
     try:
@@ -110,7 +113,8 @@ def load_index(settings: Settings) -> IndexReader:
     finally:
         with _cache_lock:
             _loading.pop(key, None)
-    _attach_sentences(store.key, reader, sentence_kind(settings))
+    _attach_sentences(store.key, reader)
+    _warn_kind(store.key, reader, kind)
     with _cache_lock:
         previous, _cache[key] = _cache.get(key), reader
         stale = _retired.pop(key, None)
@@ -121,18 +125,25 @@ def load_index(settings: Settings) -> IndexReader:
     return reader
 
 
-def _attach_sentences(key: str, reader: IndexReader, kind: str) -> None:
+def _attach_sentences(key: str, reader: IndexReader) -> None:
     """Offer the generation's sentence table to this process's lookups, labelled with how it
-    was made (the manifest); a table of the other kind than the settings ask for is not read
-    (its sentences are encoded at question time, as for an index without a table): said once."""
+    was made (the manifest): a question reads only tables of the kind its settings ask for."""
     from rag.embedder import space_key, table_space
     from rag.vector_cache import VECTORS
 
     manifest = reader.manifest
-    built = manifest.sentence_vectors
-    if reader.sentences is not None and built != kind:
-        log.warning("The index in %s was built with PLAYBOOK_SENTENCE_VECTORS=%s but this "
-                    "process uses %s, so its sentence vectors are not used: run `playbook "
-                    "ingest` to rebuild it with %s.", key, built, kind, kind)
-    VECTORS.attach(key, table_space(space_key(manifest.embed_model, manifest.embed_int8), built),
-                   reader.sentences)
+    VECTORS.attach(key, table_space(space_key(manifest.embed_model, manifest.embed_int8),
+                                    manifest.sentence_vectors), reader.sentences)
+
+
+def _warn_kind(key: str, reader: IndexReader, kind: str) -> None:
+    """Say once per generation and kind when the settings ask for the other kind of sentence
+    vectors than the index holds: its table is then not read (its sentences are encoded at
+    question time, as for an index without a table)."""
+    built = reader.manifest.sentence_vectors
+    if reader.sentences is None or built == kind or (key, reader.generation, kind) in _warned:
+        return
+    _warned.add((key, reader.generation, kind))
+    log.warning("The index in %s was built with PLAYBOOK_SENTENCE_VECTORS=%s but this process "
+                "uses %s, so its sentence vectors are not used: run `playbook ingest` to "
+                "rebuild it with %s.", key, built, kind, kind)
