@@ -28,7 +28,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import CWE, PYTHON, ROOT, emit, median, run_child_peak_rss, timed
+from benchmarks.common import (
+    CWE,
+    PYTHON,
+    ROOT,
+    cpu_timed,
+    emit,
+    median,
+    run_child_peak_rss,
+    timed,
+)
 from benchmarks.ingest_rows import rows_for
 
 # label -> (embed_runtime, embed_int8, sentence_vectors)
@@ -84,21 +93,27 @@ def full_ingests(content: Path, work: Path, runtimes: list[str], repeats: int,
     encode = _raw(raw, content, work, runtimes[0], cache, base)
     encode(texts[:8])
     raw_s: list[float] = []
+    raw_cpu: list[float] = []
     pipe_s: dict[str, list[float]] = {r: [] for r in runtimes}
+    pipe_cpu: dict[str, list[float]] = {r: [] for r in runtimes}
     sentences: dict[str, tuple[int, int]] = {}
     for _ in range(repeats):
-        raw_s.append(timed(lambda: encode(texts))[0])
+        wall, cpu, _ = cpu_timed(lambda: encode(texts))
+        raw_s.append(wall)
+        raw_cpu.append(cpu)
         for runtime in runtimes:
             index = work / f"idx-{runtime}"
             shutil.rmtree(index, ignore_errors=True)
             settings = settings_for(content, index, runtime, cache)
-            seconds, report = timed(partial(run, settings))
+            seconds, cpu, report = cpu_timed(partial(run, settings))
             assert report.embedded == len(texts), (report.embedded, len(texts))
             pipe_s[runtime].append(seconds)
+            pipe_cpu[runtime].append(cpu)
             sentences[runtime] = (report.sentences, report.sentences_fallback)
     n = len(texts)
     mb = sum(p.stat().st_size for p in content.rglob("*.md")) / 1e6
     out: dict[str, Any] = {"chunks": n, "megabytes": round(mb, 3), "raw_seconds": raw_s,
+                           "raw_cpu_seconds": raw_cpu,
                            "raw": raw, "raw_chunks_per_s": round(n / median(raw_s), 1),
                            "runtimes": {}}
     for runtime, secs in pipe_s.items():
@@ -107,6 +122,8 @@ def full_ingests(content: Path, work: Path, runtimes: list[str], repeats: int,
             "seconds": secs, "chunks_per_s": round(n / median(secs), 1),
             "mb_per_s": round(mb / median(secs), 3), "ratio_to_raw": round(median(ratios), 3),
             "sentences": sentences[runtime][0], "sentences_alone": sentences[runtime][1],
+            "cpu_seconds": pipe_cpu[runtime],
+            "cpu_ratio_to_raw": round(median(raw_cpu) / median(pipe_cpu[runtime]), 3),
         }
     return out
 

@@ -25,7 +25,7 @@ def rows_for(label: str, result: dict[str, Any]) -> list[Row]:
         rows.append(Row(
             f"ingest throughput, {tag}, {runtime}",
             f"{r['chunks_per_s']} chunks/s, {r['mb_per_s']} MB/s, {r.get('sentences', 0)} "
-            f"sentence vectors{_alone(runtime, r)}; {ratio} × {raw_name} "
+            f"sentence vectors{_alone(runtime, r)}; {ratio} × {raw_name}{_cpu(r)} "
             f"({full['raw_chunks_per_s']} chunks/s, {full['chunks']} chunks){quality}",
             target, state,
         ))
@@ -54,6 +54,11 @@ def rows_for(label: str, result: dict[str, Any]) -> list[Row]:
 def _alone(runtime: str, r: dict[str, Any]) -> str:
     """For late chunking: how many sentences the sequence limit left to encode on their own."""
     return f" ({r.get('sentences_alone', 0)} encoded alone)" if runtime.endswith("late") else ""
+
+
+def _cpu(r: dict[str, Any]) -> str:
+    """The same ratio in CPU seconds of the process, when measured."""
+    return f" (CPU seconds: {r['cpu_ratio_to_raw']} ×)" if "cpu_ratio_to_raw" in r else ""
 
 
 def _against_torch(runtime: str, result: dict[str, Any]) -> str:
