@@ -110,14 +110,20 @@ def full_ingests(content: Path, work: Path, runtimes: list[str], repeats: int,
             pipe_s[runtime].append(seconds)
             pipe_cpu[runtime].append(cpu)
             sentences[runtime] = (report.sentences, report.sentences_fallback)
-    n = len(texts)
+    return _summary(content, len(texts), raw, raw_s, raw_cpu, pipe_s, pipe_cpu, sentences)
+
+
+def _summary(content: Path, n: int, raw: str, raw_s: list[float], raw_cpu: list[float],
+             pipe_s: dict[str, list[float]], pipe_cpu: dict[str, list[float]],
+             sentences: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    """The result of `full_ingests`: chunks/s, MB/s and ratios to the raw model per runtime."""
     mb = sum(p.stat().st_size for p in content.rglob("*.md")) / 1e6
     out: dict[str, Any] = {"chunks": n, "megabytes": round(mb, 3), "raw_seconds": raw_s,
                            "raw_cpu_seconds": raw_cpu,
                            "raw": raw, "raw_chunks_per_s": round(n / median(raw_s), 1),
                            "runtimes": {}}
     for runtime, secs in pipe_s.items():
-        ratios = [raw / pipe for raw, pipe in zip(raw_s, secs, strict=True)]
+        ratios = [r / p for r, p in zip(raw_s, secs, strict=True)]
         out["runtimes"][runtime] = {
             "seconds": secs, "chunks_per_s": round(n / median(secs), 1),
             "mb_per_s": round(mb / median(secs), 3), "ratio_to_raw": round(median(ratios), 3),

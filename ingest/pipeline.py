@@ -158,10 +158,7 @@ def _apply(
         for c in chunk_article(a, count, settings.chunk_tokens, settings.chunk_overlap)
     ]
     crash_point_for_tests("before-embed")
-    late = _late_encoder(settings, store)
-    vectors = embed_chunks(settings, new_chunks, progress, late)
-    known = late.finish() if late else None
-    report.sentences_fallback = late.fallback if late else 0
+    vectors, known = _embed_new(settings, store, new_chunks, progress, report)
     drop_articles = set(removed) | {a.id for a in changed}
     drop_ids = [cid for aid in drop_articles for cid in old_articles.get(aid, {}).get("chunks", [])]
 
@@ -217,6 +214,21 @@ def embed_chunks(
             progress(min(start + step, len(order)), len(order))
     assert result is not None
     return result
+
+
+def _embed_new(
+    settings: Settings, store: Store, chunks: list[Chunk], progress: Progress | None,
+    report: IngestReport,
+) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
+    """The new chunks' vectors and, with late chunking, their units' vectors (the count of
+    units encoded alone goes in `report`)."""
+    late = _late_encoder(settings, store)
+    vectors = embed_chunks(settings, chunks, progress, late)
+    if late is None:
+        return vectors, None
+    known = late.finish()
+    report.sentences_fallback = late.fallback
+    return vectors, known
 
 
 def _late_encoder(settings: Settings, store: Store) -> LateEncoder | None:

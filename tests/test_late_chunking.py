@@ -7,6 +7,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import counting_embedder
 import numpy as np
@@ -104,7 +105,7 @@ def test_spans_the_sequence_limit_cut_are_encoded_alone(settings: Settings) -> N
     late = _late(settings, chunk_tokens=600)  # chunks longer than MiniLM's 256 tokens
     report = run(late)
     chunks, table, _ = _table(late)
-    model = make_embedder(settings)
+    model: Any = make_embedder(settings)
     _, states = model.token_states([c.embed_text for c in chunks])
     cut: set[str] = set()
     kept: set[str] = set()

@@ -96,8 +96,7 @@ def load_index(settings: Settings) -> IndexReader:
     from rag.embedder import sentence_kind
     from rag.vector_cache import VECTORS
 
-    kind = sentence_kind(settings)
-    VECTORS.use(store.key, kind)  # this thread's sentence lookups: this index, this kind
+    VECTORS.use(store.key, kind := sentence_kind(settings))  # this index, this kind
     with _cache_lock:
         reader = _cache.get(key)
         if reader is not None and (
