@@ -1,17 +1,17 @@
 """The embedding model on ONNX Runtime: same MiniLM, no torch at query time.
 
-The packaged sentence-transformers weights are exported once, offline, to an ONNX graph that
-includes mean pooling and L2 normalisation (so one `run` gives the final vectors), and cached in
-`Settings.model_cache_dir` keyed by the model files' sizes and dates. The export needs torch and
-the `onnx` package; using the cached graph needs only `onnxruntime`, `tokenizers` and numpy,
-which import in ~0.2 s against ~6 s for sentence-transformers. The traced graph is then fused
-(one Attention / SkipLayerNormalization / BiasGelu kernel per layer, `onnxruntime.transformers`);
-its fp32 vectors match the torch runtime to ~1e-6. The optional int8 graph quantises most of
-the fused graph's MatMul weights (dynamic, per channel), keeping the attentions and the four
-most error-prone MatMuls in fp32, and runs one text per run: its activations are quantised
-with one scale per run, so batching would make a vector depend on its batch-mates. Faster, but
-it loses dev nDCG@10 (cwe: 1.7 points dense, 3.2 hybrid), so fp32 is the default (see
-BENCHMARKS.md for the runtimes side by side).
+The graphs come from rag/onnx_export.py. The packaged sentence-transformers weights are exported
+once, offline, to an ONNX graph that includes mean pooling and L2 normalisation (so one `run` gives
+the final vectors), and cached in `Settings.model_cache_dir` keyed by the model files' sizes and
+dates. The export needs torch and the `onnx` package; using the cached graph needs only
+`onnxruntime`, `tokenizers` and numpy, which import in ~0.2 s against ~6 s for
+sentence-transformers. The traced graph is then fused (one Attention / SkipLayerNormalization /
+BiasGelu kernel per layer, `onnxruntime.transformers`); its fp32 vectors match the torch runtime to
+~1e-6. The optional int8 graph quantises most of the fused graph's MatMul weights (dynamic, per
+channel), keeping the attentions and the four most error-prone MatMuls in fp32, and runs one text
+per run: its activations are quantised with one scale per run, so batching would make a vector
+depend on its batch-mates. Faster, but it loses dev nDCG@10 (cwe: 1.7 points dense, 3.2 hybrid), so
+fp32 is the default (see BENCHMARKS.md for the runtimes side by side).
 """
 
 from __future__ import annotations
