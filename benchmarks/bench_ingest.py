@@ -32,27 +32,29 @@ from benchmarks.common import (
     CWE,
     PYTHON,
     ROOT,
-    Row,
+    cpu_timed,
     emit,
     median,
     run_child_peak_rss,
-    status,
     timed,
 )
+from benchmarks.ingest_rows import rows_for
 
-RUNTIMES: dict[str, tuple[Any, bool]] = {
-    "torch": ("torch", False), "onnx": ("onnx", False), "onnx-int8": ("onnx", True),
+# label -> (embed_runtime, embed_int8, sentence_vectors)
+RUNTIMES: dict[str, tuple[Any, bool, str]] = {
+    "torch": ("torch", False, "exact"), "onnx": ("onnx", False, "exact"),
+    "onnx-int8": ("onnx", True, "exact"), "onnx-late": ("onnx", False, "late"),
 }
 
 
 def settings_for(content: Path, index: Path, runtime: str, cache: Path | None) -> Any:
-    """Settings for one runtime label ('torch', 'onnx', 'onnx-int8')."""
+    """Settings for one runtime label (RUNTIMES: 'onnx-late' = fp32 ONNX, late chunking)."""
     from rag.settings import Settings
 
-    name, int8 = RUNTIMES[runtime]
+    name, int8, kind = RUNTIMES[runtime]
     extra: dict[str, Any] = {"model_cache_dir": cache} if cache else {}
     return Settings(content_dir=content, index_dir=index, embed_runtime=name, embed_int8=int8,
-                    **extra)
+                    sentence_vectors=kind, **extra)
 
 
 def chunk_texts(settings: Any) -> list[str]:
@@ -91,29 +93,43 @@ def full_ingests(content: Path, work: Path, runtimes: list[str], repeats: int,
     encode = _raw(raw, content, work, runtimes[0], cache, base)
     encode(texts[:8])
     raw_s: list[float] = []
+    raw_cpu: list[float] = []
     pipe_s: dict[str, list[float]] = {r: [] for r in runtimes}
-    sentences: dict[str, int] = {}
+    pipe_cpu: dict[str, list[float]] = {r: [] for r in runtimes}
+    sentences: dict[str, tuple[int, int]] = {}
     for _ in range(repeats):
-        raw_s.append(timed(lambda: encode(texts))[0])
+        wall, cpu, _ = cpu_timed(lambda: encode(texts))
+        raw_s.append(wall)
+        raw_cpu.append(cpu)
         for runtime in runtimes:
             index = work / f"idx-{runtime}"
             shutil.rmtree(index, ignore_errors=True)
             settings = settings_for(content, index, runtime, cache)
-            seconds, report = timed(partial(run, settings))
+            seconds, cpu, report = cpu_timed(partial(run, settings))
             assert report.embedded == len(texts), (report.embedded, len(texts))
             pipe_s[runtime].append(seconds)
-            sentences[runtime] = report.sentences
-    n = len(texts)
+            pipe_cpu[runtime].append(cpu)
+            sentences[runtime] = (report.sentences, report.sentences_fallback)
+    return _summary(content, len(texts), raw, raw_s, raw_cpu, pipe_s, pipe_cpu, sentences)
+
+
+def _summary(content: Path, n: int, raw: str, raw_s: list[float], raw_cpu: list[float],
+             pipe_s: dict[str, list[float]], pipe_cpu: dict[str, list[float]],
+             sentences: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    """The result of `full_ingests`: chunks/s, MB/s and ratios to the raw model per runtime."""
     mb = sum(p.stat().st_size for p in content.rglob("*.md")) / 1e6
     out: dict[str, Any] = {"chunks": n, "megabytes": round(mb, 3), "raw_seconds": raw_s,
+                           "raw_cpu_seconds": raw_cpu,
                            "raw": raw, "raw_chunks_per_s": round(n / median(raw_s), 1),
                            "runtimes": {}}
     for runtime, secs in pipe_s.items():
-        ratios = [raw / pipe for raw, pipe in zip(raw_s, secs, strict=True)]
+        ratios = [r / p for r, p in zip(raw_s, secs, strict=True)]
         out["runtimes"][runtime] = {
             "seconds": secs, "chunks_per_s": round(n / median(secs), 1),
             "mb_per_s": round(mb / median(secs), 3), "ratio_to_raw": round(median(ratios), 3),
-            "sentences": sentences[runtime],
+            "sentences": sentences[runtime][0], "sentences_alone": sentences[runtime][1],
+            "cpu_seconds": pipe_cpu[runtime],
+            "cpu_ratio_to_raw": round(median(raw_cpu) / median(pipe_cpu[runtime]), 3),
         }
     return out
 
@@ -197,8 +213,9 @@ def cli_ingest(content: Path, work: Path, runtime: str, cache: Path | None) -> d
     """`playbook ingest --json` as a new process, twice (full, then no-op): wall and peak RSS."""
     import os
 
-    name, int8 = RUNTIMES[runtime]
-    env = {**os.environ, "PLAYBOOK_EMBED_RUNTIME": name, "PLAYBOOK_EMBED_INT8": str(int8)}
+    name, int8, kind = RUNTIMES[runtime]
+    env = {**os.environ, "PLAYBOOK_EMBED_RUNTIME": name, "PLAYBOOK_EMBED_INT8": str(int8),
+           "PLAYBOOK_SENTENCE_VECTORS": kind}
     if cache:
         env["PLAYBOOK_MODEL_CACHE_DIR"] = str(cache)
     index = work / f"cli-{runtime}"
@@ -232,66 +249,6 @@ def prepare(args: argparse.Namespace, work: Path) -> tuple[Path, str]:
         return content, "18f-handbook"
     write_corpus(content, args.articles, seed=args.seed)
     return content, f"synthetic ({args.articles} articles, seed {args.seed})"
-
-
-def rows_for(label: str, result: dict[str, Any]) -> list[Row]:
-    """The BENCHMARKS.md rows of one run."""
-    full, re_, cli = result["full"], result.get("reingest", {}), result.get("cli", {})
-    tag = label.split("-")[0] if label.startswith(("cwe", "18f")) else "synthetic"
-    raw_name = "the default's own model" if full.get("raw") == "default" else "raw ST.encode"
-    rows = []
-    for runtime, r in full["runtimes"].items():
-        ratio = r["ratio_to_raw"]
-        ndcg = result.get("ndcg", {}).get(runtime)
-        quality = f"; dev nDCG@10 dense {ndcg['dense']}, hybrid {ndcg['hybrid']}" if ndcg else ""
-        if runtime == "torch" or full.get("raw") == "default":
-            target, state = "≥ 0.9 × raw", status(ratio >= 0.9, "see notes")
-        else:
-            target, state = "≥ 1.5 × torch pipeline, ≤ 0.5 nDCG loss", _against_torch(
-                runtime, result)
-        rows.append(Row(
-            f"ingest throughput, {tag}, {runtime}",
-            f"{r['chunks_per_s']} chunks/s, {r['mb_per_s']} MB/s, {r.get('sentences', 0)} "
-            f"sentence vectors; {ratio} × {raw_name} ({full['raw_chunks_per_s']} chunks/s, "
-            f"{full['chunks']} chunks){quality}",
-            target, state,
-        ))
-    if re_:
-        rows.append(Row(f"no-op re-ingest, {tag}",
-                        f"{re_['noop_seconds']} s = {100 * re_['noop_ratio']:.2f}% of full",
-                        "≤ 2% of full", status(re_["noop_ratio"] <= 0.02, "see notes")))
-        rows.append(Row(f"one-article-changed re-ingest, {tag}",
-                        f"{re_['one_changed_seconds']} s ({re_['one_changed_embedded']} chunks "
-                        f"re-embedded); BM25 update {1000 * re_['bm25_update_seconds']:.1f} ms vs "
-                        f"rebuild {1000 * re_['bm25_rebuild_seconds']:.0f} ms",
-                        "BM25 updated, not rebuilt",
-                        status(re_["bm25_update_seconds"] < re_["bm25_rebuild_seconds"])))
-    if cli:
-        rows.append(Row(f"`playbook ingest` new process, {tag}",
-                        f"full {cli['full_wall_s']} s ({cli['articles']} articles, "
-                        f"{cli['chunks']} chunks, {len(cli['skipped'])} skipped); second run "
-                        f"{cli['noop_wall_s']} s = {100 * cli['noop_ratio']:.1f}%, "
-                        f"{cli['second_unchanged']} unchanged",
-                        "second run < 5% of first", status(cli["noop_ratio"] < 0.05, "see notes")))
-        rows.append(Row(f"ingest peak RSS, {tag}", f"{cli['full_peak_rss_mb']} MB "
-                        f"({cli['chunks']} chunks, `playbook ingest` process)", "", ""))
-    return rows
-
-
-def _against_torch(runtime: str, result: dict[str, Any]) -> str:
-    """Issue 6's bar for an ONNX runtime: ≥ 1.5 × torch's chunks/s in the same run and at most
-    0.5 point lower dev nDCG@10, dense and hybrid (status text with the measured gaps)."""
-    runs, ndcg = result["full"]["runtimes"], result.get("ndcg", {})
-    if "torch" not in runs:
-        return ""
-    speed = runs[runtime]["chunks_per_s"] / runs["torch"]["chunks_per_s"]
-    gaps = [] if speed >= 1.5 else [f"{speed:.2f} × torch"]
-    if runtime in ndcg and "torch" in ndcg:
-        loss = max(ndcg["torch"][m] - ndcg[runtime][m] for m in ("dense", "hybrid"))
-        gaps += [f"nDCG@10 −{loss:.2f}"] if loss > 0.5 else []
-    else:
-        gaps.append("no nDCG yet")
-    return status(not gaps, ", ".join(gaps)) + (f" ({speed:.2f} × torch)" if not gaps else "")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,9 +17,16 @@ import numpy as np
 from ingest.articles import DEFAULT_MAX_ARTICLE_BYTES, Article, read_article
 from ingest.chunker import chunk_article
 from ingest.files import scan_content
+from ingest.late import LateEncoder
 from ingest.sentences import embed_sentences
 from rag.chunk import Chunk
-from rag.embedder import count_tokens_factory, encode_texts, make_embedder, vector_space
+from rag.embedder import (
+    count_tokens_factory,
+    encode_texts,
+    make_embedder,
+    sentence_kind,
+    vector_space,
+)
 from rag.errors import ContentError, PlaybookError
 from rag.index.backend import Store, crash_point_for_tests, open_store
 from rag.index.bm25 import BM25
@@ -43,12 +50,14 @@ class IngestReport:
     seconds: float = 0.0
     embedded: int = 0  # chunks embedded by this run
     sentences: int = 0  # passage sentences embedded by this run (stores that keep them)
+    sentences_fallback: int = 0  # late: units the sequence limit cut, encoded on their own
     generation: str = ""
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
         data.pop("embedded")
         data.pop("sentences")
+        data.pop("sentences_fallback")
         data.pop("generation")
         return data
 
@@ -112,8 +121,10 @@ def _compatible_base(store: Store, settings: Settings) -> str | None:
         return None
     old = store.manifest(base)
     store.verify(base, old)  # a damaged live index is reported, not silently built upon
-    same = (old.embed_model, old.chunk_tokens, old.chunk_overlap, old.embed_int8) == (
+    same = (old.embed_model, old.chunk_tokens, old.chunk_overlap, old.embed_int8,
+            old.sentence_vectors) == (
         vector_space(settings), settings.chunk_tokens, settings.chunk_overlap, _int8(settings),
+        _kind(settings, store),
     )
     return base if same else None
 
@@ -147,7 +158,7 @@ def _apply(
         for c in chunk_article(a, count, settings.chunk_tokens, settings.chunk_overlap)
     ]
     crash_point_for_tests("before-embed")
-    vectors = embed_chunks(settings, new_chunks, progress)
+    vectors, known = _embed_new(settings, store, new_chunks, progress, report)
     drop_articles = set(removed) | {a.id for a in changed}
     drop_ids = [cid for aid in drop_articles for cid in old_articles.get(aid, {}).get("chunks", [])]
 
@@ -158,13 +169,14 @@ def _apply(
         crash_point_for_tests("after-embed")
         old_chunks = store.chunks(base) if base else []
         chunks = [c for c in old_chunks if c.article_id not in drop_articles] + new_chunks
-        report.sentences = embed_sentences(settings, writer, chunks, new_chunks)
+        report.sentences = embed_sentences(settings, writer, chunks, new_chunks, known)
         bm25 = None
         if store.saves_bm25:
             bm25 = store.bm25(base, old_chunks) if base else BM25.empty()
             bm25 = bm25.updated(set(drop_ids), [c.id for c in new_chunks],
                                 [c.embed_text for c in new_chunks])
-        manifest = _manifest(settings, articles, new_chunks, old_articles, kept)
+        manifest = _manifest(settings, articles, new_chunks, old_articles, kept,
+                             _kind(settings, store))
         report.generation = writer.commit(manifest, chunks, bm25)
     except BaseException:
         writer.abort()
@@ -175,20 +187,24 @@ def _apply(
 
 
 def embed_chunks(
-    settings: Settings, chunks: list[Chunk], progress: Progress | None = None
+    settings: Settings, chunks: list[Chunk], progress: Progress | None = None,
+    encode: Callable[[list[Chunk]], np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Embed chunk texts in batches, longest first (less padding), reporting progress.
+    """Embed chunk texts in batches, longest first (less padding), reporting progress;
+    `encode` (a `LateEncoder`) replaces the model's `encode` of the texts.
 
     Returns one float32 row per chunk (1.5 KB each for MiniLM, not a list of Python floats)."""
     if not chunks:
         return np.zeros((0, 0), dtype=np.float32)
     model = make_embedder(settings)
+    if encode is None:
+        encode = lambda block: encode_texts(model, [c.embed_text for c in block])  # noqa: E731
     order = sorted(range(len(chunks)), key=lambda i: -len(chunks[i].embed_text))
     step = settings.embed_batch_size * 4
     result: np.ndarray | None = None
     for start in range(0, len(order), step):
         rows = order[start : start + step]
-        block = encode_texts(model, [chunks[i].embed_text for i in rows])
+        block = encode([chunks[i] for i in rows])
         if result is None:
             result = np.empty((len(chunks), block.shape[1]), dtype=np.float32)
         result[rows] = block
@@ -198,6 +214,39 @@ def embed_chunks(
             progress(min(start + step, len(order)), len(order))
     assert result is not None
     return result
+
+
+def _embed_new(
+    settings: Settings, store: Store, chunks: list[Chunk], progress: Progress | None,
+    report: IngestReport,
+) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
+    """The new chunks' vectors and, with late chunking, their units' vectors (the count of
+    units encoded alone goes in `report`)."""
+    late = _late_encoder(settings, store)
+    vectors = embed_chunks(settings, chunks, progress, late)
+    if late is None:
+        return vectors, None
+    known = late.finish()
+    report.sentences_fallback = late.fallback
+    return vectors, known
+
+
+def _late_encoder(settings: Settings, store: Store) -> LateEncoder | None:
+    """A `LateEncoder` when the settings ask for late sentence vectors, the store keeps
+    sentence vectors and the embedder has per-token states (ONNX); else None."""
+    if _kind(settings, store) != "late":
+        return None
+    model = make_embedder(settings)
+    if not hasattr(model, "token_states"):  # the ONNX graph could not be exported here
+        raise PlaybookError("PLAYBOOK_SENTENCE_VECTORS=late needs the ONNX embedding graph, "
+                            "which cannot be exported here: set it to exact.")
+    return LateEncoder(model)
+
+
+def _kind(settings: Settings, store: Store) -> str:
+    """How this ingest makes sentence vectors (`sentence_kind`); 'exact' for stores that keep
+    none (a Chroma server), so switching the setting never re-embeds those."""
+    return sentence_kind(settings) if hasattr(store, "sentences") else "exact"
 
 
 def _int8(settings: Settings) -> bool:
@@ -226,7 +275,7 @@ def _kept_for_skipped(
 
 def _manifest(
     settings: Settings, articles: list[Article], new_chunks: list[Chunk],
-    old_articles: dict[str, dict], kept: dict[str, dict],
+    old_articles: dict[str, dict], kept: dict[str, dict], kind: str,
 ) -> Manifest:
     by_article: dict[str, list[str]] = {}
     for chunk in new_chunks:
@@ -241,6 +290,7 @@ def _manifest(
         chunk_tokens=settings.chunk_tokens,
         chunk_overlap=settings.chunk_overlap,
         embed_int8=_int8(settings),
+        sentence_vectors=kind,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         articles=entries,
     )

@@ -1,6 +1,8 @@
 """Encoding the chunks' sentences at ingest, for stores that keep them (rag/index/sentences.py).
 
-Only sentences the base generation's table lacks are encoded: an incremental ingest encodes the
+With late chunking (PLAYBOOK_SENTENCE_VECTORS=late) the vectors come from the chunk pass
+(ingest/late.py) and are only handed over here. Only sentences the base generation's table
+lacks are encoded: an incremental ingest encodes the
 changed articles' sentences, and the first ingest after an upgrade (a base without a table)
 encodes every chunk's.
 """
@@ -8,6 +10,8 @@ encodes every chunk's.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from rag.index import sentences
 
@@ -19,10 +23,12 @@ BLOCK = 4096  # sentences per model call (bounds the memory of one block of vect
 
 
 def embed_sentences(
-    settings: Settings, writer: Any, chunks: list[Chunk], new_chunks: list[Chunk]
+    settings: Settings, writer: Any, chunks: list[Chunk], new_chunks: list[Chunk],
+    known: dict[str, np.ndarray] | None = None,
 ) -> int:
     """Encode the sentences of `chunks` that the base table lacks and hand them to the writer
-    (when it keeps sentence vectors); returns how many were encoded."""
+    (when it keeps sentence vectors); returns how many were handed over. `known` holds vectors
+    made already (late chunking, ingest/late.py): those are handed over as they are."""
     if not hasattr(writer, "add_sentences"):
         return 0
     from rag.embedder import make_embedder
@@ -32,10 +38,15 @@ def embed_sentences(
     texts = sentences.texts_of(c.text for c in source)
     if base is not None:
         texts = [t for t in texts if base.row(t) is None]
-    if not texts:
-        return 0
-    model = make_embedder(settings)
-    for start in range(0, len(texts), BLOCK):
-        block = texts[start : start + BLOCK]
-        writer.add_sentences(block, model.encode(block))
-    return len(texts)
+    if known:
+        have = [t for t in texts if t in known]
+        for start in range(0, len(have), BLOCK):
+            block = have[start : start + BLOCK]
+            writer.add_sentences(block, np.stack([known[t] for t in block]))
+        texts = [t for t in texts if t not in known]
+    if texts:
+        model = make_embedder(settings)
+        for start in range(0, len(texts), BLOCK):
+            block = texts[start : start + BLOCK]
+            writer.add_sentences(block, model.encode(block))
+    return len(texts) + (len(have) if known else 0)

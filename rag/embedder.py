@@ -88,6 +88,19 @@ def space_key(model: str, int8: bool) -> str:
     return f"{model}|int8={bool(int8)}"
 
 
+def sentence_kind(settings: Settings) -> str:
+    """How ingest makes the sentence vectors it keeps: 'late' (pooled from the chunk's own
+    pass, ingest/late.py) needs the ONNX runtime's per-token states; else 'exact'."""
+    late = settings.sentence_vectors == "late" and settings.embed_runtime == "onnx"
+    return "late" if late else "exact"
+
+
+def table_space(space: str, kind: str) -> str:
+    """The kind of an index's sentence vectors: the vector space and how they were made
+    (`sentence_kind`); a table is read only by a question asking for the same."""
+    return f"{space}|sentences={kind}"
+
+
 def encode_texts(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     """Vectors of `texts` as unit float32 rows (kept for callers that take any embedder)."""
     return embedder.encode(list(texts))

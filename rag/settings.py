@@ -80,6 +80,14 @@ class Settings(BaseModel):
         "cwe dev nDCG@10 1.7 points lower dense, 3.2 hybrid: BENCHMARKS.md; changing it "
         "re-embeds everything on the next ingest).",
     )
+    sentence_vectors: Literal["exact", "late"] = Field(
+        "exact", description="How ingest makes the sentence vectors the refusal check, the "
+        "extractive answerer and the citation checker read: 'exact' (each sentence / list item "
+        "encoded on its own) or 'late' (pooled from the chunk's own model pass: one pass instead "
+        "of two, onnx runtime only; ingest/late.py). Kept in the index's manifest; changing it "
+        "re-embeds everything on the next ingest, and an index built the other way is read "
+        "without its sentence vectors.",
+    )
     model_cache_dir: Path = Field(
         Path("~/.cache/playbook-qa"),
         description="Folder for derived model files (the ONNX export of the embedding model).",

@@ -21,6 +21,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rag.embedder import table_space
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -28,6 +30,10 @@ if TYPE_CHECKING:
 
 MAX_TABLES = 4  # indexes open at once in one process (evals switch corpora)
 _CURRENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("index", default=None)
+# How the sentence vectors this thread may read were made (Settings.sentence_vectors, through
+# `embedder.sentence_kind`): a table of the other kind is not read, so one question never mixes
+# vectors pooled from a chunk pass with vectors of the sentence alone.
+_KIND: contextvars.ContextVar[str] = contextvars.ContextVar("sentence_kind", default="exact")
 
 
 class SentenceTable(Protocol):
@@ -43,7 +49,7 @@ class _VectorCache:
     """Unit-normalised embeddings of short texts, cached per process (bounded, thread-safe)."""
 
     def __init__(self, size: int = 50_000) -> None:
-        self._items: OrderedDict[tuple[int, str], Any] = OrderedDict()
+        self._items: OrderedDict[tuple[tuple[int, str], str], Any] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
         self._tables: OrderedDict[str, tuple[str, SentenceTable]] = OrderedDict()
@@ -58,8 +64,9 @@ class _VectorCache:
                 self._tables.clear()
 
     def attach(self, index: str, space: str, table: SentenceTable | None) -> None:
-        """Use `table` (the live generation of index `index`, vectors of kind `space`) for
-        lookups; it replaces that index's previous generation. None detaches the index."""
+        """Use `table` (the live generation of index `index`, vectors of kind `space`, a
+        `table_space`) for lookups; it replaces that index's previous generation. None
+        detaches the index."""
         with self._lock:
             self._tables.pop(index, None)
             if table is not None:
@@ -67,20 +74,24 @@ class _VectorCache:
             while len(self._tables) > MAX_TABLES:
                 self._tables.popitem(last=False)
 
-    def use(self, index: str) -> None:
-        """Mark `index` as the one this thread (context) answers from."""
+    def use(self, index: str, kind: str = "exact") -> None:
+        """Mark `index` as the one this thread (context) answers from, reading sentence
+        tables of `kind` ('exact' or 'late')."""
         _CURRENT.set(index)
+        _KIND.set(kind)
 
     def encode(self, texts: Sequence[str], embedder: Any) -> np.ndarray:
         """Unit vectors of `texts` (one row each): cached, else from an attached sentence
         table, else encoded by `embedder` in one call."""
         import numpy as np
 
-        key = id(embedder)
+        kind = _KIND.get()
+        key = (id(embedder), kind)
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if (key, t) not in self._items))
         if missing:
-            found = self._from_tables(missing, getattr(embedder, "space", None))
+            space = getattr(embedder, "space", None)
+            found = self._from_tables(missing, table_space(space, kind) if space else None)
             recent = getattr(embedder, "recent_queries", {})  # the question, from retrieval
             found.update({t: recent[t] for t in missing if t not in found and t in recent})
             rest = [t for t in missing if t not in found]
@@ -95,9 +106,10 @@ class _VectorCache:
             return np.stack([self._items[(key, t)] for t in texts]) if texts else np.zeros((0, 1))
 
     def _from_tables(self, texts: list[str], space: str | None) -> dict[str, Any]:
-        """Vectors of `texts` found in attached tables of the embedder's vector space, the
-        current index's table first; another index's damaged table (or any, when the caller
-        answers from no index: the checker eval) is detached, not raised."""
+        """Vectors of `texts` found in attached tables of `space` (the embedder's vectors,
+        made the way this thread asks for: `table_space`), the current index's table first;
+        another index's damaged table (or any, when the caller answers from no index: the
+        checker eval) is detached, not raised."""
         from rag.errors import IndexCorruptError
 
         current = _CURRENT.get()

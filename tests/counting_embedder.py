@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,9 +24,16 @@ class CountingEmbedder(Embedder):
         self.inner = inner
         self.embed_batch_size = inner.embed_batch_size
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         ENCODED.extend(texts)
-        return self.inner.encode(texts)
+        if batch_size is None:
+            return self.inner.encode(texts)
+        return self.inner.encode(texts, batch_size=batch_size)  # type: ignore[call-arg]
+
+    def token_states(self, texts: Sequence[str]) -> Any:
+        """The inner model's chunk pass for late chunking (not recorded: chunks, not
+        sentences, go in)."""
+        return self.inner.token_states(texts)  # type: ignore[attr-defined]
 
 
 def load(name: str, cache_dir: Path, int8: bool, batch_size: int) -> Embedder:

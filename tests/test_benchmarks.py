@@ -59,7 +59,7 @@ def test_retrieval_benchmark_runs_on_a_tiny_index(tmp_path: Path) -> None:
 
 
 def test_ingest_rows_judge_the_default_against_its_own_model() -> None:
-    from benchmarks.bench_ingest import rows_for
+    from benchmarks.ingest_rows import rows_for
 
     full = {"chunks": 2561, "raw": "default", "raw_chunks_per_s": 4.0, "runtimes": {
         "onnx": {"chunks_per_s": 1.0, "mb_per_s": 0.001, "ratio_to_raw": 0.238,

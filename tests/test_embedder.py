@@ -70,7 +70,7 @@ def test_int8_stays_close_to_fp32(runtimes: dict[str, object]) -> None:
 
 def test_export_is_cached(tmp_path: Path) -> None:
     from rag.embedder import model_path
-    from rag.embedder_onnx import cached_model
+    from rag.onnx_export import cached_model
 
     settings = Settings()
     first = cached_model(model_path(settings.embed_model), settings.model_cache_dir)

@@ -67,7 +67,7 @@ def test_token_budget_splits_long_batches_not_short_ones(graphs: dict[str, objec
 
 def test_fusion_check_tells_graphs_apart(graphs: dict[str, object]) -> None:
     """The check that guards the fused export: same vectors or the plain graph is kept."""
-    from rag.embedder_onnx import _same_vectors
+    from rag.onnx_export import _same_vectors
 
     fp32, int8 = graphs["fp32"].graph, graphs["int8"].graph  # type: ignore[attr-defined]
     assert _same_vectors(fp32, fp32) is True

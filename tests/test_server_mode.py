@@ -350,3 +350,21 @@ def test_a_generation_never_sees_another_ones_versions(
         assert again == {i: pytest.approx(s, abs=1e-5) for i, s in top}
         sims = search.similarities(vector, [i for i, _ in top[:5]])
         assert sims == {i: pytest.approx(s, abs=1e-5) for i, s in top[:5]}
+
+
+def test_sentence_kind_is_recorded_only_where_sentence_vectors_are_kept(
+    mode_settings: Settings,
+) -> None:
+    """A Chroma server keeps no sentence table: its manifest says `exact` whatever
+    PLAYBOOK_SENTENCE_VECTORS is, so switching the setting never re-embeds it; the embedded
+    store records `late` and rebuilds when the setting goes back."""
+    late = mode_settings.model_copy(update={"sentence_vectors": "late"})
+    first = run(late)
+    store = open_store(late)
+    generation = store.current()
+    assert generation is not None
+    kind = store.manifest(generation).sentence_vectors
+    server = mode_settings.chroma_url is not None
+    assert kind == ("exact" if server else "late")
+    switched = run(mode_settings)
+    assert switched.embedded == (0 if server else first.chunks)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from rag import support_model, token_align
-from rag.embedder_onnx import token_graph
+from rag.onnx_export import token_graph
 from rag.settings import Settings
 from rag.support import analyse, features
 from rag.vector_cache import default_embedder

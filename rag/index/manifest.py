@@ -23,6 +23,7 @@ class Manifest:
     articles: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> hash, source, chunks
     version: int = MANIFEST_VERSION
     embed_int8: bool = False  # vectors from the int8 graph (older manifests: fp32)
+    sentence_vectors: str = "exact"  # how the sentence table was made (embedder.sentence_kind)
 
     @property
     def chunk_count(self) -> int:

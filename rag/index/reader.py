@@ -8,6 +8,7 @@ already in flight finish on the generation they started with.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 
@@ -73,10 +74,12 @@ class IndexReader:
         return self.search.similarities(vector, ids) if ids else {}
 
 
+log = logging.getLogger(__name__)
 _cache: dict[str, IndexReader] = {}
 _retired: dict[str, IndexReader] = {}  # the reader before the live one: questions may be on it
 _loading: dict[str, str] = {}  # index key -> generation a thread is loading
 _cache_lock = threading.Lock()
+_warned: set[tuple[str, str, str]] = set()  # (index, generation, kind) said once
 
 
 def load_index(settings: Settings) -> IndexReader:
@@ -90,14 +93,16 @@ def load_index(settings: Settings) -> IndexReader:
     if generation is None:
         raise store.missing_error()
     key = f"{store.key}|{settings.dense_search}"
+    from rag.embedder import sentence_kind
     from rag.vector_cache import VECTORS
 
-    VECTORS.use(store.key)  # this thread's sentence lookups answer to this index
+    VECTORS.use(store.key, kind := sentence_kind(settings))  # this index, this kind
     with _cache_lock:
         reader = _cache.get(key)
         if reader is not None and (
             reader.generation == generation or _loading.get(key) == generation
         ):
+            _warn_kind(store.key, reader, kind)
             return reader
         _loading[key] = generation
     try:
@@ -107,10 +112,8 @@ def load_index(settings: Settings) -> IndexReader:
     finally:
         with _cache_lock:
             _loading.pop(key, None)
-    from rag.embedder import space_key
-
-    VECTORS.attach(store.key, space_key(reader.manifest.embed_model, reader.manifest.embed_int8),
-                   reader.sentences)
+    _attach_sentences(store.key, reader)
+    _warn_kind(store.key, reader, kind)
     with _cache_lock:
         previous, _cache[key] = _cache.get(key), reader
         stale = _retired.pop(key, None)
@@ -119,3 +122,27 @@ def load_index(settings: Settings) -> IndexReader:
     if stale is not None:  # two generations old: its files are already deleted by the ingest
         stale.close()
     return reader
+
+
+def _attach_sentences(key: str, reader: IndexReader) -> None:
+    """Offer the generation's sentence table to this process's lookups, labelled with how it
+    was made (the manifest): a question reads only tables of the kind its settings ask for."""
+    from rag.embedder import space_key, table_space
+    from rag.vector_cache import VECTORS
+
+    manifest = reader.manifest
+    VECTORS.attach(key, table_space(space_key(manifest.embed_model, manifest.embed_int8),
+                                    manifest.sentence_vectors), reader.sentences)
+
+
+def _warn_kind(key: str, reader: IndexReader, kind: str) -> None:
+    """Say once per generation and kind when the settings ask for the other kind of sentence
+    vectors than the index holds: its table is then not read (its sentences are encoded at
+    question time, as for an index without a table)."""
+    built = reader.manifest.sentence_vectors
+    if reader.sentences is None or built == kind or (key, reader.generation, kind) in _warned:
+        return
+    _warned.add((key, reader.generation, kind))
+    log.warning("The index in %s was built with PLAYBOOK_SENTENCE_VECTORS=%s but this process "
+                "uses %s, so its sentence vectors are not used: run `playbook ingest` to "
+                "rebuild it with %s.", key, built, kind, kind)
