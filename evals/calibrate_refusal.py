@@ -230,13 +230,7 @@ def frozen() -> tuple[Model, float]:
     return (dict(WEIGHTS), INTERCEPT), REFUSAL_THRESHOLD
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Collect, fit on dev, print weights, threshold and per-corpus dev / test figures."""
-    import json
-    import sys
-
-    from rag.settings import Settings
-
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m evals.calibrate_refusal",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--max-frr", type=float, default=0.05)
@@ -250,11 +244,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rows", help="read the rows from a --dump file instead of collecting")
     parser.add_argument("--dev-only", action="store_true",
                         help="collect the dev suites only (no test rows while developing)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _rows(args: argparse.Namespace) -> list[Row]:
+    """The rows of a --rows file, or collected now (plus the fixture rows --search needs)."""
+    import json
+    import sys
+
+    from rag.settings import Settings
+
     say = lambda m: print(f"... {m}", file=sys.stderr, flush=True)  # noqa: E731
     if args.rows:
         with open(args.rows, encoding="utf-8") as handle:
-            rows = json.load(handle)
+            rows: list[Row] = json.load(handle)
     else:
         names = DEV if args.dev_only else (*DEV, *TEST)
         rows = collect(names, Settings.model_validate({}), say)
@@ -265,22 +268,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.dump:
         with open(args.dump, "w", encoding="utf-8") as handle:
             json.dump(rows, handle, indent=1)
+    return rows
+
+
+def _report_fit(rows: Sequence[Row], features: Sequence[str], max_frr: float) -> None:
+    """Fit on dev, then print the weights to freeze and the per-corpus figures."""
+    import json
+
+    dev = [r for r in rows if r["suite"] in DEV]
+    model = fit([r for r in dev if not r["rule"]], features)
+    threshold = choose_threshold(dev, [predict(model, r) for r in dev], max_frr)
+    print(f"fitted on {sum(not r['rule'] for r in dev)} dev questions "
+          f"({', '.join(DEV)}), features {', '.join(features)}")
+    print("WEIGHTS = " + json.dumps({f: round(w, 3) for f, w in model[0].items()}))
+    print(f"INTERCEPT = {model[1]:.3f}\nREFUSAL_THRESHOLD = {threshold:.3f} "
+          f"(highest with every dev corpus's false refusals <= {max_frr:.0%})")
+    print("\n== fitted model, DEV\n" + table(rows, model, threshold, DEV))
+    print("\n== fitted model, TEST (report only)\n" + table(rows, model, threshold, TEST))
+    print("\n== leave one dev corpus out\n" + leave_one_out(rows, features, max_frr))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Collect, fit on dev, print weights, threshold and per-corpus dev / test figures."""
+    args = _parser().parse_args(argv)
+    rows = _rows(args)
     if args.search:
         print("feature subsets by leave-one-corpus-out transfer (held-out off-topic refused -"
               " false refusals), then mean dev off-topic refusal:")
         for score, share, features in search(rows, args.max_frr, args.size, args.without)[:10]:
             print(f"  {score:.3f}  {share:.3f}  {', '.join(features)}")
-    dev = [r for r in rows if r["suite"] in DEV]
-    model = fit([r for r in dev if not r["rule"]], args.features)
-    threshold = choose_threshold(dev, [predict(model, r) for r in dev], args.max_frr)
-    print(f"fitted on {sum(not r['rule'] for r in dev)} dev questions "
-          f"({', '.join(DEV)}), features {', '.join(args.features)}")
-    print("WEIGHTS = " + json.dumps({f: round(w, 3) for f, w in model[0].items()}))
-    print(f"INTERCEPT = {model[1]:.3f}\nREFUSAL_THRESHOLD = {threshold:.3f} "
-          f"(highest with every dev corpus's false refusals <= {args.max_frr:.0%})")
-    print("\n== fitted model, DEV\n" + table(rows, model, threshold, DEV))
-    print("\n== fitted model, TEST (report only)\n" + table(rows, model, threshold, TEST))
-    print("\n== leave one dev corpus out\n" + leave_one_out(rows, args.features, args.max_frr))
+    _report_fit(rows, args.features, args.max_frr)
     live, live_threshold = frozen()
     print(f"\n== frozen model in rag/refusal.py (threshold {live_threshold:.3f})")
     print(table(rows, live, live_threshold, [*DEV, *TEST]))
