@@ -80,11 +80,13 @@ _ALTERNATIVE = re.compile(r"\b(?:rather than|instead of)\b", re.I)
 
 
 @lru_cache(maxsize=4096)
-def _negated_scopes(text: str, width: int, hard: bool = False) -> tuple[frozenset[str], ...]:
-    """For each negation word, the roots of the next `width` content words (what it negates);
-    `hard`: only explicit negations (not, no, never, n't...), not avoid / without / lack."""
+def _tagged_scopes(text: str, width: int = 1, hard: bool = False
+                   ) -> tuple[tuple[str, frozenset[str]], ...]:
+    """(negation word, the roots of the next `width` content words: what it negates) for every
+    negation of a text; `hard`: only explicit negations (not, no, never, n't...), not avoid /
+    without / lack."""
     tokens = words(_NOT_NEGATIONS.sub(" ", text))
-    scopes = []
+    found = []
     for i, token in enumerate(tokens):
         if token.endswith("n't") or token in (_HARD if hard else NEGATIONS):
             if hard:  # the word negated is the first one past the auxiliaries, even a common
@@ -93,8 +95,14 @@ def _negated_scopes(text: str, width: int, hard: bool = False) -> tuple[frozense
             else:
                 after = [root(t) for t in tokens[i + 1:]
                          if t not in STOPWORDS and t not in _SOFT and len(t) > 1]
-            scopes.append(frozenset(after[:width]))
-    return tuple(scopes)
+            found.append((token, frozenset(after[:width])))
+    return tuple(found)
+
+
+@lru_cache(maxsize=4096)
+def _negated_scopes(text: str, width: int, hard: bool = False) -> tuple[frozenset[str], ...]:
+    """`_tagged_scopes` without the negation words."""
+    return tuple(scope for _, scope in _tagged_scopes(text, width, hard))
 
 
 def negation_flip(claim: str, source: str, context: str = "", passage: str = "") -> bool:
@@ -121,20 +129,6 @@ def _denied(text: str) -> tuple[frozenset[str], ...]:
     """What a claim's sentence negates, "rather than Y" / "instead of Y" included (a clause
     meets every passage sentence with the same sentence)."""
     return _negated_scopes(_ALTERNATIVE.sub(" not ", text), 3)
-
-
-@lru_cache(maxsize=4096)
-def _tagged_scopes(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
-    """(negation word, the root of the first content word after it) for every negation of a
-    text (as `_negated_scopes(text, 1)`, with the word that negates)."""
-    tokens = words(_NOT_NEGATIONS.sub(" ", text))
-    found = []
-    for i, token in enumerate(tokens):
-        if token.endswith("n't") or token in NEGATIONS:
-            after = [root(t) for t in tokens[i + 1:]
-                     if t not in STOPWORDS and t not in _SOFT and len(t) > 1]
-            found.append((token, frozenset(after[:1])))
-    return tuple(found)
 
 
 @lru_cache(maxsize=4096)
