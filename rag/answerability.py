@@ -47,7 +47,7 @@ anyway, the BM25 index's IDF) and means the same thing on a one-article playbook
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -219,29 +219,33 @@ def sentence_lexical(question: str, passages: Sequence[Passage], bm25: Any) -> f
 
 
 def evidence(question: str, passages: Sequence[Passage], bm25: Any, embedder: Any,
-             typed: bool = True) -> Evidence:
-    """All features for one question and its retrieved passages (`typed`: also `typed_cos`,
-    which encodes the sentences of the top passages outside the top article too)."""
+             wanted: Collection[str] | None = None) -> Evidence:
+    """The features named in `wanted` (None: all of them, as the calibration needs) for one
+    question and its retrieved passages; the others stay 0. The ask path asks only for what the
+    frozen model weighs (rag/refusal.py): every feature costs tokenising or encoding sentences."""
     if not passages:
         return Evidence()
     top = top_article_passages(passages)
-    texts = [c.embed_text for p in passages[:LEXICAL_PASSAGES] for c in p.chunks]
+    first = passages[:LEXICAL_PASSAGES]
+    texts = [c.embed_text for p in first for c in p.chunks]
     best = max(p.score for p in passages)
-    sentence = sentence_cosine(question, top, embedder)
-    return Evidence(
-        passage_cos=best,
-        sentence_cos=sentence if sentence else best,  # a table or code only: no sentences
-        lexical=lexical_coverage(question, texts, bm25),
-        lexical_top=lexical_coverage(question, [c.embed_text for p in top for c in p.chunks],
-                                     bm25),
-        rare_coverage=rare_coverage(question, texts, bm25),
-        answer_type=answer_slot.answer_type(question, passages[:LEXICAL_PASSAGES], bm25),
-        names=answer_slot.names(question, texts, bm25),
-        agreement=agreement(passages),
-        margin=margin(passages),
-        typed_cos=sentence_cosine(question, passages[:LEXICAL_PASSAGES], embedder,
-                                  answer_slot.asks_for(question)) if typed else 0.0,
-        sentence_lexical=sentence_lexical(question, passages[:LEXICAL_PASSAGES], bm25),
-        ask_coverage=ask_coverage(question, texts, bm25),
-        title_overlap=title_overlap(question, top, bm25),
-    )
+    compute: dict[str, Callable[[], float]] = {
+        "passage_cos": lambda: best,
+        # a table or code only (no sentences): the passage cosine
+        "sentence_cos": lambda: sentence_cosine(question, top, embedder) or best,
+        "lexical": lambda: lexical_coverage(question, texts, bm25),
+        "lexical_top": lambda: lexical_coverage(
+            question, [c.embed_text for p in top for c in p.chunks], bm25),
+        "rare_coverage": lambda: rare_coverage(question, texts, bm25),
+        "answer_type": lambda: answer_slot.answer_type(question, first, bm25),
+        "names": lambda: answer_slot.names(question, texts, bm25),
+        "agreement": lambda: agreement(passages),
+        "margin": lambda: margin(passages),
+        "typed_cos": lambda: sentence_cosine(question, first, embedder,
+                                             answer_slot.asks_for(question)),
+        "sentence_lexical": lambda: sentence_lexical(question, first, bm25),
+        "ask_coverage": lambda: ask_coverage(question, texts, bm25),
+        "title_overlap": lambda: title_overlap(question, top, bm25),
+    }
+    return Evidence(**{name: value() for name, value in compute.items()
+                       if wanted is None or name in wanted})

@@ -13,7 +13,7 @@ import contextlib
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -121,25 +121,30 @@ def score(features: Evidence) -> float:
 
 
 def question_evidence(question: str, passages: Sequence[Passage], settings: Settings,
-                      probes: bool = True, typed: bool = True) -> Evidence:
-    """The answerability features of the question on the live index (`probes`: also the probe
-    ratio, which costs 16 probe questions once per index generation; `typed`: also the typed
-    sentence cosine, which encodes more sentences). `decide` asks only for what WEIGHTS use."""
-    features = _base_evidence(question, passages, settings, typed)
+                      wanted: Collection[str] | None = None) -> Evidence:
+    """The answerability features named in `wanted` (None: all, as the calibration needs) of
+    the question on the live index. `probe_ratio` costs 16 probe questions once per index
+    generation; `decide` asks only for what WEIGHTS use."""
+    probes = wanted is None or "probe_ratio" in wanted
+    own = None if wanted is None else {*wanted, *(_RELEVANCE if probes else ())}
+    features = _base_evidence(question, passages, settings, own)
     if not probes:
         return features
     return replace(features, probe_ratio=features.relevance / background(settings))
 
 
+_RELEVANCE = ("passage_cos", "sentence_cos")  # what `Evidence.relevance` reads
+
+
 def _base_evidence(question: str, passages: Sequence[Passage], settings: Settings,
-                   typed: bool = False) -> Evidence:
+                   wanted: Collection[str] | None) -> Evidence:
     from rag.embedder import make_embedder
     from rag.index import load_index
 
     if not passages:
         return Evidence()
     return evidence(question, passages, load_index(settings).bm25, make_embedder(settings),
-                    typed)
+                    wanted)
 
 
 _background: dict[tuple[str, str], float] = {}
@@ -159,8 +164,8 @@ def background(settings: Settings) -> float:
         cache = settings.index_path / "cache" / f"answerability-{key[1]}.json"
         value = _cached(cache)
         if value is None:
-            values = [_base_evidence(q, retrieve_passages(q, settings), settings).relevance
-                      for q in PROBES]
+            values = [_base_evidence(q, retrieve_passages(q, settings), settings,
+                                     _RELEVANCE).relevance for q in PROBES]
             value = max(statistics.median(values), PROBE_FLOOR)
             with contextlib.suppress(OSError):
                 cache.parent.mkdir(exist_ok=True)
@@ -184,8 +189,7 @@ def decide(question: str, passages: Sequence[Passage], settings: Settings) -> De
         return Decision(True, reason, 0.0)
     if not passages:
         return Decision(True, "nothing retrieved", 0.0)
-    features = question_evidence(question, passages, settings, "probe_ratio" in WEIGHTS,
-                                 "typed_cos" in WEIGHTS)
+    features = question_evidence(question, passages, settings, WEIGHTS)
     value = score(features)
     threshold = settings.refusal_threshold
     if value < threshold:

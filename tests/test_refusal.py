@@ -326,7 +326,8 @@ def test_evidence_on_the_real_index_tells_a_named_absent_product_apart(trust) ->
     from rag.retrieve import retrieve_passages
 
     def features(question: str):  # noqa: ANN202
-        return question_evidence(question, retrieve_passages(question, trust), trust, False)
+        return question_evidence(question, retrieve_passages(question, trust), trust,
+                                 ("rare_coverage", "answer_type", "names"))
 
     covered = features("Should I commiserate with the team?")
     absent = features("Should I commiserate with the team about Kubernetes?")
