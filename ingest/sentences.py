@@ -9,6 +9,7 @@ encodes every chunk's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,15 +39,17 @@ def embed_sentences(
     texts = sentences.texts_of(c.text for c in source)
     if base is not None:
         texts = [t for t in texts if base.row(t) is None]
-    if known:
-        have = [t for t in texts if t in known]
-        for start in range(0, len(have), BLOCK):
-            block = have[start : start + BLOCK]
-            writer.add_sentences(block, np.stack([known[t] for t in block]))
-        texts = [t for t in texts if t not in known]
-    if texts:
-        model = make_embedder(settings)
-        for start in range(0, len(texts), BLOCK):
-            block = texts[start : start + BLOCK]
-            writer.add_sentences(block, model.encode(block))
-    return len(texts) + (len(have) if known else 0)
+    known = known or {}
+    have = [t for t in texts if t in known]
+    rest = [t for t in texts if t not in known]
+    _hand_over(writer, have, lambda block: np.stack([known[t] for t in block]))
+    if rest:
+        _hand_over(writer, rest, make_embedder(settings).encode)
+    return len(have) + len(rest)
+
+
+def _hand_over(writer: Any, texts: list[str], vectors_of: Callable[[list[str]], Any]) -> None:
+    """Give the writer `texts` and their vectors, BLOCK at a time."""
+    for start in range(0, len(texts), BLOCK):
+        block = texts[start : start + BLOCK]
+        writer.add_sentences(block, vectors_of(block))
