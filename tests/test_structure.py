@@ -137,6 +137,8 @@ def test_draft_stops_on_a_word_loop_and_ends_on_a_sentence() -> None:
     ("This page outlines how to sign up for benefits.", True),
     ("[GSA Telework and Remote Work Policy](https://www.gsa.gov/directives)", True),
     ("- [Leave](https://example.org/leave).", True),
+    ("[What is Scrum?](https://example.org/what is scrum) !", True),  # a space in the target
+    ("[](https://example.org/leave)", True),
     ("Read the [policy](https://example.org) before you travel.", False),
     ("Use [Slack](https://slack.com) for quick questions.", False),
     ("Annual leave accrues at 4 hours per pay period.", False),

@@ -37,8 +37,6 @@ REDUNDANCY = 0.8  # weight of the share of a unit's words the answer already has
 MIN_WORDS = 5  # shorter units ("Past experiences", a bare link) are not worth a line
 MAX_UNIT_WORDS = 60  # a very long sentence would use the budget alone
 
-_LINK_ONLY = re.compile(r"^\W*\[[^\]]*\]\([^)]*\)\W*$")  # "[What is Scrum?](https://…)"
-
 
 def drop_repeats(lines: list[Line]) -> list[Line]:
     """`lines` without a line that says nothing an earlier line of its kind (bullet or
@@ -114,8 +112,8 @@ def _pool(scored: list, passages: Sequence[Passage], wanted: frozenset[str],  # 
             continue
         if owner is not None and (conflicts(owner.kind, wanted) or id(owner) in shown):
             continue  # another intent's list, or one whose items shape.py already chose
-        if size < MIN_WORDS or size > MAX_UNIT_WORDS or _LINK_ONLY.match(cand.unit.text) \
-                or POINTER.match(cand.unit.text) or cand.unit.text.rstrip().endswith(":"):
+        if size < MIN_WORDS or size > MAX_UNIT_WORDS or POINTER.match(cand.unit.text) \
+                or cand.unit.text.rstrip().endswith(":"):
             continue  # (a sentence announcing a list is no answer without its list)
         pool.append(cand)
     return pool

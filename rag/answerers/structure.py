@@ -64,7 +64,7 @@ POINTER = re.compile(
     r"^\W*((please )?(see|read more|for more|refer to|learn more|check out|more info)\b|"
     r"this (page|section|document|article|guide|doc) (outlines|describes|explains|covers|"
     r"contains|lists|provides|is about)\b|"
-    r"\[[^\]\n]+\]\([^)\s]*\)[\s.:;,]*$)", re.I,
+    r"\[[^\]\n]*\]\([^)\n]*\)\W*$)", re.I,
 )
 
 SERVES = {"how": ("action", "other"), "why": ("cause", "other"), "list": ("action", "cause",
