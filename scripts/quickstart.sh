@@ -13,9 +13,10 @@ if [ "${1:-}" = test ] && [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && co
   browser=$!
 fi
 bash scripts/setup.sh
-# Our own modules' bytecode, once: where PYTHONDONTWRITEBYTECODE is set (CI machines), every
-# process the tests start would otherwise compile them again.
-.venv/bin/python -m compileall -q -j 0 ingest rag ui evals benchmarks >/dev/null
+# Bytecode is written as modules are first imported (setup.sh compiles none): where
+# PYTHONDONTWRITEBYTECODE is set (CI machines), every process the tests start would otherwise
+# compile chromadb, gradio, torch and our own modules from source again at each import.
+unset PYTHONDONTWRITEBYTECODE
 case "${1:-}" in
   chat)
     .venv/bin/playbook ingest

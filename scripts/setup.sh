@@ -25,9 +25,11 @@ want=$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -d'
 [ "$(cat "$stamp" 2>/dev/null || true)" = "$want" ] && exit 0
 
 pip=(.venv/bin/python -m pip --quiet --disable-pip-version-check)
-# Bytecode compiled at install: with PYTHONDONTWRITEBYTECODE set (as on the CI machines) every
-# process would otherwise recompile chromadb, gradio and torch from source at each import.
-uv=(.venv/bin/uv pip install --quiet --compile-bytecode --python .venv/bin/python)
+# No bytecode compiled at install: compiling all ~23k files of the venv took ~100 s of CPU (at the
+# end of the install, after llama.cpp's build), and most of them (transformers' model zoo, sympy,
+# torch's tooling) are never imported. scripts/quickstart.sh lets Python write the bytecode of
+# what is imported, once, as it is imported.
+uv=(.venv/bin/uv pip install --quiet --python .venv/bin/python)
 started=$SECONDS
 
 local_torch_wheel() {
