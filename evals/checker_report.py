@@ -35,10 +35,10 @@ def flatten_checker(results: Mapping[str, Any]) -> dict[str, float]:
 
 
 def checker_section(results: Mapping[str, Any]) -> str:
-    """Markdown: one table per split, categories as rows (computed now if `results` lacks them)."""
+    """Markdown: one table per split, categories as rows (a pointer to the command when
+    `results` lacks them: a one-suite run)."""
     from evals.report import table
 
-    boards = results["checker"] if "checker" in results else add_checker({})
     text = ["## Citation checker (human labels)",
             "`rag.citations.supports` graded against sentences a person labelled supported or "
             "unsupported by their passage (`evals/datasets/support.jsonl`). *unsupported_shown* "
@@ -48,6 +48,11 @@ def checker_section(results: Mapping[str, Any]) -> str:
             "tuned on. Reproduce with `python -m evals.checker_eval`. The citation recall / "
             "precision in the answer tables above are **self-graded** (the same checker judges "
             "its own answerer's citations)."]
+    if "checker" not in results:
+        text.append("_Not graded in a one-suite run: `playbook eval` (all suites) or "
+                    "`python -m evals.checker_eval` grades it._")
+        return "\n\n".join(text)
+    boards = results["checker"]
     if not boards:
         text.append("_No labelled support set found (evals/datasets/support.jsonl)._")
     for split, board in boards.items():

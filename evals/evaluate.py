@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from evals.checker_report import add_checker
 from evals.runner import Progress, SuiteProgress, run_suite
 from evals.suites import (
     DEFAULT_CACHE,
     DEFAULT_CORPORA,
+    GROUPS,
     build_index,
     resolve,
     suite_settings,
@@ -67,7 +69,9 @@ def run_eval(
     cache: Path = DEFAULT_CACHE, corpora: Path = DEFAULT_CORPORA,
     progress: Progress | None = None, progress_every: float = 5.0,
 ) -> dict[str, Any]:
-    """Results of every suite in `suite` (a name or group) for the given answerers.
+    """Results of every suite in `suite` (a name or group) for the given answerers, and for a
+    group (all, gate, dev, ...) the citation checker graded by human labels (results["checker"]:
+    the same for every suite, ~12 s, so a one-suite run leaves it out).
     `progress` gets a line per step and, every `progress_every` s, the question count and ETA."""
     started = time.perf_counter()
     names = list(answerers) if answerers is not None else available_answerers(base)
@@ -96,6 +100,10 @@ def run_eval(
                                 progress, progress_every) if progress else None)
         results["suites"][loaded.name] = run_suite(loaded, settings, names, supports,
                                                    progress=ticker, judge=judge)
+    if suite in GROUPS:
+        if progress:
+            progress("grading the citation checker against human labels")
+        add_checker(results)
     results["seconds"] = round(time.perf_counter() - started, 1)
     return results
 
