@@ -64,15 +64,17 @@ class RandomEmbedder:
         """Unit float32 rows, one per text (what the pipeline calls on an ONNX embedder)."""
         import numpy as np
 
-        if self._real is not None and self._left > 0:
-            self._left -= len(texts)
-            return np.asarray(self._real.encode(texts), dtype=np.float32)
-        matrix = self._rng.standard_normal((len(texts), self._dim)).astype(np.float32)
+        real = min(self._left, len(texts)) if self._real is not None else 0
+        self._left -= real
+        matrix = self._rng.standard_normal((len(texts) - real, self._dim)).astype(np.float32)
         matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+        if real:  # the pipeline hands texts over longest first: the first `real` of them
+            matrix = np.vstack([np.asarray(self._real.encode(texts[:real]), np.float32), matrix])
         return matrix
 
 
-def build(content: Path, index: Path, articles: int, seed: int, random_vectors: bool) -> None:
+def build(content: Path, index: Path, articles: int, seed: int, random_vectors: bool,
+          real_texts: int = REAL_TEXTS) -> None:
     """Child process: write the corpus, then ingest it (prints the ingest report as JSON)."""
     from benchmarks.synthetic import write_corpus
     from ingest import pipeline
@@ -81,9 +83,11 @@ def build(content: Path, index: Path, articles: int, seed: int, random_vectors: 
     if not content.exists():
         write_corpus(content, articles, seed=seed)
     settings = Settings(content_dir=content, index_dir=index)
-    if random_vectors:
-        real = pipeline.make_embedder(settings)
-        pipeline.make_embedder = lambda _: RandomEmbedder(real, REAL_TEXTS)  # type: ignore[assignment,return-value]
+    if random_vectors:  # for the chunks and for the sentence table (ingest/sentences.py)
+        import rag.embedder
+
+        fake = RandomEmbedder(pipeline.make_embedder(settings), real_texts)
+        pipeline.make_embedder = rag.embedder.make_embedder = lambda _: fake  # type: ignore[assignment,return-value]
     report = pipeline.run(settings)
     print(json.dumps({"chunks": report.chunks, "seconds": report.seconds}))
 
@@ -126,14 +130,16 @@ def questions(limit: int) -> list[str]:
     return found[:limit]
 
 
-def measure(size: int, work: Path, real_max: int, seed: int, qs: list[str]) -> dict[str, Any]:
+def measure(size: int, work: Path, real_max: int, seed: int, qs: list[str],
+            real_texts: int = REAL_TEXTS) -> dict[str, Any]:
     """Build one index in a child process, then time queries against it."""
     articles = max(2, math.ceil(size / CHUNKS_PER_ARTICLE))
     content, index = work / f"content-{size}", work / f"index-{size}"
     shutil.rmtree(index, ignore_errors=True)
     random_vectors = size > real_max
     argv = [PYTHON, "-m", "benchmarks.bench_retrieval", "build", "--content", str(content),
-            "--index", str(index), "--articles", str(articles), "--seed", str(seed)]
+            "--index", str(index), "--articles", str(articles), "--seed", str(seed),
+            "--real-texts", str(real_texts)]
     wall, rss, out = run_child_peak_rss(argv + (["--random"] if random_vectors else []))
     report = json.loads(out.strip().splitlines()[-1])
     from rag.index.folders import current_generation
@@ -208,13 +214,17 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--articles", type=int, required=True)
         p.add_argument("--seed", type=int, default=13)
         p.add_argument("--random", action="store_true")
+        p.add_argument("--real-texts", type=int, default=REAL_TEXTS)
         a = p.parse_args(argv[1:])
-        build(a.content, a.index, a.articles, a.seed, a.random)
+        build(a.content, a.index, a.articles, a.seed, a.random, a.real_texts)
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--real-max", type=int, default=10000,
                         help="largest size embedded with the real model")
+    parser.add_argument("--real-texts", type=int, default=REAL_TEXTS,
+                        help="texts a random-vector build still embeds with the real model "
+                        "(the longest: they set its memory high-water mark)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--quick", action="store_true", help="20 questions")
@@ -223,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-retrieval-"))
     qs = questions(20 if args.quick else args.queries)
-    results = [measure(int(s), work, args.real_max, args.seed, qs)
+    results = [measure(int(s), work, args.real_max, args.seed, qs, args.real_texts)
                for s in args.sizes.split(",")]
     if not args.no_update:
         plot(results, ROOT / "docs" / "benchmarks" / "retrieval-scale.png")

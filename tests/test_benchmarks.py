@@ -48,7 +48,7 @@ def test_retrieval_benchmark_runs_on_a_tiny_index(tmp_path: Path) -> None:
     """Random-vector build + latency measurement end to end, without touching BENCHMARKS.md."""
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_retrieval", "--sizes", "150", "--real-max", "0",
-         "--quick", "--no-update", "--work", str(tmp_path)],
+         "--real-texts", "16", "--quick", "--no-update", "--work", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=True,
     )
     result = json.loads(done.stdout)["results"][0]
