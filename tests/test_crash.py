@@ -181,8 +181,10 @@ DAMAGES = ["pointer-garbage", "generation-deleted", "manifest-truncated", "chunk
 
 
 @pytest.mark.parametrize("how", DAMAGES)
-def test_damaged_index_is_one_sentence_and_rebuild_recovers(settings: Settings, how: str) -> None:
-    run(settings)
+def test_damaged_index_is_one_sentence_and_rebuild_recovers(
+    settings: Settings, fixtures: Settings, how: str
+) -> None:
+    shutil.copytree(fixtures.index_path, settings.index_path)  # the same articles, built once
     _damage(settings.index_path, how)
     with pytest.raises(IndexCorruptError, match=r"damaged .*run `playbook ingest --rebuild`\.$"):
         retrieve_passages(QUESTION, settings)
