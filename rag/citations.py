@@ -36,11 +36,13 @@ from rag.support import (
     Support,
     Thresholds,
     analyse,
+    claim_text,
     judge,
+    needs_vector,
     support_score,
     supports,
 )
-from rag.text import content_terms, plain, strip_citations, units
+from rag.text import content_terms, strip_citations, units
 from rag.vector_cache import VECTORS, default_embedder
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -109,14 +111,8 @@ def verify(
     limit = thresholds.limit if threshold is None else threshold
     embedder = embedder if embedder is not None else (default_embedder() if passages else None)
     checked: list[Checked] = []
-    claims = parse_answer(answer_text)
-    if embedder is not None:  # one model call for every sentence (and clause) of the answer
-        texts = [plain(c.text) for c in claims if not rules.is_filler(plain(c.text))]
-        own = thresholds.own_clause_vectors
-        VECTORS.encode(list(dict.fromkeys(
-            t for text in texts for t in [text, *(rules.clauses(text) if own else [])])),
-            embedder)
-    for claim in claims:
+    todo: list[tuple[Checked, list[int]]] = []
+    for claim in parse_answer(answer_text):
         first = next((c for c in checked
                       if rules.near_duplicate(c.text, claim.text, thresholds.duplicate)), None)
         if first is not None:
@@ -129,8 +125,31 @@ def verify(
         if not content_terms(claim.text) or not passages or rules.is_filler(claim.text):
             result.reason = "no passage" if not passages else "filler"
             continue
+        todo.append((result, valid))
+    if embedder is not None:  # one model call for the sentences whose verdict needs a cosine
+        _encode_needed(todo, passages, embedder, thresholds)
+    for result, valid in todo:
         _attribute(result, valid, passages, embedder, limit, thresholds)
     return checked
+
+
+def _encode_needed(todo: Sequence[tuple[Checked, list[int]]], passages: Sequence[str],
+                   embedder: Any, thresholds: Thresholds) -> None:
+    """Embed, in one model call, the sentences `_attribute` will need a vector for: those a
+    veto does not reject against every passage it may score them on (a sentence vetoed against
+    its cited passages is scored against them together, then against every other passage; one
+    citing none is scored on its own against every passage). Vetoed sentences cost no model
+    input: the model is most of the checker's cost (~10 ms per sentence on two cores)."""
+    texts: list[str] = []
+    for result, valid in todo:
+        joint = ["\n\n".join(passages[n - 1] for n in valid)] if len(valid) > 1 else []
+        scored = [passages[n - 1] for n in valid] + joint + [
+            p for n, p in enumerate(passages, 1) if n not in valid]
+        if not valid or any(needs_vector(result.text, p) for p in scored):
+            text = claim_text(result.text)
+            texts += [text, *(rules.clauses(text) if thresholds.own_clause_vectors else [])]
+    if texts:
+        VECTORS.encode(list(dict.fromkeys(texts)), embedder)
 
 
 def _attribute(
@@ -160,5 +179,6 @@ def _attribute(
     result.spans = {n: s for n in kept if (s := score(n).span) is not None}
     if not kept:
         first = score(valid[0]) if valid else max(
-            (score(n) for n in range(1, len(passages) + 1)), key=lambda s: s.score)
+            (support_score(result.text, p, embedder, thresholds, lazy=False) for p in passages),
+            key=lambda s: s.score)  # the reason of the best-scoring passage: every score
         result.reason = first.reason or "weak"

@@ -1,0 +1,60 @@
+"""The checker embeds a claim only when a cosine can change its verdict (`lazy`), and a lazy
+verdict is the verdict of the full measurement: same decision, reason, failing clause."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from evals.checker_eval import load_rows
+from rag.citations import default_embedder, support_score
+from rag.support import needs_vector
+from rag.vector_cache import VECTORS
+
+
+class _Refusing:
+    """An embedder that must not be called."""
+
+    def encode(self, texts):  # noqa: ANN001, ANN201
+        raise AssertionError(f"embedded {texts}")
+
+
+PASSAGE = ("Keep the change small. A reviewer can hold about 400 lines in their head; beyond "
+           "that defects slip through. Reviews should start within one working day.")
+
+
+@pytest.mark.parametrize(("claim", "reason"), [
+    ("A reviewer can hold about 900 lines in their head.", "number"),
+    ("Reviews should start within one working day, says Alice Moreau.", "name"),
+    ("Reviews should not start within one working day.", "negation"),
+])
+def test_a_vetoed_claim_is_judged_without_its_vector(claim: str, reason: str) -> None:
+    VECTORS.encode([PASSAGE], default_embedder())  # (not the claim: it must not be needed)
+    assert not needs_vector(claim, PASSAGE)
+    lazy = support_score(claim, PASSAGE, _Refusing())
+    assert lazy.vetoed and lazy.reason == reason and math.isnan(lazy.score)
+    full = support_score(claim, PASSAGE, default_embedder(), lazy=False)
+    assert (full.vetoed, full.reason, full.clause) == (True, reason, lazy.clause)
+
+
+def test_a_claim_whose_verdict_needs_the_cosine_is_embedded() -> None:
+    claim = "Small changes get reviewed quickly."
+    assert needs_vector(claim, PASSAGE)
+    with pytest.raises(AssertionError, match="embedded"):
+        support_score(claim, PASSAGE, _Refusing())
+
+
+def test_lazy_verdicts_equal_full_verdicts_on_the_labelled_dev_rows() -> None:
+    """Every dev row the lazy path judges without a vector gets the full path's verdict."""
+    embedder = default_embedder()
+    skipped = 0
+    for row in load_rows(split="dev"):
+        if needs_vector(row["sentence"], row["passage"]):
+            continue
+        skipped += 1
+        lazy = support_score(row["sentence"], row["passage"], _Refusing())
+        full = support_score(row["sentence"], row["passage"], embedder, lazy=False)
+        assert (lazy.ok(0.0), lazy.vetoed, lazy.reason, lazy.clause, lazy.novel) == (
+            full.ok(0.0), full.vetoed, full.reason, full.clause, full.novel), row["id"]
+    assert skipped >= 80  # 109 of the 283 dev rows on 2026-12-01
