@@ -14,7 +14,9 @@ How one claim is judged against one passage lives in rag/support.py (clauses, re
 numbers and names, novel content, then the learned model of rag/support_model.py or the hand-set
 rules); the checks themselves in rag/claims.py, rag/reversal.py and rag/alignment.py. Local and
 deterministic; `embedder=None` loads the bundled MiniLM. Sentence vectors come from
-`rag.vector_cache.VECTORS`, so a passage sentence or claim already encoded is not encoded again.
+`rag.vector_cache.VECTORS`, so a passage sentence or claim already encoded is not encoded again,
+and `verify` embeds, in one call, only the sentences whose verdict needs a cosine (not those a
+veto rejects against every passage they may be scored on).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from rag.support import (
     Thresholds,
     analyse,
     claim_text,
+    copied_sentence,
     judge,
     needs_vector,
     support_score,
@@ -127,29 +130,59 @@ def verify(
             continue
         todo.append((result, valid))
     if embedder is not None:  # one model call for the sentences whose verdict needs a cosine
-        _encode_needed(todo, passages, embedder, thresholds)
+        _encode_needed(todo, passages, embedder, thresholds, limit)
     for result, valid in todo:
         _attribute(result, valid, passages, embedder, limit, thresholds)
     return checked
 
 
 def _encode_needed(todo: Sequence[tuple[Checked, list[int]]], passages: Sequence[str],
-                   embedder: Any, thresholds: Thresholds) -> None:
-    """Embed, in one model call, the sentences `_attribute` will need a vector for: those a
-    veto does not reject against every passage it may score them on (a sentence vetoed against
-    its cited passages is scored against them together, then against every other passage; one
-    citing none is scored on its own against every passage). Vetoed sentences cost no model
-    input: the model is most of the checker's cost (~10 ms per sentence on two cores)."""
+                   embedder: Any, thresholds: Thresholds, limit: float) -> None:
+    """Embed, in one model call, the sentences `_attribute` will need their own vector for:
+    not those a veto rejects against every passage it may score them on, nor those it scores
+    only against passages they copy a sentence of (that sentence's vector stands for theirs).
+    Such sentences cost no model input: the model is most of the checker's cost (~10 ms per
+    sentence on two cores)."""
     texts: list[str] = []
     for result, valid in todo:
-        joint = ["\n\n".join(passages[n - 1] for n in valid)] if len(valid) > 1 else []
-        scored = [passages[n - 1] for n in valid] + joint + [
-            p for n, p in enumerate(passages, 1) if n not in valid]
-        if not valid or any(needs_vector(result.text, p) for p in scored):
+        if thresholds.own_clause_vectors:  # clause vectors (the learned model): no copies
+            cited = [passages[n - 1] for n in valid]
+            scored = [*cited, *(["\n\n".join(cited)] if len(cited) > 1 else []), *passages]
+            need = not valid or any(needs_vector(result.text, p) for p in scored)
+        else:
+            need = _needs_own_vector(result.text, valid, passages, embedder, thresholds, limit)
+        if need:
             text = claim_text(result.text)
             texts += [text, *(rules.clauses(text) if thresholds.own_clause_vectors else [])]
     if texts:
         VECTORS.encode(list(dict.fromkeys(texts)), embedder)
+
+
+def _needs_own_vector(text: str, valid: list[int], passages: Sequence[str], embedder: Any,
+                      thresholds: Thresholds, limit: float) -> bool:
+    """Whether `_attribute` embeds the sentence itself: it scores the sentence against its
+    cited passages, then (none supporting it) against them together, then against every
+    other passage; one citing none against every passage, measured in full."""
+    def own(passage: str) -> bool:  # (the learned model embeds every claim: see the caller)
+        return needs_vector(text, passage) and copied_sentence(text, passage) is None
+
+    def holds(passage: str) -> bool:  # judged without the sentence's own vector
+        return support_score(text, passage, embedder, thresholds).ok(limit)
+
+    if not valid:
+        return any(copied_sentence(text, p) is None for p in passages)
+    cited = [passages[n - 1] for n in valid]
+    if any(own(p) for p in cited):
+        return True
+    if any(holds(p) for p in cited):
+        return False  # kept: no other passage is scored
+    if len(valid) > 1:
+        joint = "\n\n".join(cited)
+        if own(joint):
+            return True
+        if holds(joint):
+            return False
+    return any(own(p) for n, p in enumerate(passages, 1) if n not in valid)
 
 
 def _attribute(

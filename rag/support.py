@@ -14,6 +14,11 @@ copied sentence, two words exchanged, or a word of a mostly copied sentence repl
   P(supported) >= `support_learned_threshold` (not the default: see rag/settings.py).
 
 Both were calibrated on the DEV split of evals/datasets/support.jsonl only (rag/settings.py).
+
+The MiniLM call that embeds the claim is most of the checker's cost, and the vetoes need no
+vector (a cosine only picks which passage sentences a clause's reversal is read against), so
+`support_score` reads the vetoes first and embeds the claim only when its verdict can still
+depend on a cosine (`needs_vector`); the verdict is the one the full measurement gives.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from rag.support_types import (
     Support,
     Thresholds,
 )
-from rag.text import Unit, content_terms, plain, strip_citations, units
+from rag.text import Unit, content_terms, plain, strip_citations, units, words
 from rag.vector_cache import VECTORS, default_embedder
 
 if TYPE_CHECKING:
@@ -42,13 +47,13 @@ if TYPE_CHECKING:
 
 
 __all__ = ["DEFAULTS", "SUPPORT_THRESHOLD", "Analysis", "ClauseFacts", "Support", "Thresholds",
-           "analyse", "claim_text", "default_embedder", "features", "judge", "needs_vector",
-           "support_score", "supports", "veto"]
+           "analyse", "claim_text", "copied_sentence", "default_embedder", "features", "judge",
+           "needs_vector", "support_score", "supports", "veto"]
 
 
 def analyse(claim: str, passage: str, embedder: Any = None,
             clause_vectors: bool | None = None, tokens: bool | None = None,
-            lazy: bool = False) -> Analysis:
+            lazy: bool = False, copies: bool = False) -> Analysis:
     """Measure each clause of `claim` against `passage` (the costly, threshold-free part).
     `clause_vectors`: embed each clause of a long sentence on its own (the learned model needs
     the clauses' own cosines; the rules judge a clause by the sentence's, which costs one model
@@ -56,7 +61,9 @@ def analyse(claim: str, passage: str, embedder: Any = None,
     passage's (rag/token_align.py, the learned model's strongest inputs; one more model run
     per new text); None: as the default thresholds say. `lazy`: when a veto that no cosine can
     change rejects the claim, return it unmeasured (`Analysis.measured` False: no model call,
-    NaN cosines, the clauses up to the vetoed one) instead of embedding the claim."""
+    NaN cosines, the clauses up to the vetoed one) instead of embedding the claim; `copies`:
+    a claim copying a passage sentence takes that sentence's vector (`copied_sentence`; not
+    for the learned model, whose inputs were measured with the claim's own vector)."""
     claim = claim_text(claim)
     parts = _units(passage)
     lexical = _overlap(claim, passage)
@@ -69,7 +76,8 @@ def analyse(claim: str, passage: str, embedder: Any = None,
     if clause_vectors is None:
         clause_vectors = DEFAULTS.own_clause_vectors
     own = clause_vectors and len(pieces) > 1
-    texts = [claim, *(pieces if own else []), *(u.text for u in parts)]
+    texts = [(copies and copied_sentence(claim, passage)) or claim, *(pieces if own else []),
+             *(u.text for u in parts)]
     matrix = VECTORS.encode(texts, embedder)
     units_matrix = matrix[len(texts) - len(parts):]
     sims = units_matrix @ matrix[0]
@@ -154,9 +162,22 @@ def claim_text(claim: str) -> str:
     return plain(strip_citations(claim))
 
 
+def copied_sentence(claim: str, passage: str) -> str | None:
+    """The passage sentence `claim` copies word for word (case, punctuation and Markdown
+    aside), whose vector stands for the claim's: it usually has one already (the index's
+    sentence table, the cache), and the two say the same; None when it copies none."""
+    key = _word_key(claim)
+    return next((u.text for u in _units(passage) if _word_key(u.text) == key), None)
+
+
+@lru_cache(maxsize=8192)
+def _word_key(text: str) -> tuple[str, ...]:
+    return tuple(words(plain(text)))
+
+
 def needs_vector(claim: str, passage: str) -> bool:
-    """Whether `support_score(claim, passage)` (lazy) embeds the claim: no veto rejects it
-    whatever its cosines are."""
+    """Whether `support_score(claim, passage)` (lazy) needs a vector of the claim (its own, or
+    that of the passage sentence it copies): no veto rejects it whatever its cosines are."""
     claim = claim_text(claim)
     return not _filler(claim) and _unmeasured(claim, passage) is None
 
@@ -347,9 +368,11 @@ def support_score(
 ) -> Support:
     """Support of `claim` by `passage`, clause by clause (the weakest clause decides). `lazy`:
     a claim a veto rejects whatever its cosines are is not embedded (its `score` and
-    `similarity` are then NaN); False measures every claim."""
+    `similarity` are then NaN), and under the rules a claim copying a passage sentence takes
+    that sentence's vector (`copied_sentence`); False measures every claim with its own."""
+    rules_model = thresholds.model == "rules"
     analysis = analyse(claim, passage, embedder, thresholds.own_clause_vectors,
-                       tokens=thresholds.model == "learned", lazy=lazy)
+                       tokens=not rules_model, lazy=lazy, copies=lazy and rules_model)
     return judge(analysis, thresholds)
 
 

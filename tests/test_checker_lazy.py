@@ -14,10 +14,14 @@ from rag.vector_cache import VECTORS
 
 
 class _Refusing:
-    """An embedder that must not be called."""
+    """An embedder that must not be called (once `closed`; before, the real one)."""
+
+    closed = True
 
     def encode(self, texts):  # noqa: ANN001, ANN201
-        raise AssertionError(f"embedded {texts}")
+        if self.closed:
+            raise AssertionError(f"embedded {texts}")
+        return default_embedder().encode(texts)
 
 
 PASSAGE = ("Keep the change small. A reviewer can hold about 400 lines in their head; beyond "
@@ -58,3 +62,26 @@ def test_lazy_verdicts_equal_full_verdicts_on_the_labelled_dev_rows() -> None:
         assert (lazy.ok(0.0), lazy.vetoed, lazy.reason, lazy.clause, lazy.novel) == (
             full.ok(0.0), full.vetoed, full.reason, full.clause, full.novel), row["id"]
     assert skipped >= 80  # 109 of the 283 dev rows on 2026-12-01
+
+
+MARKDOWN = ("Projects that are finished, for whatever reason, are moved into the **Landed** "
+            "stage. Install the Zoom application through [Self Service](https://example.org/ss).")
+
+
+def test_a_copied_sentence_takes_the_vector_of_the_sentence_it_copies() -> None:
+    from rag.citations import verify
+    from rag.support import copied_sentence
+    from rag.text import units
+
+    guard = _Refusing()
+    guard.closed = False
+    VECTORS.encode([u.text for u in units(MARKDOWN)], guard)  # passage warm
+    guard.closed = True
+    claim = "Projects that are finished, for whatever reason, are moved into the Landed stage"
+    assert copied_sentence(claim, MARKDOWN) == units(MARKDOWN)[0].text
+    assert copied_sentence("Projects are moved into the Landed stage.", MARKDOWN) is None
+    support = support_score(claim, MARKDOWN, guard)
+    assert support.ok(0.0) and support.similarity == pytest.approx(1.0)
+    checked = verify(f"{claim} [1]. Install the Zoom application through Self Service [1].",
+                     [MARKDOWN], guard)
+    assert [c.verified for c in checked] == [True, True]
