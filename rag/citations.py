@@ -14,7 +14,9 @@ How one claim is judged against one passage lives in rag/support.py (clauses, re
 numbers and names, novel content, then the learned model of rag/support_model.py or the hand-set
 rules); the checks themselves in rag/claims.py, rag/reversal.py and rag/alignment.py. Local and
 deterministic; `embedder=None` loads the bundled MiniLM. Sentence vectors come from
-`rag.vector_cache.VECTORS`, so a passage sentence or claim already encoded is not encoded again.
+`rag.vector_cache.VECTORS`, so a passage sentence or claim already encoded is not encoded again,
+and `verify` embeds, in one call, only the sentences whose verdict needs a cosine (not those a
+veto rejects against every passage they may be scored on).
 """
 
 from __future__ import annotations
@@ -36,11 +38,14 @@ from rag.support import (
     Support,
     Thresholds,
     analyse,
+    claim_text,
+    copied_sentence,
     judge,
+    needs_vector,
     support_score,
     supports,
 )
-from rag.text import content_terms, plain, strip_citations, units
+from rag.text import content_terms, strip_citations, units
 from rag.vector_cache import VECTORS, default_embedder
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -109,14 +114,8 @@ def verify(
     limit = thresholds.limit if threshold is None else threshold
     embedder = embedder if embedder is not None else (default_embedder() if passages else None)
     checked: list[Checked] = []
-    claims = parse_answer(answer_text)
-    if embedder is not None:  # one model call for every sentence (and clause) of the answer
-        texts = [plain(c.text) for c in claims if not rules.is_filler(plain(c.text))]
-        own = thresholds.own_clause_vectors
-        VECTORS.encode(list(dict.fromkeys(
-            t for text in texts for t in [text, *(rules.clauses(text) if own else [])])),
-            embedder)
-    for claim in claims:
+    todo: list[tuple[Checked, list[int]]] = []
+    for claim in parse_answer(answer_text):
         first = next((c for c in checked
                       if rules.near_duplicate(c.text, claim.text, thresholds.duplicate)), None)
         if first is not None:
@@ -129,8 +128,61 @@ def verify(
         if not content_terms(claim.text) or not passages or rules.is_filler(claim.text):
             result.reason = "no passage" if not passages else "filler"
             continue
+        todo.append((result, valid))
+    if embedder is not None:  # one model call for the sentences whose verdict needs a cosine
+        _encode_needed(todo, passages, embedder, thresholds, limit)
+    for result, valid in todo:
         _attribute(result, valid, passages, embedder, limit, thresholds)
     return checked
+
+
+def _encode_needed(todo: Sequence[tuple[Checked, list[int]]], passages: Sequence[str],
+                   embedder: Any, thresholds: Thresholds, limit: float) -> None:
+    """Embed, in one model call, the sentences `_attribute` will need their own vector for:
+    not those a veto rejects against every passage it may score them on, nor those it scores
+    only against passages they copy a sentence of (that sentence's vector stands for theirs).
+    Such sentences cost no model input: the model is most of the checker's cost (~10 ms per
+    sentence on two cores)."""
+    texts: list[str] = []
+    for result, valid in todo:
+        if thresholds.own_clause_vectors:  # clause vectors (the learned model): no copies
+            cited = [passages[n - 1] for n in valid]
+            scored = [*cited, *(["\n\n".join(cited)] if len(cited) > 1 else []), *passages]
+            need = not valid or any(needs_vector(result.text, p) for p in scored)
+        else:
+            need = _needs_own_vector(result.text, valid, passages, embedder, thresholds, limit)
+        if need:
+            text = claim_text(result.text)
+            texts += [text, *(rules.clauses(text) if thresholds.own_clause_vectors else [])]
+    if texts:
+        VECTORS.encode(list(dict.fromkeys(texts)), embedder)
+
+
+def _needs_own_vector(text: str, valid: list[int], passages: Sequence[str], embedder: Any,
+                      thresholds: Thresholds, limit: float) -> bool:
+    """Whether `_attribute` embeds the sentence itself: it scores the sentence against its
+    cited passages, then (none supporting it) against them together, then against every
+    other passage; one citing none against every passage, measured in full."""
+    def own(passage: str) -> bool:  # (the learned model embeds every claim: see the caller)
+        return needs_vector(text, passage) and copied_sentence(text, passage) is None
+
+    def holds(passage: str) -> bool:  # judged without the sentence's own vector
+        return support_score(text, passage, embedder, thresholds).ok(limit)
+
+    if not valid:
+        return any(copied_sentence(text, p) is None for p in passages)
+    cited = [passages[n - 1] for n in valid]
+    if any(own(p) for p in cited):
+        return True
+    if any(holds(p) for p in cited):
+        return False  # kept: no other passage is scored
+    if len(valid) > 1:
+        joint = "\n\n".join(cited)
+        if own(joint):
+            return True
+        if holds(joint):
+            return False
+    return any(own(p) for n, p in enumerate(passages, 1) if n not in valid)
 
 
 def _attribute(
@@ -160,5 +212,6 @@ def _attribute(
     result.spans = {n: s for n in kept if (s := score(n).span) is not None}
     if not kept:
         first = score(valid[0]) if valid else max(
-            (score(n) for n in range(1, len(passages) + 1)), key=lambda s: s.score)
+            (support_score(result.text, p, embedder, thresholds, lazy=False) for p in passages),
+            key=lambda s: s.score)  # the reason of the best-scoring passage: every score
         result.reason = first.reason or "weak"

@@ -14,11 +14,17 @@ copied sentence, two words exchanged, or a word of a mostly copied sentence repl
   P(supported) >= `support_learned_threshold` (not the default: see rag/settings.py).
 
 Both were calibrated on the DEV split of evals/datasets/support.jsonl only (rag/settings.py).
+
+The MiniLM call that embeds the claim is most of the checker's cost, and the vetoes need no
+vector (a cosine only picks which passage sentences a clause's reversal is read against), so
+`support_score` reads the vetoes first and embeds the claim only when its verdict can still
+depend on a cosine (`needs_vector`); the verdict is the one the full measurement gives.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +39,7 @@ from rag.support_types import (
     Support,
     Thresholds,
 )
-from rag.text import Unit, content_terms, plain, strip_citations, units
+from rag.text import Unit, content_terms, plain, strip_citations, units, words
 from rag.vector_cache import VECTORS, default_embedder
 
 if TYPE_CHECKING:
@@ -41,29 +47,37 @@ if TYPE_CHECKING:
 
 
 __all__ = ["DEFAULTS", "SUPPORT_THRESHOLD", "Analysis", "ClauseFacts", "Support", "Thresholds",
-           "analyse", "default_embedder", "features", "judge", "support_score", "supports",
-           "veto"]
+           "analyse", "claim_text", "copied_sentence", "default_embedder", "features", "judge",
+           "needs_vector", "support_score", "supports", "veto"]
 
 
 def analyse(claim: str, passage: str, embedder: Any = None,
-            clause_vectors: bool | None = None, tokens: bool | None = None) -> Analysis:
+            clause_vectors: bool | None = None, tokens: bool | None = None,
+            lazy: bool = False, copies: bool = False) -> Analysis:
     """Measure each clause of `claim` against `passage` (the costly, threshold-free part).
     `clause_vectors`: embed each clause of a long sentence on its own (the learned model needs
     the clauses' own cosines; the rules judge a clause by the sentence's, which costs one model
     input per sentence instead of one per clause); `tokens`: align the claim's words with the
     passage's (rag/token_align.py, the learned model's strongest inputs; one more model run
-    per new text); None: as the default thresholds say."""
-    claim = plain(strip_citations(claim))
+    per new text); None: as the default thresholds say. `lazy`: when a veto that no cosine can
+    change rejects the claim, return it unmeasured (`Analysis.measured` False: no model call,
+    NaN cosines, the clauses up to the vetoed one) instead of embedding the claim; `copies`:
+    a claim copying a passage sentence takes that sentence's vector (`copied_sentence`; not
+    for the learned model, whose inputs were measured with the claim's own vector)."""
+    claim = claim_text(claim)
     parts = _units(passage)
     lexical = _overlap(claim, passage)
     if _filler(claim):
         return Analysis([], 0.0, lexical, None, True)
     pieces = _clauses(claim)
+    if lazy and (vetoed := _unmeasured(claim, passage)) is not None:
+        return replace(vetoed)
     embedder = embedder if embedder is not None else default_embedder()
     if clause_vectors is None:
         clause_vectors = DEFAULTS.own_clause_vectors
     own = clause_vectors and len(pieces) > 1
-    texts = [claim, *(pieces if own else []), *(u.text for u in parts)]
+    texts = [(copies and copied_sentence(claim, passage)) or claim, *(pieces if own else []),
+             *(u.text for u in parts)]
     matrix = VECTORS.encode(texts, embedder)
     units_matrix = matrix[len(texts) - len(parts):]
     sims = units_matrix @ matrix[0]
@@ -138,25 +152,84 @@ def _clause(
     found = _term_set(clause)
     facts = ClauseFacts(clause, float(sims.max()), len(found),
                         rules.novel_terms(clause, passage), rules.novel_pairs(clause, passage), "")
-    if rules.changed_number(clause, passage):
-        facts.rule = "number"
-    elif rules.changed_name(clause, passage):
-        facts.rule = "name"
-    else:
-        facts.rule = _reversal(clause, sentence, passage, parts, sims)
+    facts.rule = _fact_rule(clause, passage) or _reversal(clause, sentence, passage, parts,
+                                                          sims) or ""
     return facts
 
 
+def claim_text(claim: str) -> str:
+    """The text of a claim the checker reads and embeds (citations and Markdown removed)."""
+    return plain(strip_citations(claim))
+
+
+def copied_sentence(claim: str, passage: str) -> str | None:
+    """The passage sentence `claim` copies word for word (case, punctuation and Markdown
+    aside), whose vector stands for the claim's: it usually has one already (the index's
+    sentence table, the cache), and the two say the same; None when it copies none."""
+    key = _word_key(claim)
+    return next((u.text for u in _units(passage) if _word_key(u.text) == key), None)
+
+
+@lru_cache(maxsize=8192)
+def _word_key(text: str) -> tuple[str, ...]:
+    return tuple(words(plain(text)))
+
+
+def needs_vector(claim: str, passage: str) -> bool:
+    """Whether `support_score(claim, passage)` (lazy) needs a vector of the claim (its own, or
+    that of the passage sentence it copies): no veto rejects it whatever its cosines are."""
+    claim = claim_text(claim)
+    return not _filler(claim) and _unmeasured(claim, passage) is None
+
+
+@lru_cache(maxsize=4096)
+def _unmeasured(claim: str, passage: str) -> Analysis | None:
+    """The vetoed analysis of `claim` (a `claim_text`, not filler) when a veto rejects it
+    whatever its cosines are, else None (the claim must be embedded). The cosines only choose
+    which passage sentences a clause's reversal is read against: a clause that reverses none of
+    them is not reversed whichever the cosine picks, one that reverses some needs them. `judge`
+    stops at the first clause with a rule, so the clauses after it are not read. Cached: the
+    answer's check asks first which sentences need a vector, then checks them."""
+    parts, pieces, nan = _units(passage), _clauses(claim), float("nan")
+    facts: list[ClauseFacts] = []
+    for piece in pieces:
+        rule = _fact_rule(piece, passage) or _reversal(piece, claim, passage, parts, None)
+        if rule is None:
+            return None  # a reversal depends on which sentences the cosines pick
+        facts.append(ClauseFacts(piece, nan, len(_term_set(piece)),
+                                 rules.novel_terms(piece, passage),
+                                 rules.novel_pairs(piece, passage), rule))
+        if rule:
+            break
+    result = Analysis(facts, nan, _overlap(claim, passage), None, False, measured=False,
+                      novel=len(rules.novel_terms(claim, passage)),
+                      pairs=rules.novel_pairs(claim, passage))
+    if not facts[-1].rule:
+        _sentence_checks(result, claim, passage, parts)
+    return result if facts[-1].rule or result.rule else None
+
+
+def _fact_rule(clause: str, passage: str) -> str:
+    """A number or a name of the clause that the passage lacks, or ""."""
+    if rules.changed_number(clause, passage):
+        return "number"
+    return "name" if rules.changed_name(clause, passage) else ""
+
+
 def _reversal(
-    clause: str, sentence: str, passage: str, parts: Sequence[Unit], sims: np.ndarray
-) -> str:
+    clause: str, sentence: str, passage: str, parts: Sequence[Unit], sims: np.ndarray | None
+) -> str | None:
     """A reversal of a passage sentence the clause restates: one holding all its content words
     if there is one, else those it (or its whole sentence) resembles most, by meaning and by
-    shared words."""
+    shared words. Without `sims` (the clause's cosines to each passage sentence), None when the
+    answer depends on them (`_reversal_unmeasured`)."""
     found = _term_set(clause)
     unit_terms = _unit_terms(passage)  # parts are _units(passage)
     closest = {j for j, t in enumerate(unit_terms) if found and found <= t}
+    if not closest and sims is None:
+        return _reversal_unmeasured(clause, sentence, passage, parts)
     if not closest:
+        assert sims is not None
         closest = {int(sims.argmax())}
         similar = sims.tolist()  # Python floats, converted once
         for text in (clause, sentence):
@@ -166,6 +239,33 @@ def _reversal(
             closest.update(j for j in ranked[:2] if shared[j])
     flips = (reversal.reversal(clause, parts[j].text, sentence, passage) for j in sorted(closest))
     return next((f for f in flips if f), "")
+
+
+def _reversal_unmeasured(clause: str, sentence: str, passage: str,
+                         parts: Sequence[Unit]) -> str | None:
+    """`_reversal` when no passage sentence holds all the clause's words, without the cosines,
+    which pick the sentence read (the closest by meaning) and break ties between sentences
+    sharing as many words: the first reversed passage sentence decides when it is read
+    whatever the cosines are (among the two sharing the most words with the clause or its
+    sentence, with no tie for that place); "" when none is reversed; None otherwise."""
+    for j, unit in enumerate(parts):
+        flip = reversal.reversal(clause, unit.text, sentence, passage)
+        if flip:
+            return flip if _always_read(j, (clause, sentence), passage) else None
+    return ""
+
+
+def _always_read(j: int, texts: Sequence[str], passage: str) -> bool:
+    """Passage sentence j shares words with one of `texts` and at most one other sentence
+    shares as many: it is among the two `_reversal` reads for that text, whatever the
+    cosines."""
+    unit_terms = _unit_terms(passage)
+    for text in texts:
+        words = _term_set(text)
+        shared = [len(words & t) for t in unit_terms]
+        if shared[j] and sum(s >= shared[j] for s in shared) <= 2:  # j itself and one other
+            return True
+    return False
 
 
 @lru_cache(maxsize=8192)
@@ -263,11 +363,16 @@ def _explain(result: Support, failing: tuple[str, ClauseFacts] | None,
 
 
 def support_score(
-    claim: str, passage: str, embedder: Any = None, thresholds: Thresholds = DEFAULTS
+    claim: str, passage: str, embedder: Any = None, thresholds: Thresholds = DEFAULTS,
+    lazy: bool = True,
 ) -> Support:
-    """Support of `claim` by `passage`, clause by clause (the weakest clause decides)."""
+    """Support of `claim` by `passage`, clause by clause (the weakest clause decides). `lazy`:
+    a claim a veto rejects whatever its cosines are is not embedded (its `score` and
+    `similarity` are then NaN), and under the rules a claim copying a passage sentence takes
+    that sentence's vector (`copied_sentence`); False measures every claim with its own."""
+    rules_model = thresholds.model == "rules"
     analysis = analyse(claim, passage, embedder, thresholds.own_clause_vectors,
-                       tokens=thresholds.model == "learned")
+                       tokens=not rules_model, lazy=lazy, copies=lazy and rules_model)
     return judge(analysis, thresholds)
 
 

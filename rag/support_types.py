@@ -56,7 +56,9 @@ class Support:
     """How well a passage supports a claim."""
 
     score: float  # P(supported) (learned model), or w x similarity + (1 - w) x lexical (rules)
-    similarity: float  # best cosine similarity claim vs one passage sentence
+    # best cosine similarity claim vs one passage sentence; NaN (and so `score`) when a veto
+    # rejected the claim before it was embedded (`support_score(lazy=True)`)
+    similarity: float
     lexical: float  # fraction of the claim's content words present in the passage
     span: tuple[int, int] | None  # characters of the best-supporting passage sentence
     # why it fails: filler, negation, antonym, comparison, swap, substitution, number, name,
@@ -105,3 +107,6 @@ class Analysis:
     pairs: float = 0.0  # share of the sentence's word pairs never near each other there
     # soft word alignment with the passage (rag/token_align.py; {} when not measured)
     tokens: dict[str, float] = field(default_factory=dict)
+    # False when a veto rejected the claim before it was embedded (`analyse(lazy=True)`): the
+    # cosines are NaN and `clauses` stops at the vetoed clause
+    measured: bool = True

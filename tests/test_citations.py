@@ -326,3 +326,18 @@ def test_verify_encodes_each_new_sentence_once_and_nothing_it_has_seen(embedder)
     assert len(counting.calls) == 1 and len(counting.calls[0]) == 3, counting.calls
     verify(text, PASSAGES, counting)  # the same answer again: no model call at all
     assert len(counting.calls) == 1
+
+
+def test_verify_embeds_no_sentence_a_veto_rejects_against_every_passage(embedder) -> None:  # noqa: ANN001
+    from rag.citations import VECTORS
+
+    counting = CountingEmbedder(embedder)
+    VECTORS.encode([u.text for p in PASSAGES for u in units(p)], counting)  # passages warm
+    counting.calls.clear()
+    vetoed = "A reviewer can hold about 900 lines in their head"  # a number no passage has
+    text = f"Offer to join the war rooms [1]. {vetoed} [2]. Owls rule the moon [2]."
+    checked = verify(text, PASSAGES, counting)
+    assert [c.verified for c in checked] == [True, False, False]
+    assert checked[1].reason == "number"
+    assert len(counting.calls) == 1, counting.calls  # one model call for the answer
+    assert not any("900" in t for t in counting.calls[0]) and len(counting.calls[0]) == 2
