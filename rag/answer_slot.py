@@ -175,15 +175,16 @@ def answer_type(question: str, passages: Sequence[Passage], bm25: Any) -> float:
     should a story be?" is not answered by "a story fits in one sprint"); 1.0 otherwise, also
     for a question asking for none."""
     from rag.index.bm25 import tokenize
-    from rag.text import units
+    from rag.text import link_text, units
 
     kind = asks_for(question)
     if kind is None:
         return 1.0
     # The sentences holding something of the asked kind, as their terms (tokenised once: the
-    # focus check and every asking part look at the same sentences).
-    typed = [set(tokenize(unit.text, bm25.stemmer)) for passage in passages
-             for unit in units(passage.text) if holds(unit.text, kind)]
+    # focus check and every asking part look at the same sentences). Link targets are not
+    # read: a URL's digits are no quantity, its host no term of the sentence.
+    shown = [link_text(unit.text) for passage in passages for unit in units(passage.text)]
+    typed = [set(tokenize(text, bm25.stemmer)) for text in shown if holds(text, kind)]
     head = set(tokenize(focus(question) or "", bm25.stemmer))
     if head & _DURATION_HEADS:  # "how much vacation *time*" is counted in hours or days
         head |= set(tokenize(_DURATION_UNITS, bm25.stemmer))
@@ -203,10 +204,10 @@ def names(question: str, texts: Sequence[str], bm25: Any) -> float:
     when every name is found or the question uses none). Normalised as `rare_coverage` is: a
     name the index never uses scores 0 on any index size; one missing from these passages but
     common in the corpus (an agency's own acronym) costs little."""
-    from rag.index.bm25 import tokenize
+    from rag.index.bm25 import document_terms, tokenize
 
     wanted = {t for n in question_names(question) for t in tokenize(n, bm25.stemmer)}
-    seen = {t for text in texts for t in tokenize(text, bm25.stemmer)}
+    seen = {t for text in texts for t in document_terms(text, bm25.stemmer)}
     missing = [bm25.idf(t) for t in wanted - seen]
     if not missing:
         return 1.0

@@ -94,12 +94,12 @@ def lexical_coverage(question: str, texts: Sequence[str], bm25: Any) -> float:
 
     Unknown terms weigh the most (they are rarer than any indexed term), so a question about
     something the index has never seen cannot be carried by its common words."""
-    from rag.index.bm25 import tokenize
+    from rag.index.bm25 import document_terms, tokenize
 
     terms = set(tokenize(question, bm25.stemmer))
     if not terms:
         return 0.0
-    seen = {t for text in texts for t in tokenize(text, bm25.stemmer)}
+    seen = {t for text in texts for t in document_terms(text, bm25.stemmer)}
     weights = {t: bm25.idf(t) for t in terms}
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in seen) / total if total else 0.0
@@ -109,12 +109,12 @@ def rare_coverage(question: str, texts: Sequence[str], bm25: Any) -> float:
     """1 - the highest idf / log(1 + (N + 0.5) / 0.5) of a question term absent from `texts`
     (1.0 when every term is present; 0.0 without terms). The denominator is the idf of a term no
     document has, so the value reads the same on any index size."""
-    from rag.index.bm25 import tokenize
+    from rag.index.bm25 import document_terms, tokenize
 
     terms = set(tokenize(question, bm25.stemmer))
     if not terms:
         return 0.0
-    seen = {t for text in texts for t in tokenize(text, bm25.stemmer)}
+    seen = {t for text in texts for t in document_terms(text, bm25.stemmer)}
     ceiling = math.log(1.0 + (len(bm25.ids) + 0.5) / 0.5)
     missing = [bm25.idf(t) for t in terms - seen]
     return 1.0 - min(max(missing) / ceiling, 1.0) if missing else 1.0
@@ -191,10 +191,11 @@ def sentence_cosine(question: str, passages: Sequence[Passage], embedder: Any,
     questions with a preamble, which are answerable more often than not (measured on dev: no
     off-topic question moved by more than 0.03)."""
     from rag.citations import VECTORS
-    from rag.text import units
+    from rag.text import link_text, units
 
+    # a link target's digits ("/2023/..") are not the number a "how many" question asks for
     sentences = [u.text for p in passages for u in units(p.text)
-                 if answer_slot.holds(u.text, kind)]
+                 if answer_slot.holds(link_text(u.text), kind)]
     if not sentences:
         return 0.0
     asked = [question, *answer_slot.ask_parts(question)]
@@ -205,10 +206,10 @@ def sentence_cosine(question: str, passages: Sequence[Passage], embedder: Any,
 def sentence_lexical(question: str, passages: Sequence[Passage], bm25: Any) -> float:
     """The best IDF-weighted share of the question's terms (or of one of its `ask_parts`')
     that ONE sentence or list item of the passages holds (0 without terms or sentences)."""
-    from rag.index.bm25 import tokenize
+    from rag.index.bm25 import document_terms, tokenize
     from rag.text import units
 
-    found = [set(tokenize(u.text, bm25.stemmer)) for p in passages for u in units(p.text)]
+    found = [set(document_terms(u.text, bm25.stemmer)) for p in passages for u in units(p.text)]
     best = 0.0
     for asked in (question, *answer_slot.ask_parts(question)):
         weights = {t: bm25.idf(t) for t in set(tokenize(asked, bm25.stemmer))}
