@@ -21,11 +21,14 @@ anyway, the BM25 index's IDF) and means the same thing on a one-article playbook
   "paid *sabbatical*" name a specific thing, and when that thing is absent the everyday words
   around it do not make the question answerable. Normalising by log N makes 1 - 0.9 mean "a
   term about as rare as any" on a 3-chunk playbook and on a 10k-chunk handbook alike.
-- `answer_type`, `names`: answer-level evidence, rag/answer_slot.py. `answer_type` is 0 when
-  the question asks for a quantity, a date or a person and no sentence of the top passages
-  holds one next to the question's rarest terms (the benefits page names the Thrift Savings
-  Plan but states no match percentage); `names` drops when a name the question uses ("in
-  *Denver*", "in *Expensify*") is missing from the top passages.
+- `answer_type`, `names`, `names_together`: answer-level evidence, rag/answer_slot.py.
+  `answer_type` is 0 when the question asks for a quantity, a date or a person and no
+  sentence of the top passages holds one next to the question's rarest terms (the benefits
+  page names the Thrift Savings Plan but states no match percentage); `names` drops when a
+  name the question uses ("in *Denver*", "in *Expensify*") is missing from the top passages,
+  `names_together` also when no sentence holds it next to one of the question's two rarest
+  other terms ("*Apple's* policy on working from home" is not answered by a page naming an
+  Apple laptop elsewhere).
 - `typed_cos`: `sentence_cos` over the sentences of the top passages that hold what the
   question asks for (`answer_slot.asks_for`: a number, money, a date, a person); the plain
   sentence cosine for a question asking for nothing typed. A page about the topic that never
@@ -57,7 +60,7 @@ from rag.retrieve import Passage
 LEXICAL_PASSAGES = 3  # passages whose words count as "matched" for the lexical feature
 FEATURES = ("passage_cos", "sentence_cos", "lexical", "lexical_top", "rare_coverage",
             "answer_type", "names", "agreement", "margin", "probe_ratio", "typed_cos",
-            "sentence_lexical", "ask_coverage", "title_overlap")
+            "sentence_lexical", "ask_coverage", "title_overlap", "names_together")
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class Evidence:
     sentence_lexical: float = 0.0
     ask_coverage: float = 0.0
     title_overlap: float = 0.0
+    names_together: float = 0.0
 
     @property
     def relevance(self) -> float:
@@ -247,6 +251,7 @@ def evidence(question: str, passages: Sequence[Passage], bm25: Any, embedder: An
         "sentence_lexical": lambda: sentence_lexical(question, first, bm25),
         "ask_coverage": lambda: ask_coverage(question, texts, bm25),
         "title_overlap": lambda: title_overlap(question, top, bm25),
+        "names_together": lambda: answer_slot.names_together(question, first, bm25),
     }
     return Evidence(**{name: value() for name, value in compute.items()
                        if wanted is None or name in wanted})

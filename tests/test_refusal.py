@@ -391,3 +391,23 @@ def test_link_targets_are_no_evidence_for_names_or_answer_type() -> None:
     assert answer_type(question, [_text_passage(texts[0])], index) == 0.0
     stated = "Parental leave is [12 weeks](https://example.gov/leave) of paid leave."
     assert answer_type(question, [_text_passage(stated)], index) == 1.0
+
+
+def test_names_together_wants_the_name_in_a_sentence_with_a_rare_question_term() -> None:
+    """A name the passages use only away from what the question asks about ("Apple's policy
+    on working from home" vs. a page naming an Apple laptop) is not found; the same name in a
+    sentence about the asked thing is."""
+    from rag.answer_slot import names, names_together
+    from rag.index.bm25 import BM25
+
+    apart = ("Remote staff may work from home two days a week.\n\n"
+             "New hires receive an Apple laptop.")
+    together = "At Apple, staff may work from home two days a week."
+    texts = [apart, "Badges open the office door.", "Travel needs an authorization."]
+    index = BM25.build(["a", "b", "c"], texts)
+    question = "What is Apple's policy on working from home?"
+    assert names(question, [apart], index) == 1.0  # the name is on the page...
+    assert names_together(question, [_text_passage(apart)], index) < 0.6  # ...not with "home"
+    assert names_together(question, [_text_passage(together)], index) == 1.0
+    assert names_together("How do remote staff work from home?",
+                          [_text_passage(apart)], index) == 1.0  # no names: nothing to find
