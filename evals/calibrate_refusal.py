@@ -30,7 +30,8 @@ from rag.answerability import FEATURES
 
 DEV = ("playbook", "cwe-dev", "18f-dev")
 TEST = ("cwe-test", "18f-test")
-CHOSEN = ("answer_type", "names", "agreement", "typed_cos", "ask_coverage")  # see rag/refusal.py
+# the frozen model's features, see rag/refusal.py
+CHOSEN = ("answer_type", "agreement", "typed_cos", "ask_coverage", "names_together")
 Row = dict[str, Any]
 Model = tuple[dict[str, float], float]  # (weights by feature, intercept)
 

@@ -21,11 +21,14 @@ anyway, the BM25 index's IDF) and means the same thing on a one-article playbook
   "paid *sabbatical*" name a specific thing, and when that thing is absent the everyday words
   around it do not make the question answerable. Normalising by log N makes 1 - 0.9 mean "a
   term about as rare as any" on a 3-chunk playbook and on a 10k-chunk handbook alike.
-- `answer_type`, `names`: answer-level evidence, rag/answer_slot.py. `answer_type` is 0 when
-  the question asks for a quantity, a date or a person and no sentence of the top passages
-  holds one next to the question's rarest terms (the benefits page names the Thrift Savings
-  Plan but states no match percentage); `names` drops when a name the question uses ("in
-  *Denver*", "in *Expensify*") is missing from the top passages.
+- `answer_type`, `names`, `names_together`: answer-level evidence, rag/answer_slot.py.
+  `answer_type` is 0 when the question asks for a quantity, a date or a person and no
+  sentence of the top passages holds one next to the question's rarest terms (the benefits
+  page names the Thrift Savings Plan but states no match percentage); `names` drops when a
+  name the question uses ("in *Denver*", "in *Expensify*") is missing from the top passages,
+  `names_together` also when no sentence holds it next to one of the question's two rarest
+  other terms ("*Apple's* policy on working from home" is not answered by a page naming an
+  Apple laptop elsewhere).
 - `typed_cos`: `sentence_cos` over the sentences of the top passages that hold what the
   question asks for (`answer_slot.asks_for`: a number, money, a date, a person); the plain
   sentence cosine for a question asking for nothing typed. A page about the topic that never
@@ -57,7 +60,7 @@ from rag.retrieve import Passage
 LEXICAL_PASSAGES = 3  # passages whose words count as "matched" for the lexical feature
 FEATURES = ("passage_cos", "sentence_cos", "lexical", "lexical_top", "rare_coverage",
             "answer_type", "names", "agreement", "margin", "probe_ratio", "typed_cos",
-            "sentence_lexical", "ask_coverage", "title_overlap")
+            "sentence_lexical", "ask_coverage", "title_overlap", "names_together")
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class Evidence:
     sentence_lexical: float = 0.0
     ask_coverage: float = 0.0
     title_overlap: float = 0.0
+    names_together: float = 0.0
 
     @property
     def relevance(self) -> float:
@@ -94,12 +98,12 @@ def lexical_coverage(question: str, texts: Sequence[str], bm25: Any) -> float:
 
     Unknown terms weigh the most (they are rarer than any indexed term), so a question about
     something the index has never seen cannot be carried by its common words."""
-    from rag.index.bm25 import tokenize
+    from rag.index.bm25 import document_terms, tokenize
 
     terms = set(tokenize(question, bm25.stemmer))
     if not terms:
         return 0.0
-    seen = {t for text in texts for t in tokenize(text, bm25.stemmer)}
+    seen = {t for text in texts for t in document_terms(text, bm25.stemmer)}
     weights = {t: bm25.idf(t) for t in terms}
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in seen) / total if total else 0.0
@@ -109,12 +113,12 @@ def rare_coverage(question: str, texts: Sequence[str], bm25: Any) -> float:
     """1 - the highest idf / log(1 + (N + 0.5) / 0.5) of a question term absent from `texts`
     (1.0 when every term is present; 0.0 without terms). The denominator is the idf of a term no
     document has, so the value reads the same on any index size."""
-    from rag.index.bm25 import tokenize
+    from rag.index.bm25 import document_terms, tokenize
 
     terms = set(tokenize(question, bm25.stemmer))
     if not terms:
         return 0.0
-    seen = {t for text in texts for t in tokenize(text, bm25.stemmer)}
+    seen = {t for text in texts for t in document_terms(text, bm25.stemmer)}
     ceiling = math.log(1.0 + (len(bm25.ids) + 0.5) / 0.5)
     missing = [bm25.idf(t) for t in terms - seen]
     return 1.0 - min(max(missing) / ceiling, 1.0) if missing else 1.0
@@ -191,10 +195,11 @@ def sentence_cosine(question: str, passages: Sequence[Passage], embedder: Any,
     questions with a preamble, which are answerable more often than not (measured on dev: no
     off-topic question moved by more than 0.03)."""
     from rag.citations import VECTORS
-    from rag.text import units
+    from rag.text import link_text, units
 
+    # a link target's digits ("/2023/..") are not the number a "how many" question asks for
     sentences = [u.text for p in passages for u in units(p.text)
-                 if answer_slot.holds(u.text, kind)]
+                 if answer_slot.holds(link_text(u.text), kind)]
     if not sentences:
         return 0.0
     asked = [question, *answer_slot.ask_parts(question)]
@@ -205,10 +210,10 @@ def sentence_cosine(question: str, passages: Sequence[Passage], embedder: Any,
 def sentence_lexical(question: str, passages: Sequence[Passage], bm25: Any) -> float:
     """The best IDF-weighted share of the question's terms (or of one of its `ask_parts`')
     that ONE sentence or list item of the passages holds (0 without terms or sentences)."""
-    from rag.index.bm25 import tokenize
+    from rag.index.bm25 import document_terms, tokenize
     from rag.text import units
 
-    found = [set(tokenize(u.text, bm25.stemmer)) for p in passages for u in units(p.text)]
+    found = [set(document_terms(u.text, bm25.stemmer)) for p in passages for u in units(p.text)]
     best = 0.0
     for asked in (question, *answer_slot.ask_parts(question)):
         weights = {t: bm25.idf(t) for t in set(tokenize(asked, bm25.stemmer))}
@@ -246,6 +251,7 @@ def evidence(question: str, passages: Sequence[Passage], bm25: Any, embedder: An
         "sentence_lexical": lambda: sentence_lexical(question, first, bm25),
         "ask_coverage": lambda: ask_coverage(question, texts, bm25),
         "title_overlap": lambda: title_overlap(question, top, bm25),
+        "names_together": lambda: answer_slot.names_together(question, first, bm25),
     }
     return Evidence(**{name: value() for name, value in compute.items()
                        if wanted is None or name in wanted})

@@ -29,30 +29,28 @@ from rag.text import content_terms
 # 66 + 50, 18f-dev 98 + 55; class-balanced logistic regression) on passages retrieved with
 # convex fusion (the default); threshold = the highest at which no dev corpus falsely refuses
 # more than 5 %, computed with the weights as rounded below and floored to 4 decimals, then
-# frozen:   python -m evals.calibrate_refusal --search --size 5   (2026-12-01, round 5)
+# frozen:   python -m evals.calibrate_refusal --search --size 5   (2026-12-01, round 6)
 # Features: `--search` ranks every subset of up to five features by leave-one-corpus-out
 # transfer and skips sets with a negative weight, with probe_ratio (it inflates on a tiny
 # index), or whose fit decides a bundled-playbook question or a fixture-playbook test question
-# wrong (evals/refusal_fixture.py); this set is first (transfer 0.739; the round-4 set,
-# sentence_cos, answer_type, names, agreement, 0.683 on the same rows).
-# `typed_cos` (the best cosine among sentences of the top passages that hold what the question
-# asks for: a number for "how many", money for "how much does X cost") and `ask_coverage` (the
-# asking part's rarest word found in the top passages, trusted by index size) are new in this
-# round, as are `sentence_lexical` and `title_overlap` (measured, not chosen).
-# Why 5 % and not the earlier 2 %: round 5 added 28 answerable scenario / paraphrase and 27
-# untyped near-miss dev questions (evals/datasets/README.md). With a 2 % cap the hardest of
-# the new paraphrases (vocabulary lost at retrieval: "PTO" never meets "annual leave") set the
-# threshold alone and the fit refused 44 % of 18f-dev off-topic questions (34 % of near
-# misses). At 5 % per corpus (the issue asks <= 3 % on test) this model on dev: false refusals
-# playbook 0 %, cwe 4.5 %, 18f 4.1 %; off-topic refused 100 %, 82 %, 73 %; near misses cwe
-# 80 %, 18f 68 %; AUC cwe 0.966, 18f 0.938. The round-4 model scores on the same dev rows:
-# 6.1 % / 4.1 % false, 86 % / 66 % off-topic. Test figures (report only, never tuned on):
-# README "Refusal". The issue's targets (<= 3 % false, >= 95 % off-topic, >= 85 % near misses
-# on test) are NOT met.
-WEIGHTS = {"answer_type": 2.192, "names": 2.546, "agreement": 0.952, "typed_cos": 8.118,
-           "ask_coverage": 3.31}
-INTERCEPT = -10.075
-REFUSAL_THRESHOLD = Settings.model_fields["refusal_threshold"].default  # 0.3318, owned by Settings
+# wrong (evals/refusal_fixture.py). Round 6 (BM25 and the lexical features read link text, not
+# link targets; `names_together`: a question's name must share a sentence with one of its
+# rarest other terms) ranks first round 5's set with `names` replaced by `names_together`:
+# transfer 0.813 (round 5's set 0.742 on the same rows). `phrase_coverage` (adjacent word
+# pairs of the question found adjacent in the passages) was measured and dropped: the fit gave
+# it a negative weight.
+# Why 5 % and not 2 %: round 5 added 28 answerable scenario / paraphrase and 27 untyped
+# near-miss dev questions; with a 2 % cap the hardest paraphrases (vocabulary lost at
+# retrieval: "PTO" never meets "annual leave") set the threshold alone. This model on dev:
+# false refusals playbook 0 %, cwe 3.0 %, 18f 4.1 %; off-topic refused 100 %, 86 %, 74.5 %;
+# near misses cwe 84.1 %, 18f 70.2 % (round 5's frozen model on the same rows: 4.5 % / 5.1 %
+# false, 80 % / 74.5 % off-topic, 77.3 % / 70.2 % near misses). Test figures (report only,
+# never tuned on): README "Refusal". The issue's targets (<= 3 % false, >= 95 % off-topic,
+# >= 85 % near misses on test) are NOT met.
+WEIGHTS = {"answer_type": 2.213, "agreement": 1.289, "typed_cos": 8.893, "ask_coverage": 3.365,
+           "names_together": 3.438}
+INTERCEPT = -11.224
+REFUSAL_THRESHOLD = Settings.model_fields["refusal_threshold"].default  # 0.2411, owned by Settings
 # Everyday questions no playbook is about: their median relevance on an index is the background
 # `probe_ratio` divides by (computed once per index generation, cached beside it).
 PROBES = (

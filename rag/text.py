@@ -42,6 +42,39 @@ class Unit:
     block: int  # index of the paragraph / list item the unit belongs to
 
 
+# Link targets are addresses, not content: "[leave policy](https://drive.google.com/...)" is
+# about leave, not about Google. `link_text` keeps what a reader sees and drops the target.
+# Inline links and images (the target may hold one level of parentheses and spaces, as a
+# template tag "{% page "/x" %}" does), reference links "[text][id]", reference definitions,
+# URL autolinks "<https://...>", bare URLs and HTML href / src values. An e-mail address
+# stays: it is a contact a sentence gives, not where a link points.
+_INLINE_LINK = re.compile(r"!?\[([^\[\]]*)\]\((?:[^()]|\([^()]*\))*\)")
+_REFERENCE_LINK = re.compile(r"\[([^\[\]]*)\]\[[^\[\]]*\]")
+_LINK_DEFINITION = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:[ \t]*\S+.*$", re.M)
+_AUTOLINK = re.compile(r"<[a-z][a-z0-9+.-]{1,31}:[^\s<>]*>", re.I)
+_BARE_URL = re.compile(r"\b(?:(?:https?|ftp)://|www\.)[^\s<>()\[\]\"']*[^\s<>()\[\]\"'.,;:!?]",
+                       re.I)
+_HTML_TARGET = re.compile(r"\b(?:href|src)\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+)", re.I)
+
+
+def link_text(text: str) -> str:
+    """The text with link targets removed and link text kept (see _INLINE_LINK): what BM25
+    and the lexical answerability features count. Nested links ("[![badge](img)](url)") are
+    unwrapped from the inside out."""
+    if "[" in text:
+        for _ in range(3):
+            unwrapped = _REFERENCE_LINK.sub(r"\1", _INLINE_LINK.sub(r"\1", text))
+            if unwrapped == text:
+                break
+            text = unwrapped
+        text = _LINK_DEFINITION.sub("", text)
+    if "<" in text or "=" in text:
+        text = _HTML_TARGET.sub("", _AUTOLINK.sub("", text))
+    if "://" in text or "www." in text.lower():
+        text = _BARE_URL.sub("", text)
+    return text
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens."""
     return _WORD.findall(text.lower().replace("’", "'"))

@@ -96,3 +96,37 @@ def test_searching_a_saved_index_does_not_import_scipy(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).parent.parent).stdout.split()
     assert out == ["c", "False"]
+
+
+LINKED = ("Read the [parental leave policy](https://drive.google.com/file/d/1xYz/view) first, "
+          "or <https://www.opm.gov/policy-data-oversight/pay-leave/> and https://calendar.google.com/x.")
+
+
+def test_link_targets_are_not_indexed_but_link_text_is() -> None:
+    """A URL's host and path words are not what a passage is about: a question about Google
+    must not find the leave page through its drive.google.com link target."""
+    index = BM25.build(["leave", "other"], [LINKED, "Google Docs is our editor"])
+    assert [h[0] for h in index.search("google", 5)] == ["other"]
+    assert index.search("opm drive calendar", 5) == []
+    assert [h[0] for h in index.search("parental leave policy", 5)] == ["leave"]
+
+
+def test_index_counted_with_link_targets_is_recounted_on_load(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    """An index saved before link targets were dropped (no "text" in bm25.json) is re-counted
+    from the generation's chunks when the store loads it."""
+    import json
+
+    from rag.chunk import Chunk
+    from rag.index import bm25 as bm25_module
+
+    chunk = Chunk("a#s#0", "a", "Leave", "a.md", (), "", 0, 0, 1, 1, LINKED)
+    with monkeypatch.context() as patched:  # count as the earlier versions did
+        patched.setattr(bm25_module, "link_text", lambda text: text)
+        BM25.build([chunk.id], [chunk.embed_text]).save(tmp_path)
+    meta = json.loads((tmp_path / "bm25.json").read_text())
+    del meta["text"]
+    (tmp_path / "bm25.json").write_text(json.dumps(meta))
+    assert BM25.load(tmp_path).search("google", 5)  # as saved, without the chunks
+    assert BM25.load(tmp_path, [chunk]).search("google", 5) == []

@@ -356,3 +356,58 @@ def test_sentence_cosine_of_a_scenario_is_its_best_asking_part(trust) -> None:  
     matrix = VECTORS.encode([scenario, *[u.text for p in passages for u in units(p.text)]],
                             embedder)
     assert float((matrix[1:] @ matrix[0]).max()) < alone  # the whole scenario alone: lower
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("See the [leave policy](https://drive.google.com/d/1x) now.", "See the leave policy now."),
+    ("[![badge](https://img.shields.io/b.svg)](https://github.com/x)", "badge"),
+    ("Ask [us][team] or [here][].\n[team]: https://example.gov/team", "Ask us or here.\n"),
+    ("Use <https://www.opm.gov/x> or www.google.com/y, or https://x.gov/a?b=1.", "Use  or , or ."),
+    ('<a href="https://google.com/x">Google Docs</a>', "<a >Google Docs</a>"),
+    ("Mail <tts@gsa.gov> or [us](mailto:tts@gsa.gov).", "Mail <tts@gsa.gov> or us."),
+    ('See [travel]({% page "/travel-101/" %}) and [w](https://e.org/Foo_(bar)).',
+     "See travel and w."),
+    ("[^1]: A footnote is text. [a] and [b] are not links.",
+     "[^1]: A footnote is text. [a] and [b] are not links."),
+])
+def test_link_text_keeps_what_a_reader_sees(text: str, shown: str) -> None:
+    from rag.text import link_text
+
+    assert link_text(text) == shown
+
+
+def test_link_targets_are_no_evidence_for_names_or_answer_type() -> None:
+    """A near miss ("parental leave at Google") must not find its name in a drive.google.com
+    link target, nor a "how long" question its number in a URL's path."""
+    from rag.answer_slot import answer_type, names
+    from rag.index.bm25 import BM25
+
+    texts = ["Read the [parental leave policy](https://drive.google.com/d/2023/12) first.",
+             "Parental leave needs a form.", "Many teams get travel authorizations."]
+    index = BM25.build(["a", "b", "c"], texts)
+    assert names("How long is the parental leave at Google?", texts[:1], index) == 0.0
+    assert names("How long is the parental leave?", texts[:1], index) == 1.0
+    question = "How long is parental leave?"  # asks for a quantity, names no counted thing
+    assert answer_type(question, [_text_passage(texts[0])], index) == 0.0
+    stated = "Parental leave is [12 weeks](https://example.gov/leave) of paid leave."
+    assert answer_type(question, [_text_passage(stated)], index) == 1.0
+
+
+def test_names_together_wants_the_name_in_a_sentence_with_a_rare_question_term() -> None:
+    """A name the passages use only away from what the question asks about ("Apple's policy
+    on working from home" vs. a page naming an Apple laptop) is not found; the same name in a
+    sentence about the asked thing is."""
+    from rag.answer_slot import names, names_together
+    from rag.index.bm25 import BM25
+
+    apart = ("Remote staff may work from home two days a week.\n\n"
+             "New hires receive an Apple laptop.")
+    together = "At Apple, staff may work from home two days a week."
+    texts = [apart, "Badges open the office door.", "Travel needs an authorization."]
+    index = BM25.build(["a", "b", "c"], texts)
+    question = "What is Apple's policy on working from home?"
+    assert names(question, [apart], index) == 1.0  # the name is on the page...
+    assert names_together(question, [_text_passage(apart)], index) < 0.6  # ...not with "home"
+    assert names_together(question, [_text_passage(together)], index) == 1.0
+    assert names_together("How do remote staff work from home?",
+                          [_text_passage(apart)], index) == 1.0  # no names: nothing to find

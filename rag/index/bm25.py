@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from rag.chunk import Chunk
+from rag.text import link_text
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 STOP_WORDS = frozenset(
@@ -84,6 +85,18 @@ def _stemmed(word: str, stemmer: str) -> str:
 def tokenize(text: str, stemmer: str = DEFAULT_STEMMER) -> list[str]:
     """Lowercased word stems without stop words (`stemmer`: light, plus or none)."""
     return [_stemmed(t, stemmer) for t in _TOKEN.findall(text.lower()) if t not in STOP_WORDS]
+
+
+def document_terms(text: str, stemmer: str = DEFAULT_STEMMER) -> list[str]:
+    """`tokenize` of what a document shows: link targets dropped, link text kept
+    (rag.text.link_text). A URL's host and path words ("drive.google.com") are not what a
+    passage is about; indexing them let "Google's parental leave" match a leave page."""
+    return tokenize(link_text(text), stemmer)
+
+
+# How documents are read into terms; an index saved with another value (or none: before
+# 2026-12-01 link targets were counted as words) is re-counted from its chunks on load.
+DOCUMENT_TEXT = "link-text"
 
 
 @dataclass(frozen=True)
@@ -160,7 +173,7 @@ class BM25:
         # at 100k chunks that is ~100 MB instead of ~1 GB).
         indptr, indices, data = array("q", [0]), array("i"), array("f")
         for text in texts:
-            counts = Counter(tokenize(text, self.stemmer))
+            counts = Counter(document_terms(text, self.stemmer))
             indices.extend(vocab.setdefault(term, len(vocab)) for term in counts)
             data.extend(counts.values())
             indptr.append(len(indices))
@@ -211,16 +224,18 @@ class BM25:
             np.savez(out, indices=t.rows, indptr=t.indptr, format=np.array(b"csc"),
                      shape=np.array([t.n_docs, len(t.indptr) - 1]), data=t.counts)
         terms = sorted(self.vocab, key=self.vocab.__getitem__)
-        meta = {"ids": self.ids, "terms": terms, "stemmer": self.stemmer}
+        meta = {"ids": self.ids, "terms": terms, "stemmer": self.stemmer,
+                "text": DOCUMENT_TEXT}
         (folder / "bm25.json").write_text(json.dumps(meta))
 
     @classmethod
     def load(cls, folder: Path, chunks: Sequence[Chunk] = ()) -> BM25:
         """Read an index written by `save`. One counted with another stemmer than the default is
-        re-counted from the generation's `chunks`, so indexes built before a change work."""
+        re-counted from the generation's `chunks`, so indexes built before a change work; so is
+        one whose documents were read another way (DOCUMENT_TEXT)."""
         meta = json.loads((folder / "bm25.json").read_text())
         stemmer = meta.get("stemmer", "light")
-        if stemmer != DEFAULT_STEMMER and chunks:
+        if (stemmer != DEFAULT_STEMMER or meta.get("text") != DOCUMENT_TEXT) and chunks:
             texts = {c.id: c.embed_text for c in chunks}
             return cls.build(meta["ids"], [texts[i] for i in meta["ids"]])
         vocab = {t: i for i, t in enumerate(meta["terms"])}
