@@ -147,7 +147,8 @@ def _apply(
         unchanged=len(articles) - len(changed) + len(kept),
         skipped=skipped,
     )
-    if base is not None and old is not None and not changed and not removed:
+    if base is not None and old is not None and not changed and not removed \
+            and not store.bm25_outdated(base):  # (else a new generation saves it counted anew)
         report.chunks = old.chunk_count
         report.generation = base
         return report

@@ -130,3 +130,24 @@ def test_index_counted_with_link_targets_is_recounted_on_load(tmp_path: Path,
     (tmp_path / "bm25.json").write_text(json.dumps(meta))
     assert BM25.load(tmp_path).search("google", 5)  # as saved, without the chunks
     assert BM25.load(tmp_path, [chunk]).search("google", 5) == []
+
+
+def test_ingest_with_nothing_changed_saves_an_outdated_bm25_counted_anew(settings) -> None:  # noqa: ANN001
+    """An index whose BM25 was counted the old way is re-counted at every load; the next ingest
+    (no article changed) writes a generation with it counted anew, without re-embedding."""
+    import json
+
+    from ingest.pipeline import run
+
+    run(settings)
+    index = settings.index_path
+    first = (index / "CURRENT").read_text().strip()
+    meta_path = index / first / "bm25.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["text"]  # as saved before link targets were dropped
+    meta_path.write_text(json.dumps(meta))
+    report = run(settings)
+    second = (index / "CURRENT").read_text().strip()
+    assert second != first and report.unchanged == report.articles and report.embedded == 0
+    assert not BM25.outdated(index / second)
+    assert run(settings).generation == second  # up to date now: nothing is written

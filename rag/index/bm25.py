@@ -235,11 +235,21 @@ class BM25:
         one whose documents were read another way (DOCUMENT_TEXT)."""
         meta = json.loads((folder / "bm25.json").read_text())
         stemmer = meta.get("stemmer", "light")
-        if (stemmer != DEFAULT_STEMMER or meta.get("text") != DOCUMENT_TEXT) and chunks:
+        if _outdated(meta) and chunks:
             texts = {c.id: c.embed_text for c in chunks}
             return cls.build(meta["ids"], [texts[i] for i in meta["ids"]])
         vocab = {t: i for i, t in enumerate(meta["terms"])}
         return cls(meta["ids"], read_terms(folder / "bm25.npz"), vocab, stemmer=stemmer)
+
+
+    @staticmethod
+    def outdated(folder: Path) -> bool:
+        """The BM25 saved in `folder` was counted with another stemmer or document text."""
+        return _outdated(json.loads((folder / "bm25.json").read_text()))
+
+
+def _outdated(meta: dict) -> bool:
+    return meta.get("stemmer", "light") != DEFAULT_STEMMER or meta.get("text") != DOCUMENT_TEXT
 
 
 def read_terms(path: Path) -> Terms:

@@ -108,6 +108,16 @@ class EmbeddedStore:
         except (OSError, ValueError, KeyError) as exc:
             raise damaged(self.index_dir, exc) from exc
 
+    def bm25_outdated(self, generation: str) -> bool:
+        """The generation's BM25 was counted another way than this version counts: every load
+        re-counts it until an ingest saves it again."""
+        from rag.index.bm25 import BM25
+
+        try:
+            return BM25.outdated(self.index_dir / generation)
+        except (OSError, ValueError, KeyError) as exc:
+            raise damaged(self.index_dir, exc) from exc
+
     def search(self, generation: str, ids: list[str], exact: bool) -> DenseSearch:
         """Exact search on the generation's vector matrix (`exact`, and the generation has
         one), else Chroma's HNSW index of the same vectors."""

@@ -218,6 +218,9 @@ class ServerStore:
 
         return BM25.build([c.id for c in chunks], [c.embed_text for c in chunks])
 
+    def bm25_outdated(self, generation: str) -> bool:
+        return False  # never saved: counted afresh by each reader
+
     def lock(self) -> AbstractContextManager[None]:
         return ingest_lock(self.index_dir)
 
