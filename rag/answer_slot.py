@@ -213,11 +213,7 @@ def names(question: str, texts: Sequence[str], bm25: Any) -> float:
 
     wanted = {t for n in question_names(question) for t in tokenize(n, bm25.stemmer)}
     seen = {t for text in texts for t in document_terms(text, bm25.stemmer)}
-    missing = [bm25.idf(t) for t in wanted - seen]
-    if not missing:
-        return 1.0
-    ceiling = math.log(1.0 + (len(bm25.ids) + 0.5) / 0.5)
-    return 1.0 - min(max(missing) / ceiling, 1.0)
+    return _absence_score([bm25.idf(t) for t in wanted - seen], bm25)
 
 
 def names_together(question: str, passages: Sequence[Passage], bm25: Any) -> float:
@@ -240,6 +236,12 @@ def names_together(question: str, passages: Sequence[Passage], bm25: Any) -> flo
         if terms and not any(terms <= found and (not others or others & found)
                              for found in spans):
             missing.extend(bm25.idf(t) for t in terms)
+    return _absence_score(missing, bm25)
+
+
+def _absence_score(missing: list[float], bm25: Any) -> float:
+    """1 - the highest idf of the `missing` name terms / the idf of a term no document has
+    (1.0 when none is missing): reads the same on any index size."""
     if not missing:
         return 1.0
     ceiling = math.log(1.0 + (len(bm25.ids) + 0.5) / 0.5)

@@ -241,7 +241,6 @@ class BM25:
         vocab = {t: i for i, t in enumerate(meta["terms"])}
         return cls(meta["ids"], read_terms(folder / "bm25.npz"), vocab, stemmer=stemmer)
 
-
     @staticmethod
     def outdated(folder: Path) -> bool:
         """The BM25 saved in `folder` was counted with another stemmer or document text."""
