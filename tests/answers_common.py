@@ -38,12 +38,14 @@ def chroma_ids(settings: Settings) -> list[str]:
     return sorted(search.collection.get(include=[])["ids"])
 
 
-def passage(text: str, article: str = "a", heading: str = "", n: int = 0):  # noqa: ANN201
-    """A retrieved passage of one chunk (real text; the answerer only reads text and headings)."""
+def passage(text: str, article: str = "a", heading: str = "", n: int = 0,  # noqa: ANN201
+            score: float = 0.5):
+    """A retrieved passage of one chunk (real text; the answerer reads text, headings and the
+    passage's cosine `score`)."""
     from rag.chunk import Chunk
     from rag.retrieve import Passage
 
     chunk = Chunk(f"{article}#{n}", article, article.title(), f"{article}.md",
                   (article.title(), heading) if heading else (article.title(),), "", n, n,
                   1, 10, text)
-    return Passage([chunk], 0.5, 0.5)
+    return Passage([chunk], score, 0.5)

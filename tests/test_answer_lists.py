@@ -193,3 +193,48 @@ def test_a_pointer_to_another_page_never_anchors_the_answer(trust) -> None:  # n
     for step in ("Register", "Log in", "benefit application", "approver"):
         assert step in answer, answer
     assert "This page outlines" not in answer, answer
+
+
+
+FIRST_DAY = (  # 18f-handbook (public domain), general-information-and-resources/distributed.md
+    "TTS employees receive either a MacBook or PC and either an iPhone or Android from GSA, "
+    "though you may not\nreceive your work phone on your first day.\n\nOn your first day at "
+    "work you should configure things so that your two-factor\nauthentication (2FA) codes are "
+    "delivered to your cell phone. If you don't\nreceive your work cell phone on day one, "
+    "you'll need to use your personal phone.\n**If you do not configure 2FA you will not be "
+    "able to access your email from\noutside of federal buildings.**\n\nSee the Equipment "
+    "page for\nmore about how to set up 2FA so you can receive GSA 2FA codes on your cell\n"
+    "phone.")
+ASK_QUESTIONS = (  # .../new-supervisor-playbook/play-4.md
+    "In order to support yourself in getting up to speed, understanding your new\nrole, what "
+    "is expected of you, and the current state of things, **ask lots of\n(thoughtful) "
+    "questions**. Do not be afraid to do this; it is expected that you\ndo not know most "
+    "things at the start, and most likely, someone else has the same\nquestion. You are new: "
+    "take advantage of your first weeks to learn as much as\npossible and understand "
+    "assumptions that may currently exist!")
+TERM_STEPS = (  # .../hiring-staying-or-changing-jobs/term-extensions.md
+    "7. After the end of your first term, TTS PeopleOps checks to make sure that the\n"
+    "   extension has been processed. You should **also** check your HR Links account\n"
+    "   to confirm that your NTE date is accurate.\n\n"
+    "   - Your new term will begin the day **after** your previous term end date,\n"
+    "     excluding weekends. If your term ended on a weekend, the new term will\n"
+    "     begin the following Monday.\n"
+    "   - Your updated NTE (Not To Exceed date) will show up in your HR Links account\n"
+    "     the day **after** your current term ends, along with your updated SF50\n"
+    "     under the \u201cPersonnel Actions (SF-50s)\u201d tab.\n\n"
+    "   **If your NTE date was not updated on the first day of your new term, email\n"
+    "   TTS PeopleOps immediately.**")
+
+
+def test_a_steps_list_of_an_unrelated_passage_does_not_take_over_a_how_question(trust) -> None:  # noqa: ANN001,E501
+    # As retrieved for "What should I do on my first day?" (cosines as measured): the
+    # term-extension steps repeat "first day", but their page is about something else (0.07
+    # against the best passage's 0.43), so they do not answer it (shape.LIST_PASSAGE_SHARE).
+    from rag.answerers.extractive import extractive_answer
+
+    passages = [passage(FIRST_DAY, "distributed", "Set up my computer?", score=0.10),
+                passage(ASK_QUESTIONS, "play-4", "Ask questions", score=0.43),
+                passage(TERM_STEPS, "term-extensions", "What's the process?", score=0.07)]
+    answer = extractive_answer("What should I do on my first day?", passages, trust).answer
+    assert "two-factor" in answer, answer
+    assert "Your new term will begin" not in answer, answer

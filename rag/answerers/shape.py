@@ -40,6 +40,11 @@ CONTINUATION_LIFT = 0.1  # … and clearly more relevant than its item's first s
 SECOND_LIST_MARGIN = 0.3  # a two-intent question's second list must score this close
 DOMINANCE = 0.15  # an item this far ahead of every other item is answered on its own
 LIST_MARGIN = 0.15  # a list item this close to a better paragraph sentence anchors a list answer
+# ... and only a list of a passage whose cosine is at least this share of the best passage's: a
+# steps list of an unrelated page that repeats two of the question's words ("first day") must
+# not take over a how question. Dev-neutral from 0.5 to 0.8 (no dev answer changes at 0.5; 1.0
+# loses two dev key points), chosen from the 18f-dev question 18f-240.
+LIST_PASSAGE_SHARE = 0.5
 EXTRA_SENTENCES = 2  # paragraph sentences outside the list that score with the best
 PARAGRAPH_SENTENCES = 3  # the best sentence's paragraph is quoted up to this many sentences
 
@@ -89,7 +94,7 @@ def shape(  # noqa: ANN001
     best = max(allowed, key=lambda c: (c.score, -c.index, -c.unit.start))
     listy = wanted & set(SERVES)
     top = best.score
-    best = _list_anchor(best, allowed, owners, listy)
+    best = _list_anchor(best, allowed, owners, listy, passages)
     if not wanted:  # no intent read: an announcing sentence near the best brings its list
         best = _announcing_anchor(best, allowed, owners)
     owner = owners.get(_key(best))
@@ -109,17 +114,22 @@ def shape(  # noqa: ANN001
     return _sentence_lines(select(allowed), best, allowed)
 
 
-def _list_anchor(best, allowed: list, owners: dict, listy: frozenset[str]):  # noqa: ANN001, ANN202
+def _list_anchor(  # noqa: ANN202
+    best, allowed: list, owners: dict, listy: frozenset[str],  # noqa: ANN001
+    passages: Sequence[Passage],
+):
     """The unit to shape the answer around: for a how / why / list question whose best unit is
     a paragraph sentence, the best item of a list of the asked kind when it scores with the best
     ("What are the steps for planning a load test?" is answered by the planning steps, not by
-    the sentence saying why load tests matter, which still comes as an extra sentence)."""
+    the sentence saying why load tests matter, which still comes as an extra sentence). The
+    list's passage must be about as relevant as the best one (LIST_PASSAGE_SHARE)."""
     owner = owners.get(_key(best))
     if not listy or (owner is not None and any(owner.kind in SERVES[w] for w in listy)):
         return best
+    floor = LIST_PASSAGE_SHARE * max(p.score for p in passages)
     pool = [c for c in allowed if (o := owners.get(_key(c))) is not None
             and o.role(c.unit)[0] == "item" and any(o.kind in SERVES[w] for w in listy)
-            and c.score >= best.score - LIST_MARGIN]
+            and c.score >= best.score - LIST_MARGIN and passages[c.index].score >= floor]
     return max(pool, key=lambda c: (c.score, -c.index, -c.unit.start), default=best)
 
 
