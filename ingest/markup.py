@@ -1,4 +1,5 @@
-"""Markup that is not content: template tags, HTML comments, reference-link definitions.
+"""Markup that is not content: template tags, HTML comments, reference-link definitions (the
+links that use a definition become inline links).
 
 Real handbooks are built by site generators (Jekyll, Eleventy, Hugo, ERB) whose tags sit in the
 Markdown: `{% page "/tools/" %}`, `{{ site.baseurl }}`, `<%= currentpage.data.title %>`. The
@@ -36,27 +37,33 @@ _FIRST_ARG = re.compile(r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'")
 # Footnotes ([^1]: text) are content and excluded. Every part is deterministic (no two
 # adjacent quantifiers over the same characters), so a line is matched in linear time.
 _REF_DEF = re.compile(
-    r" {0,3}\[(?!\^)[^\[\]\n]{1,999}\]:[ \t]*"
-    r"(?:<[^<>\n]*>|\{%[^%\n]*%\}|\{\{[^}\n]*\}\}|(?=\S*[/:.#])[^\s\"'(<]\S*)"
+    r" {0,3}\[(?!\^)(?P<label>[^\[\]\n]{1,999})\]:[ \t]*"
+    r"(?P<dest><[^<>\n]*>|\{%[^%\n]*%\}|\{\{[^}\n]*\}\}|(?=\S*[/:.#])[^\s\"'(<]\S*)"
     r"[ \t]*(?:(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\))[ \t]*)?\Z"
 )
 # A definition may put its destination on the next line: "[label]:" then "  https://...".
-_REF_LABEL = re.compile(r" {0,3}\[(?!\^)[^\[\]\n]{1,999}\]:[ \t]*\Z")
+_REF_LABEL = re.compile(r" {0,3}\[(?!\^)(?P<label>[^\[\]\n]{1,999})\]:[ \t]*\Z")
 _REF_NEXT = re.compile(
-    r"[ \t]*(?:<[^<>\n]*>|\{%[^%\n]*%\}|(?=\S*[/:.#])[^\s\"'(<]\S*)"
+    r"[ \t]*(?P<dest><[^<>\n]*>|\{%[^%\n]*%\}|(?=\S*[/:.#])[^\s\"'(<]\S*)"
     r"[ \t]*(?:(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\))[ \t]*)?\Z"
 )
+# A link using a definition: "[text][label]" or "[text][]" (the label is the text). Its
+# definition is gone, so it becomes an inline link to the definition's destination, or its bare
+# text when that destination was only a template tag. A label defined nowhere is left as written.
+_REF_USE = re.compile(r"\[([^\[\]]*)\]\[([^\[\]\n]{0,999})\]")
 _LITERAL = re.compile(r"\{\{-?[ \t]*(?:\"([^\"\n]*)\"|'([^'\n]*)')[ \t]*-?\}\}")  # {{ "x" }}
-_EMPTY_LINK = re.compile(r"\[([^\[\]\n]*)\]\([ \t]*\)")  # what "[text]({% page %})" leaves
+_EMPTY_LINK = re.compile(r"\[([^\[\]]*)\]\([ \t]*\)")  # what "[text]({% page %})" leaves
 _BACKTICKS = re.compile(r"`+")
 
 
 def strip_non_content(body: str) -> str:
-    """The body without template tags, HTML comments and link definitions; same line count."""
-    out: list[str] = []
-    for is_code, segment in _fence_segments(body):
-        out.append(_raw_markers_only(segment) if is_code else _strip_prose(segment))
-    return "".join(out)
+    """The body without template tags, HTML comments and link definitions (the links using
+    them made inline); same line count."""
+    definitions: dict[str, str] = {}  # normalised label -> destination ("" = only a tag)
+    segments = [(code, text if code else _blank_link_definitions(text, definitions))
+                for code, text in _fence_segments(body)]
+    return "".join(_raw_markers_only(text) if code else _strip_prose(text, definitions)
+                   for code, text in segments)
 
 
 def _fence_segments(body: str) -> list[tuple[bool, str]]:
@@ -97,17 +104,42 @@ def _raw_markers_only(code: str) -> str:
     return _ENDS["raw"].sub("", _RAW.sub("", code))
 
 
-def _strip_prose(text: str) -> str:
-    """Link definitions blanked, then tags and comments removed outside inline code spans."""
-    text = _blank_link_definitions(text)
+def _strip_prose(text: str, definitions: dict[str, str]) -> str:
+    """Tags and comments removed and reference links made inline, outside inline code spans
+    (the link definitions are blanked already)."""
     out: list[str] = []
     pos = 0
     for start, end in _code_spans(text):
-        out.append(_strip_tags(text[pos:start]))
+        out.append(_inline_references(_strip_tags(text[pos:start]), definitions))
         out.append(_inline_code(text[start:end]))
         pos = end
-    out.append(_strip_tags(text[pos:]))
+    out.append(_inline_references(_strip_tags(text[pos:]), definitions))
     return "".join(out)
+
+
+def _label(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _destination(dest: str) -> str:
+    """A definition's destination as an inline link target ("" for a template tag)."""
+    if dest.startswith(("{%", "{{")):
+        return ""
+    return dest[1:-1] if dest.startswith("<") else dest
+
+
+def _inline_references(text: str, definitions: dict[str, str]) -> str:
+    if not definitions or "][" not in text:
+        return text
+
+    def inline(match: re.Match[str]) -> str:
+        words, label = match.group(1), match.group(2)
+        dest = definitions.get(_label(label or words))
+        if dest is None:
+            return match.group()
+        return f"[{words}]({dest})" if dest else words
+
+    return _REF_USE.sub(inline, text)
 
 
 def _inline_code(span: str) -> str:
@@ -119,16 +151,23 @@ def _inline_code(span: str) -> str:
                         _raw_markers_only(span))
 
 
-def _blank_link_definitions(text: str) -> str:
+def _blank_link_definitions(text: str, definitions: dict[str, str]) -> str:
+    """The text with its link definitions blanked; each is added to `definitions` (the first
+    definition of a label wins, as in CommonMark)."""
     lines = text.split("\n")
     for i, line in enumerate(lines):
         if not line.lstrip(" ").startswith("[") or len(line) > 2000:
             continue
-        if _REF_DEF.match(line):
+        if found := _REF_DEF.match(line):
+            label, dest = found["label"], found["dest"]
             lines[i] = ""
-        elif i + 1 < len(lines) and _REF_LABEL.match(line) and len(lines[i + 1]) <= 2000 \
-                and _REF_NEXT.match(lines[i + 1]):
+        elif i + 1 < len(lines) and (found := _REF_LABEL.match(line)) \
+                and len(lines[i + 1]) <= 2000 and (after := _REF_NEXT.match(lines[i + 1])):
+            label, dest = found["label"], after["dest"]
             lines[i] = lines[i + 1] = ""
+        else:
+            continue
+        definitions.setdefault(_label(label), _destination(dest))
     return "\n".join(lines)
 
 

@@ -167,3 +167,25 @@ def test_markup_edge_cases(markdown: str, want: str) -> None:
     from ingest.markup import strip_non_content
 
     assert strip_non_content(markdown) == want
+
+
+def test_links_using_a_definition_become_inline_and_tag_links_keep_their_text() -> None:
+    # 18F-handbook shapes: reference links whose definitions sit at the page's end, and a
+    # link text broken over two lines whose target was only a tag.
+    body = parse_article(b"""# Travel
+
+Now [get reimbursed for your travel][travel-guide-4] or [email][Authorizing  Official].
+Open the [Concur][] site, see [w][undefined], and `[code][travel-guide-4]` stays.
+- For any local travel choose the **[Local
+  voucher]({% page "/travel/faq/#local" %})** option.
+
+[travel-guide-4]: {% page "/travel-and-leave/travel-guide-4/" %}
+[authorizing official]: https://example.gov/ao "AO"
+[concur]:
+  <https://concur.example.gov/>
+""", "travel.md").body
+    assert "Now get reimbursed for your travel or [email](https://example.gov/ao)." in body
+    assert "Open the [Concur](https://concur.example.gov/) site, see [w][undefined]" in body
+    assert "`[code][travel-guide-4]` stays" in body  # inline code is left as written
+    assert "**Local\n  voucher** option." in body  # the line break is kept: lines still match
+    assert "]:" not in body and "{%" not in body
