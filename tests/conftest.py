@@ -121,6 +121,16 @@ def fixtures(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     return build_index(tmp_path_factory.mktemp("fixtures"), FIXTURES / "playbook")
 
 
+@pytest.fixture
+def built(settings, fixtures):  # noqa: ANN001, ANN201
+    """`settings` with its index already ingested: a copy of the `fixtures` index (the same
+    articles, the same settings, ingested once per worker). For tests whose first ingest only
+    prepares an index to damage, query or change: copying takes milliseconds, an ingest with
+    the real model seconds."""
+    shutil.copytree(fixtures.index_path, settings.index_path)
+    return settings
+
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run"]

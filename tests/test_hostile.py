@@ -68,12 +68,9 @@ def test_clean_question_truncates_or_refuses(question: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    base = tmp_path_factory.mktemp("hostile")
-    shutil.copytree(FIXTURES, base / "content")
-    settings = Settings(content_dir=base / "content", index_dir=base / "index")
-    run(settings)
-    return settings
+def indexed(fixtures: Settings) -> Settings:
+    """The fixture playbook's index, built once per worker (conftest.py); read-only here."""
+    return fixtures
 
 
 def _answer_or_clear_error(question: str, settings: Settings) -> dict[str, Any] | None:
@@ -146,10 +143,13 @@ OTHER_QUESTIONS = [
 
 
 def _index_with(tmp: Path, source: Settings, article: str) -> Settings:
+    """source's articles plus `article`: a copy of source's index, the new article ingested."""
     shutil.copytree(source.content_path, tmp / "content")
+    shutil.copytree(source.index_path, tmp / "index")
     (tmp / "content" / "office-plants.md").write_text(article)
     settings = Settings(content_dir=tmp / "content", index_dir=tmp / "index")
-    assert run(settings).added == 4
+    report = run(settings)
+    assert (report.added, report.unchanged) == (1, 3)
     return settings
 
 

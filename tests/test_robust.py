@@ -133,22 +133,21 @@ def test_read_only_index_is_one_sentence(trust: Settings, tmp_path: Path) -> Non
 # --- vectors validated when a generation is opened -------------------------------------------
 
 @pytest.mark.parametrize("poison", ["zeros", "nan"])
-def test_poisoned_vectors_are_detected(settings: Settings, poison: str) -> None:
-    run(settings)
-    folder = current_generation(settings.index_path)
+def test_poisoned_vectors_are_detected(built: Settings, poison: str) -> None:
+    folder = current_generation(built.index_path)
     assert folder is not None
     matrix = np.load(folder / "vectors.npy")
     bad = np.zeros_like(matrix) if poison == "zeros" else np.full_like(matrix, np.nan)
     np.save(folder / "vectors.npy", bad)
     with pytest.raises(IndexCorruptError, match=r"run `playbook ingest --rebuild`") as info:
-        ask(QUESTION, settings)
+        ask(QUESTION, built)
     assert "vectors.npy" in str(info.value.__cause__)
-    article = settings.content_path / "code-reviews.md"
+    article = built.content_path / "code-reviews.md"
     article.write_text(article.read_text() + "\nReview within a day.\n")
     with pytest.raises(IndexCorruptError, match="--rebuild"):  # never copied into a new one
-        run(settings)
-    report = run(settings, rebuild=True)
-    assert report.chunks and ask(QUESTION, settings).citations
+        run(built)
+    report = run(built, rebuild=True)
+    assert report.chunks and ask(QUESTION, built).citations
 
 
 # --- feedback limits ---------------------------------------------------------------------------
@@ -212,7 +211,9 @@ def test_frozen_chroma_server_gives_one_sentence_within_the_timeout(
                 break
             except OSError:
                 time.sleep(0.2)
-        assert playbook("ingest", *where, env=env).returncode == 0
+        settings = Settings(content_dir=content, index_dir=tmp_path / "index", chroma_url=url,
+                            chroma_prefix="frozen", chroma_timeout=3)
+        assert run(settings).added == 3  # in this process: the commands below are what is tested
         os.kill(proc.pid, signal.SIGSTOP)
         for command in (["ask", QUESTION], ["ingest"]):
             started = time.monotonic()
@@ -225,8 +226,6 @@ def test_frozen_chroma_server_gives_one_sentence_within_the_timeout(
         # The page: the chat handler shows the same sentence instead of waiting forever.
         from ui import chat
 
-        settings = Settings(content_dir=content, index_dir=tmp_path / "index", chroma_url=url,
-                            chroma_prefix="frozen", chroma_timeout=3)
         started = time.monotonic()
         *_, (_, messages, records) = chat.respond(QUESTION, [], [], settings, None, None)
         assert time.monotonic() - started < 30

@@ -66,12 +66,11 @@ def test_every_chunk_sentence_is_stored_with_its_model_vector(settings: Settings
 
 
 def test_answer_encodes_no_passage_sentence_the_index_holds(
-    settings: Settings, counting: list[str],
+    built: Settings, counting: list[str],
 ) -> None:
-    run(settings)
     VECTORS.clear()
     counting.clear()
-    answer = ask(QUESTION, settings)
+    answer = ask(QUESTION, built)
     assert not answer.refused and answer.citations
     passage = _passage_units(answer.citations)
     assert QUESTION in counting  # the question itself is still encoded
@@ -81,13 +80,12 @@ def test_answer_encodes_no_passage_sentence_the_index_holds(
 
 
 def test_index_without_sentence_vectors_falls_back_to_the_model(
-    settings: Settings, counting: list[str], tmp_path: Path,
+    built: Settings, counting: list[str], tmp_path: Path,
 ) -> None:
     """Indexes built before sentence vectors answer the same, encoding the sentences (which
     is also what makes the test above able to fail)."""
-    run(settings)
-    old = settings.model_copy(update={"index_dir": tmp_path / "old-index"})
-    shutil.copytree(settings.index_path, old.index_path)
+    old = built.model_copy(update={"index_dir": tmp_path / "old-index"})
+    shutil.copytree(built.index_path, old.index_path)
     folder = current_generation(old.index_path)
     assert folder is not None
     for name in ("sentences.npy", "sentences.txt", "sentences.idx.npy"):
@@ -96,7 +94,7 @@ def test_index_without_sentence_vectors_falls_back_to_the_model(
     counting.clear()
     without = ask(QUESTION, old)
     assert _passage_units(without.citations) & set(counting)
-    with_table = ask(QUESTION, settings)
+    with_table = ask(QUESTION, built)
     assert without.answer == with_table.answer and without.refused == with_table.refused
 
 
@@ -121,9 +119,8 @@ def test_next_ingest_encodes_only_new_sentences_and_upgrades_old_indexes(
 
 
 @pytest.mark.parametrize("damage", ["truncated texts", "zero vectors", "missing index"])
-def test_damaged_sentence_files_give_one_sentence(settings: Settings, damage: str) -> None:
-    run(settings)
-    folder, table = _table(settings)
+def test_damaged_sentence_files_give_one_sentence(built: Settings, damage: str) -> None:
+    folder, table = _table(built)
     if damage == "truncated texts":
         path = folder / "sentences.txt"
         path.write_bytes(path.read_bytes()[:-40])
@@ -137,13 +134,13 @@ def test_damaged_sentence_files_give_one_sentence(settings: Settings, damage: st
     del table
     VECTORS.clear()
     with pytest.raises(IndexCorruptError) as raised:
-        ask(QUESTION, settings)
+        ask(QUESTION, built)
     message = str(raised.value)
     assert "damaged" in message and "playbook ingest --rebuild" in message
     assert message.count(". ") == 0 and "\n" not in message
     done = subprocess.run(
         [sys.executable, "-m", "ui.cli", "ask", QUESTION, "--json", "--index",
-         str(settings.index_dir), "--content", str(settings.content_dir)],
+         str(built.index_dir), "--content", str(built.content_dir)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr
@@ -151,25 +148,24 @@ def test_damaged_sentence_files_give_one_sentence(settings: Settings, damage: st
 
 
 def test_a_damaged_index_does_not_fail_questions_to_a_healthy_one(
-    settings: Settings, tmp_path: Path,
+    built: Settings, tmp_path: Path,
 ) -> None:
     """One process, two indexes holding the same sentences (evals switch corpora; a server
     may have opened an old copy): the broken one's table is attached too, and used to fail
     every later question in the process."""
-    healthy = settings.model_copy(update={"index_dir": tmp_path / "healthy"})
-    run(settings)
-    shutil.copytree(settings.index_path, healthy.index_path)
+    healthy = built.model_copy(update={"index_dir": tmp_path / "healthy"})
+    shutil.copytree(built.index_path, healthy.index_path)
     want = ask(QUESTION, healthy).answer
-    folder, _ = _table(settings)
+    folder, _ = _table(built)
     matrix = np.load(folder / "sentences.npy", mmap_mode="r+")
     matrix[:] = 0
     matrix.flush()
     del matrix
     VECTORS.clear()
     with pytest.raises(IndexCorruptError):  # attaches the damaged table and says so
-        ask(QUESTION, settings)
+        ask(QUESTION, built)
     VECTORS.clear()
     assert ask(QUESTION, healthy).answer == want
     VECTORS.clear()
     with pytest.raises(IndexCorruptError):  # and its own questions still say it
-        ask(QUESTION, settings)
+        ask(QUESTION, built)

@@ -66,7 +66,7 @@ def test_malformed_auth_is_a_user_error(tmp_path: Path) -> None:
     ("0.0.0.0", False), ("192.168.1.4", False), ("::", False), ("example.org", False),
 ])
 def test_loopback_hosts(host: str, loopback: bool) -> None:
-    from ui.app import is_loopback
+    from ui.listen import is_loopback
 
     assert is_loopback(host) is loopback
 
@@ -92,7 +92,7 @@ def test_auth_protects_page_and_api(tmp_path: Path) -> None:
 
 
 def test_bad_auth_setting_raises(tmp_path: Path) -> None:
-    from ui.app import parse_auth
+    from ui.listen import parse_auth
 
     with pytest.raises(PlaybookError, match="user:password"):
         parse_auth(Settings(auth=":x"))  # type: ignore[arg-type]

@@ -69,17 +69,16 @@ def test_matrix_rows_match_chroma_through_incremental_ingests(settings: Settings
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
-def test_exact_search_agrees_with_chroma(settings: Settings, question: str) -> None:
-    run(settings)
-    exact = retrieve_passages(question, settings, mode="dense")
-    hnsw = retrieve_passages(question, settings.model_copy(update={"dense_search": "chroma"}),
+def test_exact_search_agrees_with_chroma(built: Settings, question: str) -> None:
+    exact = retrieve_passages(question, built, mode="dense")
+    hnsw = retrieve_passages(question, built.model_copy(update={"dense_search": "chroma"}),
                              mode="dense")
     assert [p.chunk_ids for p in exact] == [p.chunk_ids for p in hnsw]
     for a, b in zip(exact, hnsw, strict=True):
         assert a.score == pytest.approx(b.score, abs=1e-5)
-    assert isinstance(load_index(settings).search, VectorMatrix)
+    assert isinstance(load_index(built).search, VectorMatrix)
     assert not isinstance(
-        load_index(settings.model_copy(update={"dense_search": "chroma"})).search, VectorMatrix
+        load_index(built.model_copy(update={"dense_search": "chroma"})).search, VectorMatrix
     )
 
 
@@ -98,31 +97,29 @@ def test_top_is_exact_and_ordered() -> None:
 
 
 def test_index_without_matrix_still_answers_and_gets_one_on_next_ingest(
-    settings: Settings,
+    built: Settings,
 ) -> None:
     """Generations written before vectors.npy existed: Chroma answers, the next ingest adds it."""
-    run(settings)
-    folder = current_generation(settings.index_path)
+    folder = current_generation(built.index_path)
     assert folder is not None
     (folder / "vectors.npy").unlink()
-    assert not isinstance(load_index(settings).search, VectorMatrix)
-    assert "tribal" in retrieve_passages(QUESTIONS[0], settings)[0].text.lower()
-    article = settings.content_path / "building-trust.md"
+    assert not isinstance(load_index(built).search, VectorMatrix)
+    assert "tribal" in retrieve_passages(QUESTIONS[0], built)[0].text.lower()
+    article = built.content_path / "building-trust.md"
     article.write_text(article.read_text() + "\n\nOne more line about trust.\n")
-    run(settings)
-    _assert_in_line(settings)
-    assert isinstance(load_index(settings).search, VectorMatrix)
+    run(built)
+    _assert_in_line(built)
+    assert isinstance(load_index(built).search, VectorMatrix)
 
 
-def test_ask_imports_neither_chromadb_nor_torch(settings: Settings) -> None:
+def test_ask_imports_neither_chromadb_nor_torch(built: Settings) -> None:
     """The cold `playbook ask` path: exact search on the matrix, ONNX for the question."""
-    run(settings)
     code = (
         "import json, sys\n"
         "from rag.api import ask\n"
         "from rag.settings import Settings\n"
-        f"s = Settings(content_dir={str(settings.content_dir)!r}, "
-        f"index_dir={str(settings.index_dir)!r})\n"
+        f"s = Settings(content_dir={str(built.content_dir)!r}, "
+        f"index_dir={str(built.index_dir)!r})\n"
         "a = ask('How do I approach a tribal team?', s)\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
         "{'chromadb', 'torch', 'sentence_transformers', 'transformers', 'llama_index'})\n"

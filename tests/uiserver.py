@@ -1,5 +1,5 @@
 """A real `playbook serve` for the UI tests: a tmp copy of the fixture playbook plus an article full
-of hostile markup, ingested by the real CLI, served on a free 127.0.0.1 port, killed by pid.
+of hostile markup, ingested for real, served on a free 127.0.0.1 port, killed by pid.
 
 Imported by tests/conftest.py so the browser tests and the gradio_client tests share one server.
 """
@@ -106,14 +106,23 @@ def wait_for(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float 
 
 
 @pytest.fixture(scope="session")
-def ui_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    """Ingest a tmp playbook and serve it; yields Served; kills the server by pid."""
+def ui_server(tmp_path_factory: pytest.TempPathFactory, fixtures):  # noqa: ANN001, ANN201
+    """Ingest a tmp playbook and serve it; yields Served; kills the server by pid.
+
+    The index starts as a copy of the session's fixture-playbook index (`fixtures`, the same
+    three articles), so the ingest here embeds only the added article, in this process: a
+    `playbook ingest` subprocess cost an import and a model load per worker. (The CLI's
+    ingest is tested in test_cli, test_crash and test_rest_api.)"""
+    from ingest.pipeline import run
+    from rag.settings import Settings
+
     base = tmp_path_factory.mktemp("ui")
     content, index = base / "content", base / "index"
     shutil.copytree(FIXTURES / "playbook", content)
     (content / "incident-reports.md").write_text(XSS_ARTICLE, encoding="utf-8")
-    done = playbook("ingest", "--content", str(content), "--index", str(index), "--json")
-    assert done.returncode == 0, done.stderr
+    shutil.copytree(fixtures.index_path, index)
+    report = run(Settings(content_dir=content, index_dir=index))
+    assert (report.added, report.unchanged, report.skipped) == (1, 3, []), report
     port = free_port()
     log = base / "serve.log"
     with log.open("wb") as out:

@@ -7,8 +7,6 @@ streaming, sources, feedback and an article view. The API endpoint `ask` returns
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +23,7 @@ from ui.article import article_html
 from ui.feedback_panel import feedback_section
 from ui.gaps import mount_gaps
 from ui.guard import Guards, LoginThrottle
+from ui.listen import check_serve
 from ui.reingest import ReingestJob
 from ui.status import available_answerers, example_questions, index_status_html
 from ui.style import CSS
@@ -165,26 +164,6 @@ def _article_page(demo: Any, settings: Settings) -> None:
         )
 
 
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.1, ::1, localhost."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def parse_auth(settings: Settings) -> tuple[str, str] | None:
-    """PLAYBOOK_AUTH as (user, password), or None; PlaybookError if malformed."""
-    if settings.auth is None:
-        return None
-    user, sep, password = settings.auth.get_secret_value().partition(":")
-    if not sep or not user or not password:
-        raise PlaybookError("PLAYBOOK_AUTH must look like user:password.")
-    return user, password
-
-
 def warm_up(settings: Settings) -> threading.Thread:
     """Answer one question in the background so the first real one is quick."""
 
@@ -206,19 +185,6 @@ def warm_up(settings: Settings) -> threading.Thread:
     return thread
 
 
-def _check_port(host: str, port: int) -> None:
-    """A clear sentence instead of Gradio's traceback when the port is taken."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise PlaybookError(
-                f"Cannot listen on {host}:{port} ({exc.strerror}): pick another --port."
-            ) from exc
-
-
 def serve(
     settings: Settings, host: str = "127.0.0.1", port: int = 7860, *, block: bool = True
 ) -> Any:
@@ -227,13 +193,7 @@ def serve(
     With block=False it returns the running Blocks (call `.close()` to stop it).
     """
     settings = questionlog.serving(settings)  # the page logs questions unless told not to
-    auth = parse_auth(settings)
-    if not is_loopback(host) and auth is None:
-        raise PlaybookError(
-            f"Refusing to serve on {host} without a password: set PLAYBOOK_AUTH=user:password "
-            "or serve on 127.0.0.1."
-        )
-    _check_port(host, port)
+    auth = check_serve(settings, host, port)
     warm_up(settings)
     demo = build_app(settings)
     theme = gr.themes.Soft(

@@ -175,9 +175,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.listen import check_serve
+
+    settings = settings_from(args)
+    check_serve(settings, args.host, args.port)  # refuse before the seconds of importing Gradio
     from ui.app import serve
 
-    serve(settings_from(args), host=args.host, port=args.port)
+    serve(settings, host=args.host, port=args.port)
     return 0
 
 
