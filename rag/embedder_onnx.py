@@ -32,12 +32,6 @@ log = logging.getLogger(__name__)
 # Runtime's memory arena (kept: turning it off cost ~20% CPU) stays small: peak RSS embedding
 # cwe chunks 0.47 GB against 1.33 GB with 64 texts of 256 tokens a run.
 BATCH_TOKENS = 4096
-# Up to this many texts (a question, the citation checker's few sentences), `encode` splits them
-# into runs so as to pay little for padding: a padded position costs as much as a real token, and
-# a run costs about RUN_TOKENS tokens more than its tokens (issue 12: an answer's three sentences
-# of 15-40 tokens padded into one run were 36% padding). Vectors match the padded run's to ~1e-7.
-SMALL_TEXTS = 16
-RUN_TOKENS = 8
 
 
 def load(name: str, cache_dir: Path, int8: bool, batch_size: int) -> Embedder:
@@ -92,11 +86,8 @@ class OnnxEmbedder(Embedder):
     def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Unit vectors (float32, one row per text); batches group texts of similar length."""
         encoded = self._tokenizer.encode_batch(list(texts))
-        lengths = [len(e.ids) for e in encoded]
-        few = not self.per_row and 1 < len(texts) <= min(
-            SMALL_TEXTS, batch_size or self.embed_batch_size)
         out: np.ndarray | None = None
-        for rows in _least_padding(lengths) if few else self._batches(lengths, batch_size):
+        for rows in self._batches([len(e.ids) for e in encoded], batch_size):
             vectors = self._run([encoded[i].ids for i in rows])
             if out is None:
                 out = np.empty((len(encoded), vectors.shape[1]), dtype=np.float32)
@@ -163,23 +154,6 @@ class OnnxEmbedder(Embedder):
         feed = _feed(batch)
         with self._lock:
             return np.asarray(self._session.run(None, feed)[0], dtype=np.float32)
-
-
-def _least_padding(lengths: list[int], run: int = RUN_TOKENS) -> list[list[int]]:
-    """Row indices longest first, cut into consecutive runs minimising the padded tokens plus
-    `run` per run (dynamic programming over the sorted lengths; a few texts only)."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    cost = [0] + [0] * len(order)
-    cut = [0] * (len(order) + 1)
-    for end in range(1, len(order) + 1):
-        cost[end], cut[end] = min((cost[start] + run + lengths[order[start]] * (end - start),
-                                   start) for start in range(end))
-    parts: list[list[int]] = []
-    end = len(order)
-    while end:
-        parts.append(order[cut[end]:end])
-        end = cut[end]
-    return parts[::-1]
 
 
 class TokenStates(NamedTuple):
