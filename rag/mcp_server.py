@@ -59,6 +59,8 @@ def build_server(
     (the SDK's DNS-rebinding guard); elsewhere the server's login protects /mcp instead.
     """
     guard = None
+    # The SDK turns its DNS-rebinding guard on for exactly these three hosts (FastMCP.__init__),
+    # not for every loopback address (ui.listen.is_loopback): elsewhere say "off" explicitly.
     if host not in ("127.0.0.1", "localhost", "::1"):
         guard = TransportSecuritySettings(enable_dns_rebinding_protection=False)
     mcp = FastMCP(

@@ -100,6 +100,15 @@ def test_bad_auth_setting_raises(tmp_path: Path) -> None:
     assert parse_auth(Settings()) is None
 
 
+def test_api_guard_refuses_a_malformed_login_instead_of_accepting_an_empty_password() -> None:
+    from ui.apiauth import Guard
+
+    with pytest.raises(PlaybookError, match="user:password"):
+        Guard.from_settings(Settings(auth="alice:"))  # type: ignore[arg-type]
+    guard = Guard.from_settings(Settings(auth="alice:s3cret"))  # type: ignore[arg-type]
+    assert guard.basic == ("alice", "s3cret") and not guard.open
+
+
 @pytest.mark.slow
 def test_only_ask_is_in_the_api(ui_server: Any) -> None:
     from gradio_client import Client

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.settings import Settings
+from ui.listen import parse_auth
 
 MAX_BODY = 1 << 20  # a question is at most a few KB; history included, 1 MiB is plenty
 CHALLENGE = 'Basic realm="Playbook Q&A", charset="UTF-8"'
@@ -31,11 +32,9 @@ class Guard:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Guard:
-        """PLAYBOOK_AUTH (user:password, checked by `playbook serve`) and PLAYBOOK_API_TOKEN."""
-        basic = None
-        if settings.auth is not None:
-            user, _, password = settings.auth.get_secret_value().partition(":")
-            basic = (user, password)
+        """PLAYBOOK_AUTH (user:password) and PLAYBOOK_API_TOKEN; PlaybookError when the first is
+        malformed."""
+        basic = parse_auth(settings)  # a malformed setting is one sentence, never an open door
         token = settings.api_token.get_secret_value() if settings.api_token else None
         return cls(basic, token or None)
 
