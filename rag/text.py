@@ -25,6 +25,9 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+])\s+")
 _FOOTNOTE = re.compile(r"^\s*\[\^[^\]\s]+\]:\s*")  # "[^2]: " opens a footnote's text
+_QUOTE = re.compile(r"[ \t]*(?:>[ \t]?)+")  # blockquote markers opening a line ("> ", "> > ")
+_QUOTE_CONTINUED = re.compile(r"\n[ \t]*(?:>[ \t]?)+")  # the same on a unit's later lines
+_CONTENT = re.compile(r"[^\W_]")  # a letter or digit: a unit of "…" or "—" alone says nothing
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=\S)")
 _ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|incl|no|fig|mr|mrs|dr)\.)$", re.I)
 _CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
@@ -144,33 +147,38 @@ def units(text: str) -> list[Unit]:
     for number, (start, end, item) in enumerate(_blocks(text)):
         segment = text[start:end]
         for i, (a, b) in enumerate(split_sentences(segment)):
-            clean = re.sub(r"\s+", " ", segment[a:b])
+            # a quoted paragraph's later lines open with ">": markup, not words of the sentence
+            clean = re.sub(r"\s+", " ", _QUOTE_CONTINUED.sub("\n", segment[a:b]))
             found.append(Unit(clean, start + a, start + b, item and i == 0, number))
     return found
 
 
 def _blocks(text: str) -> list[tuple[int, int, bool]]:
-    """(start, end, is_list_item) of paragraphs and list items; a list marker is excluded."""
+    """(start, end, is_list_item) of paragraphs and list items; a list marker is excluded, and
+    so are blockquote markers: a quoted paragraph is a paragraph, a quoted "> - item" an item."""
     blocks: list[tuple[int, int, bool]] = []
-    current: list[int] | None = None  # [start, end, is_item]
+    current: list[int] | None = None  # [start, end, is_item, is_quoted]
     in_code = False
     offset = 0
     for line in text.splitlines(keepends=True):
-        stripped = line.strip()
         begin, offset = offset, offset + len(line)
+        quote = _QUOTE.match(line)
+        begin += quote.end() if quote else 0
+        line = line[quote.end():] if quote else line
+        stripped = line.strip()
         end = begin + len(line.rstrip())
         fence = stripped.startswith(("```", "~~~"))
         in_code = in_code != fence
         skip = fence or in_code or not stripped or stripped.startswith(("#", "|"))
-        if skip or set(stripped) <= set("-=*_"):
+        if skip or set(stripped) <= set("-=*_") or not _CONTENT.search(stripped):
             current = None
             continue
         item = _LIST_ITEM.match(line)
         note = _FOOTNOTE.match(line)
-        if item or note or current is None:
+        if item or note or current is None or current[3] != bool(quote):
             marker = item or note
             current = [begin + (marker.end() if marker else len(line) - len(line.lstrip())), end,
-                       int(bool(item))]
+                       int(bool(item)), int(bool(quote))]
             blocks.append((0, 0, False))
         current[1] = end
         blocks[-1] = (current[0], current[1], bool(current[2]))

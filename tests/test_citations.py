@@ -60,6 +60,22 @@ def test_a_footnote_definition_is_a_unit_without_its_label() -> None:
     assert found[1].block != found[0].block and not found[1].list_item
 
 
+def test_blockquote_markers_are_not_words_of_a_unit() -> None:
+    # 18F's contractors page quotes a policy over several "> " lines; an answer quoted
+    # "Compliance with this policy should > be addressed" and a unit "> > … > > All…".
+    text = ("> Authorized users are employees of GSA. Compliance with this policy should\n"
+            "> be addressed in Statements of Work.\n>\n> …\n>\n> > - A quoted item\n"
+            "Plain text after.\n")
+    found = units(text)
+    assert [u.text for u in found] == [
+        "Authorized users are employees of GSA.",
+        "Compliance with this policy should be addressed in Statements of Work.",
+        "A quoted item", "Plain text after."]
+    assert [u.list_item for u in found] == [False, False, True, False]
+    assert text[found[0].start:found[0].end] == found[0].text
+    assert text[found[1].start:found[1].end].endswith("Statements of Work.")
+
+
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
