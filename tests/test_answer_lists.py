@@ -238,3 +238,43 @@ def test_a_steps_list_of_an_unrelated_passage_does_not_take_over_a_how_question(
     answer = extractive_answer("What should I do on my first day?", passages, trust).answer
     assert "two-factor" in answer, answer
     assert "Your new term will begin" not in answer, answer
+
+
+# 18F's security-incidents page: a "Please note" paragraph sits between the sentence that
+# announces the steps and the steps (rag/answerers/announce.py).
+INCIDENT = (
+    "To report a security incident, follow _all_ of the steps below:\n\n"
+    "Please note that incidents need to be reported within one hour of being identified. "
+    "This isn't \"within an hour of happening\" but \"within one hour of you becoming aware of "
+    "the incident.\"\n\n"
+    "1. Send an email to itservicedesk@gsa.gov, gsa-ir@gsa.gov, and devops@gsa.gov within 1 "
+    "hour of identifying an incident.\n"
+    "   - Include as many details as possible, including relevant URLs.\n"
+    "1. Check the system's specific Incident Response Plan\n"
+    "1. Following notification to GSA, the GSA's Incident Response (IR) team will contact you "
+    "requesting more information.\n"
+)
+
+
+def test_a_sentence_announcing_steps_is_quoted_with_its_steps(trust) -> None:  # noqa: ANN001
+    from rag.answerers.extractive import extractive_answer
+
+    answer = extractive_answer("How do I report a security incident?",
+                               [passage(INCIDENT, "incidents", "Reporting other incidents")],
+                               trust).answer
+    lines = lines_of(answer)
+    lead = next(i for i, line in enumerate(lines) if "steps below:" in line)
+    assert lines[lead + 1].startswith("- Send an email"), answer
+    assert "- Check the system's specific Incident Response Plan" in answer, answer
+    assert "Include as many details" not in answer  # a sub-item, not a step
+
+
+def test_an_announcement_whose_list_is_not_in_the_passage_is_dropped(trust) -> None:  # noqa: ANN001
+    from rag.answerers.extractive import extractive_answer
+
+    text = ("If you're the last to leave your side of the office, take care of these things on "
+            "your side:\n\nThe office closes at 6 pm on weekdays. Guests must sign in at the "
+            "front desk before they enter.")
+    answer = extractive_answer("What should I do if I'm the last to leave the office?",
+                               [passage(text, "office", "Closing up")], trust).answer
+    assert "these things on your side:" not in answer and "6 pm" in answer, answer

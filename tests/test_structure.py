@@ -39,6 +39,21 @@ def test_lists_get_lead_in_items_closing_and_kind() -> None:
     assert [u.text for u in steps.closing] == ["A team opens up when it is asked for help."]
 
 
+def test_a_remark_between_an_announcing_sentence_and_its_list_stays_in_the_lead_in() -> None:
+    # 18F's security-incidents page: the steps are announced, then a "Please note" paragraph
+    text = ("To report a security incident, follow _all_ of the steps below:\n\n"
+            "Please note that incidents need to be reported within one hour. So act fast.\n\n"
+            "1. Send an email to the IT service desk.\n1. Check the response plan.\n")
+    (steps,) = parse(text)
+    assert [u.text for u in steps.lead] == [
+        "To report a security incident, follow _all_ of the steps below:",
+        "Please note that incidents need to be reported within one hour.", "So act fast."]
+    assert steps.kind == "action" and len(steps.items) == 2
+    # without the announcing colon, the paragraph before the remark is not the list's
+    (plain,) = parse(text.replace("steps below:", "steps."))
+    assert [u.text for u in plain.lead][0].startswith("Please note")
+
+
 def test_a_heading_is_the_lead_in_of_a_list_without_one() -> None:
     text = "Intro paragraph about alerts.\n\n## Best Practices\n\n- Do this.\n- Do that.\n"
     (block,) = parse(text)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from rag.answer import Answer, Citation, Sentence
 from rag.answerers import TokenCallback
+from rag.answerers.announce import without_dangling
 from rag.answerers.budget import trim
 from rag.answerers.fill import continued_list, drop_repeats, fill
 from rag.answerers.shape import Line, shape
@@ -211,7 +212,8 @@ def shaped_lines(
     lines = fill(continued_list(drop_repeats(lines), scored, passages, extend), scored,
                  passages, every, settings.extractive_words)
     # again after fill: the sentence announcing the list may be one fill added
-    return trim(continued_list(lines, scored, passages, extend), settings.extractive_words)
+    lines = without_dangling(continued_list(lines, scored, passages, extend), passages)
+    return trim(lines, settings.extractive_words)
 
 
 def _next_chunk(settings: Settings) -> Callable[[Chunk, int], tuple[Passage, list] | None]:

@@ -23,6 +23,7 @@ from rag.answerers.structure import (
     POINTER,
     SERVES,
     ListBlock,
+    announcer,
     conflicts,
     intents,
     kind_of,
@@ -264,7 +265,7 @@ def _announces(block: ListBlock, best) -> bool:  # noqa: ANN001
         return False
     # "…there are some general principles that might be helpful." names what the list holds
     return any(_ANNOUNCING.search(u.text.rstrip()) for u in block.lead) or \
-        kind_of(block.lead[-1].text) != "other"
+        kind_of(announcer(block.lead).text) != "other"
 
 
 _ANNOUNCING = re.compile(r":$|\b(below|following)\b", re.I)

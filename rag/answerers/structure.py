@@ -2,7 +2,8 @@
 
 A passage is read as paragraphs and lists. A list has a lead-in (the paragraph right before it in
 the same section, whose last sentence introduces it: "here are some tactics…", "this is usually
-caused by…"), items (a nested list belongs to its parent item), and a closing paragraph (the
+caused by…"; or a sentence ending with ":" and one remark between it and the list), items (a
+nested list belongs to its parent item), and a closing paragraph (the
 short paragraph right after it that is not itself the lead-in of the next list: often the rule
 the list leads to). Each list gets a kind from its lead-in, or from the section heading when it
 has none: `cause` lists answer "why", `action` lists answer "how", `other` lists answer either.
@@ -186,7 +187,7 @@ def parse(text: str, heading: str = "") -> list[ListBlock]:
             i += 1
         lead = _lead(text, blocks, first)
         closing = _closing(text, blocks, i)
-        kind = kind_of(lead[-1].text) if lead else "other"
+        kind = kind_of(announcer(lead).text) if lead else "other"
         if kind == "other":
             kind = kind_of(_heading_before(text, blocks[first].start) or heading)
         found.append(ListBlock(kind, lead, items, closing))
@@ -201,10 +202,24 @@ def _inside(block: _Block, base: int, items: list[list[Unit]]) -> bool:
 
 
 def _lead(text: str, blocks: list[_Block], first: int) -> list[Unit]:
+    """The paragraph right before the list; with the one before it when that one announces the
+    list and the nearer one is a remark in between ("To report a security incident, follow
+    _all_ of the steps below:" / "Please note that incidents need to be reported within one
+    hour…" / the steps)."""
     before = blocks[first - 1] if first else None
     if before is None or before.item or _break_between(text, before.end, blocks[first].start):
         return []
+    if first >= 2 and not before.units[-1].text.rstrip().endswith(":"):
+        announcing = blocks[first - 2]
+        if not announcing.item and announcing.units[-1].text.rstrip().endswith(":") and \
+                not _break_between(text, announcing.end, before.start):
+            return [*announcing.units, *before.units]
     return before.units
+
+
+def announcer(lead: list[Unit]) -> Unit:
+    """The lead-in sentence that says what the list holds: the last one ending with ":"."""
+    return next((u for u in reversed(lead) if u.text.rstrip().endswith(":")), lead[-1])
 
 
 def _closing(text: str, blocks: list[_Block], after: int) -> list[Unit]:
