@@ -45,10 +45,19 @@ anyway, the BM25 index's IDF) and means the same thing on a one-article playbook
   everyday probe questions on the same index (rag/refusal.py computes it): how much more this
   question matches the corpus than questions nobody would ask it. The one corpus-relative
   feature: a 3-chunk playbook gives anything a low cosine, a broad handbook a high one.
+- `align_min`, `align_mean`: soft token alignment of the question (or of its best-aligned
+  asking part) with the sentences of the top article's passages (`token_align.word_scores`:
+  each content word's best contextual MiniLM cosine to any word piece there): the lowest
+  word's and the IDF-weighted mean. A near miss's key word ("pet *insurance*") aligns with
+  nothing. Measured for the refusal model and NOT chosen (BENCHMARKS.md, 2026-12-02, round 7:
+  no subset with them beats the frozen one on dev, and a cold ask would pay one token-graph
+  run over those sentences), so only the calibration computes them; ALIGN_NEUTRAL for
+  embedders without per-token vectors (torch, hashed), the middle of the scale, not tuned.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
@@ -60,7 +69,10 @@ from rag.retrieve import Passage
 LEXICAL_PASSAGES = 3  # passages whose words count as "matched" for the lexical feature
 FEATURES = ("passage_cos", "sentence_cos", "lexical", "lexical_top", "rare_coverage",
             "answer_type", "names", "agreement", "margin", "probe_ratio", "typed_cos",
-            "sentence_lexical", "ask_coverage", "title_overlap", "names_together")
+            "sentence_lexical", "ask_coverage", "title_overlap", "names_together",
+            "align_min", "align_mean")
+ALIGN = ("align_min", "align_mean")
+ALIGN_NEUTRAL = 0.5  # an alignment feature's value when the embedder has no token vectors
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,8 @@ class Evidence:
     ask_coverage: float = 0.0
     title_overlap: float = 0.0
     names_together: float = 0.0
+    align_min: float = 0.0
+    align_mean: float = 0.0
 
     @property
     def relevance(self) -> float:
@@ -223,6 +237,38 @@ def sentence_lexical(question: str, passages: Sequence[Passage], bm25: Any) -> f
     return best
 
 
+def alignment(question: str, passages: Sequence[Passage], bm25: Any, embedder: Any
+              ) -> dict[str, float]:
+    """`align_min` and `align_mean` of the question against the passages' sentences,
+    each the best over the question and its `ask_parts` (0 when no word aligns)."""
+    from rag import token_align
+    from rag.text import units
+
+    sentences = [u.text for p in passages for u in units(p.text)]
+    best = dict.fromkeys(ALIGN, 0.0)
+    for asked in (question, *answer_slot.ask_parts(question)):
+        found = token_align.word_scores(asked, sentences, embedder)
+        if found is None:
+            return dict.fromkeys(ALIGN, ALIGN_NEUTRAL)
+        for name, value in _align_stats(*found, bm25).items():
+            best[name] = max(best[name], value)
+    return best
+
+
+def _align_stats(words: Sequence[str], scores: Any, bm25: Any) -> dict[str, float]:
+    """Minimum and IDF-weighted mean of the words' alignment scores (the words BM25 drops as
+    stop words weigh 0 and are not the minimum)."""
+    from rag.index.bm25 import tokenize
+
+    idf = [max((bm25.idf(t) for t in tokenize(w, bm25.stemmer)), default=0.0) for w in words]
+    kept = [(w, float(s)) for w, s in zip(idf, scores, strict=True) if w > 0]
+    if not kept:
+        return dict.fromkeys(ALIGN, 0.0)
+    total = sum(w for w, _ in kept)
+    return {"align_min": min(s for _, s in kept),
+            "align_mean": sum(w * s for w, s in kept) / total}
+
+
 def evidence(question: str, passages: Sequence[Passage], bm25: Any, embedder: Any,
              wanted: Collection[str] | None = None) -> Evidence:
     """The features named in `wanted` (None: all of them, as the calibration needs) for one
@@ -234,6 +280,7 @@ def evidence(question: str, passages: Sequence[Passage], bm25: Any, embedder: An
     first = passages[:LEXICAL_PASSAGES]
     texts = [c.embed_text for p in first for c in p.chunks]
     best = max(p.score for p in passages)
+    aligned = functools.cache(lambda: alignment(question, top, bm25, embedder))
     compute: dict[str, Callable[[], float]] = {
         "passage_cos": lambda: best,
         # a table or code only (no sentences): the passage cosine
@@ -252,6 +299,8 @@ def evidence(question: str, passages: Sequence[Passage], bm25: Any, embedder: An
         "ask_coverage": lambda: ask_coverage(question, texts, bm25),
         "title_overlap": lambda: title_overlap(question, top, bm25),
         "names_together": lambda: answer_slot.names_together(question, first, bm25),
+        "align_min": lambda: aligned()["align_min"],
+        "align_mean": lambda: aligned()["align_mean"],
     }
     return Evidence(**{name: value() for name, value in compute.items()
                        if wanted is None or name in wanted})

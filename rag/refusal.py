@@ -39,6 +39,11 @@ from rag.text import content_terms
 # transfer 0.813 (round 5's set 0.742 on the same rows). `phrase_coverage` (adjacent word
 # pairs of the question found adjacent in the passages) was measured and dropped: the fit gave
 # it a negative weight.
+# Round 7 (2026-12-02): the soft token alignment of the question with the top article
+# (`align_min`, `align_mean`, rag/answerability.py) was measured and not chosen: the frozen set
+# still ranks first (transfer 0.813; best with an alignment feature 0.808), and every set with
+# one that refuses more dev off-topic questions also falsely refuses one more cwe-dev question.
+# Table and cost (~0.15-0.5 s per cold ask): BENCHMARKS.md.
 # Why 5 % and not 2 %: round 5 added 28 answerable scenario / paraphrase and 27 untyped
 # near-miss dev questions; with a 2 % cap the hardest paraphrases (vocabulary lost at
 # retrieval: "PTO" never meets "annual leave") set the threshold alone. This model on dev:

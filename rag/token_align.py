@@ -131,6 +131,21 @@ def features(claim: str, sentences: Sequence[str], embedder: Any,
     }
 
 
+def word_scores(text: str, sentences: Sequence[str], embedder: Any
+                ) -> tuple[list[str], np.ndarray] | None:
+    """Each content word of `text` (grouped as a claim's are) with its best cosine to any word
+    piece of `sentences`: None when the embedder has no per-token vectors, no words when there
+    is nothing to align. The refusal's alignment evidence reads these (rag/answerability.py)."""
+    if not hasattr(embedder, "token_vectors"):
+        return None
+    (mine, spans), = CLAIMS.get([text], embedder)
+    theirs = [v for v, _ in PASSAGES.get(list(sentences), embedder) if len(v)]
+    if not len(mine) or not theirs:
+        return [], np.zeros(0, dtype=np.float32)
+    best = (mine @ np.vstack(theirs).T).max(axis=1)
+    return [text[a:b] for a, b in spans], best
+
+
 def _clause_min(claim: str, clauses: Sequence[str], spans: np.ndarray,
                 whole: np.ndarray) -> float:
     """The lowest mean alignment over the clauses found in the claim (the claim's mean when
