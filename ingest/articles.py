@@ -22,9 +22,9 @@ from rag.errors import ContentError
 _WORD = re.compile(r"\w")
 # Bumped when parsing changes what an unchanged file yields (2: template tags stripped; 3:
 # reference links made inline; 4: blockquote markers out of sentence units, whose texts key the
-# sentence-vector table), so that the next ingest re-chunks every article instead of
-# keeping chunks made by older rules.
-PARSER_VERSION = b"playbook-parser-4\n"
+# sentence-vector table; 5: a closing quote or bracket stays with its sentence), so that the
+# next ingest re-chunks every article instead of keeping chunks made by older rules.
+PARSER_VERSION = b"playbook-parser-5\n"
 DEFAULT_MAX_ARTICLE_BYTES = 5_000_000
 MAX_HEADING_CHARS = 300  # titles and headings; longer ones are cut with "…"
 MAX_ID_CHARS = 1024

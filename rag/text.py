@@ -28,7 +28,8 @@ _FOOTNOTE = re.compile(r"^\s*\[\^[^\]\s]+\]:\s*")  # "[^2]: " opens a footnote's
 _QUOTE = re.compile(r"[ \t]*(?:>[ \t]?)+")  # blockquote markers opening a line ("> ", "> > ")
 _QUOTE_CONTINUED = re.compile(r"\n[ \t]*(?:>[ \t]?)+")  # the same on a unit's later lines
 _CONTENT = re.compile(r"[^\W_]")  # a letter or digit: a unit of "…" or "—" alone says nothing
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=\S)")
+# the closing quote or bracket after the full stop belongs to the sentence it closes
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?P<close>[\"”’)]*)\s+(?=\S)")
 _ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|incl|no|fig|mr|mrs|dr)\.)$", re.I)
 _CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _MARKUP = re.compile(r"[*_`>#]+|\[([^\]]*)\]\([^)]*\)")
@@ -124,7 +125,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     for match in _SENTENCE_END.finditer(text):
         if _ABBREVIATION.search(text[start : match.start()]):
             continue
-        spans.append((start, match.start()))
+        spans.append((start, match.end("close")))
         start = match.end()
     spans.append((start, len(text)))
     return [(a, b) for a, b in (_trim(text, a, b) for a, b in spans) if b > a]

@@ -35,7 +35,15 @@ def test_split_sentences_keeps_abbreviations_and_spans() -> None:
     assert [text[a:b] for a, b in spans] == ["Use tools, e.g. linters.", "Then ask why!", "Done?"]
 
 
-@given(st.text(alphabet="ab .!?\n", max_size=60))
+def test_a_closing_quote_or_bracket_stays_with_its_sentence() -> None:
+    # 18F: 'This isn't "within an hour of happening" but "within one hour of you becoming aware
+    # of the incident."' was quoted without its closing quote
+    text = 'It means "within one hour of you becoming aware." (See the guide.) Then act.'
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        'It means "within one hour of you becoming aware."', "(See the guide.)", "Then act."]
+
+
+@given(st.text(alphabet="ab .!?\n\")", max_size=60))
 def test_sentence_spans_are_ordered_non_empty_and_inside(text: str) -> None:
     spans = split_sentences(text)
     assert all(0 <= a < b <= len(text) for a, b in spans)
