@@ -105,7 +105,8 @@ def test_eval_report_then_gate_fails_when_retrieval_returns_nothing(
 
 @pytest.mark.slow
 def test_gate_fails_when_ranking_is_reversed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """cwe-dev through the gate's own cached index (built once, reused by the CI gate step)."""
+    """cwe-dev through the gate's own cached index: the test command builds it in the background
+    before pytest starts (this test then waits for that build), run alone the test builds it."""
     if not resolve("cwe-dev")[0].content_dir.is_dir():
         pytest.skip("../shared/corpora/cwe-playbook is not beside the project")
     healthy = _retrieval_checks(_run("cwe-dev", DEFAULT_CACHE), "cwe-dev")
