@@ -128,7 +128,23 @@ def suite_settings(suite: Suite, base: Settings, cache: Path = DEFAULT_CACHE) ->
 
 
 def build_index(settings: Settings) -> dict[str, object]:
-    """Bring the cached index up to date with ingest.run; returns the ingest report."""
+    """Bring the cached index up to date with ingest.run; returns the ingest report.
+
+    Two processes may want the same cached index at once (CI builds the gate's indexes in the
+    background while pytest runs a test over cwe-dev's): the second waits here until the first
+    is done, then finds the index up to date, instead of failing on ingest's own lock, which
+    refuses a second writer at once. Like that lock, this one dies with its process."""
+    from filelock import FileLock
+
     from ingest.pipeline import run
 
-    return run(settings).to_json()
+    lock = build_lock(settings.index_dir)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(lock):
+        return run(settings).to_json()
+
+
+def build_lock(index_dir: Path) -> Path:
+    """The file build_index locks while it brings `index_dir` up to date (beside the index)."""
+    index_dir = index_dir.expanduser()
+    return index_dir.parent / f"{index_dir.name}.build.lock"

@@ -12,13 +12,13 @@ if [ "${1:-}" = test ] && [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && co
   (apt-get update -qq && apt-get install -y -qq chromium) >tests/artifacts/chromium-install.log 2>&1 &
   browser=$!
 fi
-bash scripts/setup.sh
 # Bytecode is written as modules are first imported (setup.sh compiles none): where
 # PYTHONDONTWRITEBYTECODE is set (CI machines), every process the tests start would otherwise
 # compile chromadb, gradio, torch and our own modules from source again at each import.
 unset PYTHONDONTWRITEBYTECODE
 case "${1:-}" in
   chat)
+    bash scripts/setup.sh
     .venv/bin/playbook ingest
     if .venv/bin/python -c "import ui.app" 2>/dev/null; then
       exec .venv/bin/playbook serve
@@ -26,13 +26,16 @@ case "${1:-}" in
     .venv/bin/playbook ask "How do I approach a tribal team?"
     ;;
   test)
-    # The gate's 18f-handbook index takes minutes of embedding: build it in the background
-    # while the checks and pytest run (pytest leaves much of a core idle waiting on the
-    # servers it starts; no test touches that index).
+    # The gate's cwe and 18f-handbook indexes take minutes of embedding: build them in the
+    # background as soon as the core packages are in, while llama-cpp-python compiles (the rest
+    # of setup), the checks and pytest run. cwe first: tests/test_eval_gate.py runs cwe-dev over
+    # the same cached index (it waits for a build in progress, or builds it when absent).
+    bash scripts/setup.sh --core
     mkdir -p tests/artifacts
-    .venv/bin/python -m evals.gate --prepare 18f-dev >tests/artifacts/gate-prepare.log 2>&1 &
+    .venv/bin/python -m evals.gate --prepare cwe-dev 18f-dev >tests/artifacts/gate-prepare.log 2>&1 &
     prepare=$!
     trap 'kill "$prepare" 2>/dev/null || true' EXIT  # a failed step must not leave it running
+    bash scripts/setup.sh
     echo "==> ruff"; .venv/bin/ruff check ingest rag ui evals tests benchmarks
     echo "==> mypy"; .venv/bin/mypy
     echo "==> lint-imports (architecture contracts in pyproject.toml)"; .venv/bin/lint-imports
@@ -43,7 +46,7 @@ case "${1:-}" in
     # servers, browsers and subprocesses they start, which left a core idle half the time.
     echo "==> pytest"
     .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=20
-    wait "$prepare" || echo "warning: preparing the 18f index failed (tests/artifacts/gate-prepare.log)" >&2
+    wait "$prepare" || echo "warning: preparing the gate's indexes failed (tests/artifacts/gate-prepare.log)" >&2
     echo "==> eval gate (playbook, cwe-dev, 18f-dev, checker labels; thresholds in evals/thresholds.toml)"
     .venv/bin/python -m evals.gate
     ;;

@@ -2,6 +2,11 @@
 # Create or reuse .venv and install Playbook Q&A with everything it needs. Safe to re-run:
 # a stamp of pyproject.toml + constraints.txt skips the install when nothing changed.
 #
+#   bash scripts/setup.sh          everything (extras all + dev)
+#   bash scripts/setup.sh --core   all but llama-cpp-python and what needs it (the llm and dev
+#                                  extras): enough to index and run the evals, so the test command
+#                                  builds the eval indexes while llama.cpp compiles
+#
 # Where a fresh machine's time goes (2 cores): unpacking ~2.5 GB of wheels, downloading the
 # part that is not on local disk, and compiling llama-cpp-python (~5 min of CPU; PyPI has no
 # binary wheel of it). uv does the first two in parallel and builds llama.cpp while it
@@ -20,9 +25,15 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
   "$PYTHON" -m venv .venv
 fi
-stamp=.venv/.playbook-install-stamp
+stamp=.venv/.playbook-install-stamp core_stamp=.venv/.playbook-core-stamp
 want=$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
 [ "$(cat "$stamp" 2>/dev/null || true)" = "$want" ] && exit 0
+core=""
+if [ "${1:-}" = --core ]; then
+  core=1
+  [ "$(cat "$core_stamp" 2>/dev/null || true)" = "$want" ] && exit 0
+fi
+CORE_EXTRAS="ui,mcp,evals"  # everything but the llm and dev extras (llama-cpp-python)
 
 pip=(.venv/bin/python -m pip --quiet --disable-pip-version-check)
 # No bytecode compiled at install: compiling all ~23k files of the venv took ~100 s of CPU (at the
@@ -42,7 +53,9 @@ local_torch_wheel() {
 }
 
 install_with_uv() {
-  "${pip[@]}" install "uv==$UV_VERSION" || return 1
+  if [ "$(.venv/bin/uv --version 2>/dev/null)" != "uv $UV_VERSION" ]; then
+    "${pip[@]}" install "uv==$UV_VERSION" || return 1
+  fi
   if ! .venv/bin/python -c "import torch" 2>/dev/null; then
     local wheel
     wheel=$(local_torch_wheel)
@@ -51,8 +64,19 @@ install_with_uv() {
     else "${pip[@]}" install "$TORCH" || return 1
     fi
   fi
-  echo "==> installing everything else with uv (llama-cpp-python compiles meanwhile, ~5 min)"
-  "${uv[@]}" -c constraints.txt -e ".[all,dev]"
+  if [ -n "$core" ]; then
+    echo "==> installing the core packages with uv"
+    "${uv[@]}" -c constraints.txt -e ".[$CORE_EXTRAS]"
+  else
+    echo "==> installing everything else with uv (llama-cpp-python compiles meanwhile, ~5 min)"
+    "${uv[@]}" -c constraints.txt -e ".[all,dev]"
+  fi
+}
+
+install_core_with_pip() {
+  echo "==> installing PyTorch (CPU build) and the core packages with pip"
+  "${pip[@]}" install "$TORCH"
+  "${pip[@]}" install -c constraints.txt -e ".[$CORE_EXTRAS]"
 }
 
 install_with_pip() {
@@ -67,9 +91,7 @@ install_with_pip() {
     "${pip[@]}" wheel --no-deps "$llama" -w "$wheels" >.venv/llama-build.log 2>&1 &
     build=$!
   fi
-  echo "==> installing PyTorch (CPU build) and the core packages with pip"
-  "${pip[@]}" install "$TORCH"
-  "${pip[@]}" install -c constraints.txt -e ".[ui,evals]"
+  install_core_with_pip
   if [ -n "$build" ] && ! wait "$build"; then
     echo "error: building $llama failed; the last lines of .venv/llama-build.log:" >&2
     tail -20 .venv/llama-build.log >&2
@@ -81,7 +103,12 @@ install_with_pip() {
 
 if ! install_with_uv; then
   echo "warning: installing with uv failed; falling back to pip (slower)" >&2
-  install_with_pip
+  if [ -n "$core" ]; then install_core_with_pip; else install_with_pip; fi
 fi
-echo "    everything installed after $((SECONDS - started)) s"
-echo "$want" > "$stamp"
+if [ -n "$core" ]; then
+  echo "    core packages installed after $((SECONDS - started)) s"
+  echo "$want" > "$core_stamp"
+else
+  echo "    everything installed after $((SECONDS - started)) s"
+  echo "$want" > "$stamp"
+fi

@@ -33,7 +33,9 @@ def content(tmp_path: Path) -> Path:
     return target
 
 
-LONGEST_FIRST = ("test_eval_gate.py",)  # builds the cwe index the gate step reuses (~3 min)
+# Runs cwe-dev over the gate's cached index: the test command builds that index in the
+# background during setup, and the test waits for it; run alone, the test builds it (~3 min).
+LONGEST_FIRST = ("test_eval_gate.py",)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

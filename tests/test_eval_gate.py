@@ -105,7 +105,8 @@ def test_eval_report_then_gate_fails_when_retrieval_returns_nothing(
 
 @pytest.mark.slow
 def test_gate_fails_when_ranking_is_reversed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """cwe-dev through the gate's own cached index (built once, reused by the CI gate step)."""
+    """cwe-dev through the gate's own cached index: the test command builds it in the background
+    before pytest starts (this test then waits for that build), run alone the test builds it."""
     if not resolve("cwe-dev")[0].content_dir.is_dir():
         pytest.skip("../shared/corpora/cwe-playbook is not beside the project")
     healthy = _retrieval_checks(_run("cwe-dev", DEFAULT_CACHE), "cwe-dev")
@@ -114,6 +115,48 @@ def test_gate_fails_when_ranking_is_reversed(monkeypatch: pytest.MonkeyPatch) ->
     broken = _retrieval_checks(_run("cwe-dev", DEFAULT_CACHE), "cwe-dev")
     failed = [c for c in broken if not c.ok]
     assert any(".hybrid.ndcg@10" in c.key for c in failed), format_checks(broken)
+
+
+def test_a_second_build_of_a_cached_index_waits_for_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI builds the gate's indexes in the background while pytest may build cwe-dev's too: a
+    second builder waits for the first (then finds the index up to date) rather than failing
+    on ingest's lock or writing the same index at the same time."""
+    import subprocess
+    import sys
+    import threading
+
+    import ingest.pipeline
+    from evals.suites import build_index, build_lock
+    from rag.settings import Settings
+
+    settings = Settings.model_validate({"index_dir": tmp_path / "corpus" / "index"})
+    ran = threading.Event()
+
+    class Report:
+        def to_json(self) -> dict[str, object]:
+            return {}
+
+    def run(_settings: Settings) -> Report:
+        ran.set()
+        return Report()
+
+    monkeypatch.setattr(ingest.pipeline, "run", run)
+    holder = subprocess.Popen(  # another process building the same index
+        [sys.executable, "-c", "import sys, filelock; lock = filelock.FileLock(sys.argv[1]); "
+         "lock.acquire(); print('held', flush=True); sys.stdin.read()", str(build_lock(
+             settings.index_dir))],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        worker = threading.Thread(target=build_index, args=(settings,), daemon=True)
+        worker.start()
+        assert not ran.wait(1.5), "built while another process held the index's build lock"
+    finally:
+        holder.communicate("")  # the other builder finishes: its lock goes with it
+    worker.join(30)
+    assert ran.is_set() and not worker.is_alive()
 
 
 def test_gate_command_is_wired_into_ci() -> None:
