@@ -241,8 +241,14 @@ class Settings(BaseModel):
         "(learned; better on dev, but it caps exact copies at P ~ 0.6, see the comment above).",
     )
     support_learned_threshold: float = Field(
-        0.35, ge=0, le=1, description="P(supported) under the learned checker model a cited "
+        0.33, ge=0, le=1, description="P(supported) under the learned checker model a cited "
         "sentence needs to be verified (fitted on dev: `python -m evals.checker_fit`).",
+    )
+    support_learned_floor: float = Field(
+        0.48, ge=0, le=1, description="Under the learned checker model, the sentence score of "
+        "the rules (support_embed_weight x cosine + the rest x word overlap) a cited sentence "
+        "needs as well: a right fact cited to the wrong passage scores low there, whatever the "
+        "model says (chosen on dev: `python -m evals.checker_fit`).",
     )
     support_clause_vectors: bool = Field(
         False, description="Embed each clause of a long cited sentence on its own (one model "
