@@ -51,7 +51,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULTS", "SUPPORT_THRESHOLD", "Analysis", "ClauseFacts", "Support", "Thresholds",
            "analyse", "claim_text", "copied_sentence", "default_embedder", "features", "judge",
-           "measure_tokens", "needs_tokens", "needs_vector", "support_score", "supports", "veto"]
+           "measure_tokens", "needs_tokens", "needs_vector", "prefetch_tokens", "support_score",
+           "supports", "veto"]
 
 
 def analyse(claim: str, passage: str, embedder: Any = None,
@@ -383,6 +384,13 @@ def support_score(
     if not rules_model and needs_tokens(analysis, thresholds):
         measure_tokens(analysis, claim, passage, embedder)
     return judge(analysis, thresholds)
+
+
+def prefetch_tokens(passages: Sequence[str], embedder: Any) -> None:
+    """Compute the word-piece vectors of the passages' sentences that the learned model's word
+    alignment reads (`token_align.prefetch`): the generative answerer runs this while the
+    language model writes, so checking the draft then embeds only the draft's sentences."""
+    token_align.prefetch([u.text for p in passages for u in _units(p)], embedder)
 
 
 def needs_tokens(analysis: Analysis, thresholds: Thresholds = DEFAULTS) -> bool:
