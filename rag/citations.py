@@ -159,7 +159,7 @@ def _encode_needed(todo: Sequence[tuple[Checked, list[int]]], passages: Sequence
             text = claim_text(result.text)
             claims.append(text)
             texts += [text, *(rules.clauses(text) if thresholds.own_clause_vectors else [])]
-    if claims and thresholds.model == "learned":
+    if claims and thresholds.model == "learned" and hasattr(embedder, "token_states"):
         # the claims' sentence and word vectors from one run (the word alignment needs them)
         token_align.encode_claims(list(dict.fromkeys(claims)), embedder)
     if texts:

@@ -7,12 +7,13 @@ counting something the passage counts with another number, a negation dropped or
 copied sentence, two words exchanged, or a word of a mostly copied sentence replaced by another
 (`rag.alignment`). Past the vetoes, the decision is
 
-- "rules" (the default): a score of w x best MiniLM cosine to one passage sentence + (1 - w) x
+- "rules": a score of w x best MiniLM cosine to one passage sentence + (1 - w) x
   share of its content words found in the passage >= `support_threshold`, every clause
   of 2+ content words >= `support_clause_threshold`, and no invented tail beside a copied clause;
-- "learned": the frozen logistic regression of rag/support_model.py over the measured signals,
-  P(supported) >= `support_learned_threshold`, and the rules' sentence score above >=
-  `support_learned_floor` (a right fact cited to the wrong passage: see rag/support_model.py).
+- "learned" (the default since 2026-12-02): the frozen logistic regression of
+  rag/support_model.py over the measured signals, P(supported) >= `support_learned_threshold`,
+  and the rules' sentence score above >= `support_learned_floor` (a right fact cited to the
+  wrong passage: see rag/support_model.py).
   The word alignment the model reads (a model run per new text) is measured only for claims
   that pass the vetoes and the floor (`needs_tokens`): the others are rejected whatever P is.
 
