@@ -222,11 +222,13 @@ class Settings(BaseModel):
     #   misattribution 0% both), verbatim kept 100% -> 95.7% (one row). Test, read after the
     #   decision: 17.0% -> 9.7% shown (every unsupported category better), but 85.5% -> 79.7%
     #   kept (paraphrase 72% -> 60%, summary 85% -> 80%): a regression evals/thresholds.toml
-    #   records. Cost: the passages' word-piece vectors are computed while the LLM writes
-    #   (rag/answerers/generative.py), claims below the floor or vetoed get no word alignment,
-    #   and a claim's sentence and word vectors come from one run; after the LLM's last token
-    #   the checker took 71 ms median against the rules' 27 ms (BENCHMARKS.md). support_model=
-    #   rules restores the hand-set decision (figures above).
+    #   records; the floor costs those rows (without it: test 13.3% / 87.0%, misattribution
+    #   28.6%), though on dev it cost none at this threshold. Cost: the passages' word-piece
+    #   vectors are computed while the LLM writes (rag/answerers/generative.py), claims below
+    #   the floor or vetoed get no word alignment, and a claim's sentence and word vectors come
+    #   from one run; from the LLM's last token to the answer, 43.5 ms median against the
+    #   rules' 14.4 ms at load 0.4-1.5 (71 / 27 ms at load 10 -> 4.7; BENCHMARKS.md).
+    #   support_model=rules restores the hand-set decision (figures above).
     # Before the alignment vetoes: dev 15.6% / 85.3%, test 21.2% / 84.1% (the previous checker,
     # 0.5 sim + 0.5 overlap >= 0.57: test 54.5% / 84.1%).
     support_threshold: float = Field(
