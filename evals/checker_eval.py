@@ -2,6 +2,7 @@
 
     python -m evals.checker_eval [--split dev|test] [--json] [--data FILE]
     python -m evals.checker_eval --calibrate        # grid search on the DEV split only
+    python -m evals.checker_eval --rules            # also grade the hand-set rules alone
     python -m evals.checker_eval --learned          # also grade the learned model
     python -m evals.checker_eval --baseline         # also grade the checker this one replaced
     python -m evals.checker_eval --nli [--split ..] # also grade an installed NLI model, if any
@@ -75,6 +76,11 @@ def project_verdicts(rows: Sequence[Row], embedder: Any = None, model: str = "")
     return [supports(r["sentence"], r["passage"], embedder, thresholds=limits) for r in rows]
 
 
+def rules_verdicts(rows: Sequence[Row]) -> list[bool]:
+    """The checker with its hand-set rules deciding past the vetoes (support_model=rules)."""
+    return project_verdicts(rows, model="rules")
+
+
 def learned_verdicts(rows: Sequence[Row]) -> list[bool]:
     """The checker with its learned model (rag/support_model.py) deciding past the vetoes."""
     return project_verdicts(rows, model="learned")
@@ -141,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--errors", action="store_true", help="list the rows it gets wrong")
     parser.add_argument("--calibrate", action="store_true",
                         help="grid-search the thresholds on the DEV split and print the best")
+    parser.add_argument("--rules", action="store_true",
+                        help="also grade the checker with its hand-set rules deciding")
     parser.add_argument("--learned", action="store_true",
                         help="also grade the checker with its learned model deciding")
     parser.add_argument("--baseline", action="store_true",
@@ -155,7 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(calibrate(load_rows(args.data, "dev")))
             return 0
         splits = [args.split] if args.split else ["dev", "test"]
-        boards = {"checker (default: hand-set rules)": run(args.data, splits)}
+        from rag.citations import DEFAULTS
+
+        boards = {f"checker (default: {DEFAULTS.model})": run(args.data, splits)}
+        if args.rules:
+            boards["checker with the hand-set rules"] = run(args.data, splits, rules_verdicts)
         if args.learned:
             boards["checker with the learned model"] = run(args.data, splits, learned_verdicts)
         if args.baseline:

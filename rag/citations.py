@@ -31,6 +31,7 @@ __all__ = ["DEFAULTS", "SUPPORT_THRESHOLD", "VECTORS", "Analysis", "Checked", "C
            "supports", "verify"]
 
 from rag import claims as rules
+from rag import token_align
 from rag.support import (
     DEFAULTS,
     SUPPORT_THRESHOLD,
@@ -142,8 +143,11 @@ def _encode_needed(todo: Sequence[tuple[Checked, list[int]]], passages: Sequence
     not those a veto rejects against every passage it may score them on, nor those it scores
     only against passages they copy a sentence of (that sentence's vector stands for theirs).
     Such sentences cost no model input: the model is most of the checker's cost (~10 ms per
-    sentence on two cores)."""
+    sentence on two cores). Under the learned model the claims are run on the token graph
+    instead, whose one run gives their sentence vectors and the word vectors its alignment
+    reads (`token_align.encode_claims`); their clauses are encoded as before."""
     texts: list[str] = []
+    claims: list[str] = []
     for result, valid in todo:
         if thresholds.own_clause_vectors:  # clause vectors (the learned model): no copies
             cited = [passages[n - 1] for n in valid]
@@ -153,7 +157,11 @@ def _encode_needed(todo: Sequence[tuple[Checked, list[int]]], passages: Sequence
             need = _needs_own_vector(result.text, valid, passages, embedder, thresholds, limit)
         if need:
             text = claim_text(result.text)
+            claims.append(text)
             texts += [text, *(rules.clauses(text) if thresholds.own_clause_vectors else [])]
+    if claims and thresholds.model == "learned" and hasattr(embedder, "token_states"):
+        # the claims' sentence and word vectors from one run (the word alignment needs them)
+        token_align.encode_claims(list(dict.fromkeys(claims)), embedder)
     if texts:
         VECTORS.encode(list(dict.fromkeys(texts)), embedder)
 

@@ -7,11 +7,15 @@ counting something the passage counts with another number, a negation dropped or
 copied sentence, two words exchanged, or a word of a mostly copied sentence replaced by another
 (`rag.alignment`). Past the vetoes, the decision is
 
-- "rules" (the default): a score of w x best MiniLM cosine to one passage sentence + (1 - w) x
+- "rules": a score of w x best MiniLM cosine to one passage sentence + (1 - w) x
   share of its content words found in the passage >= `support_threshold`, every clause
   of 2+ content words >= `support_clause_threshold`, and no invented tail beside a copied clause;
-- "learned": the frozen logistic regression of rag/support_model.py over the measured signals,
-  P(supported) >= `support_learned_threshold` (not the default: see rag/settings.py).
+- "learned" (the default since 2026-12-02): the frozen logistic regression of
+  rag/support_model.py over the measured signals, P(supported) >= `support_learned_threshold`,
+  and the rules' sentence score above >= `support_learned_floor` (a right fact cited to the
+  wrong passage: see rag/support_model.py).
+  The word alignment the model reads (a model run per new text) is measured only for claims
+  that pass the vetoes and the floor (`needs_tokens`): the others are rejected whatever P is.
 
 Both were calibrated on the DEV split of evals/datasets/support.jsonl only (rag/settings.py).
 
@@ -48,7 +52,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULTS", "SUPPORT_THRESHOLD", "Analysis", "ClauseFacts", "Support", "Thresholds",
            "analyse", "claim_text", "copied_sentence", "default_embedder", "features", "judge",
-           "needs_vector", "support_score", "supports", "veto"]
+           "measure_tokens", "needs_tokens", "needs_vector", "prefetch_tokens", "support_score",
+           "supports", "veto"]
 
 
 def analyse(claim: str, passage: str, embedder: Any = None,
@@ -308,9 +313,10 @@ def veto(analysis: Analysis) -> str:
 
 
 def judge(analysis: Analysis, limits: Thresholds = DEFAULTS) -> Support:
-    """Apply the vetoes, then the learned model or the rules (`limits.model`). `score` is
-    P(supported) under the learned model, the sentence score under the rules; `reason` says why
-    a claim fails (filler, a rule, novel, drift, weak)."""
+    """Apply the vetoes, then the learned model (with its floor on the sentence score) or the
+    rules (`limits.model`). `score` is P(supported) under the learned model (0 below the
+    floor), the sentence score under the rules; `reason` says why a claim fails (filler, a
+    rule, novel, drift, weak)."""
     w = limits.embed_weight
     score = w * analysis.similarity + (1 - w) * analysis.lexical
     result = Support(score, analysis.similarity, analysis.lexical, analysis.span)
@@ -324,7 +330,10 @@ def judge(analysis: Analysis, limits: Thresholds = DEFAULTS) -> Support:
         result.vetoed = True
         return result
     failing = _rules_failure(analysis, limits)
-    if limits.model == "learned":
+    if limits.model == "learned" and score < limits.floor:
+        result.score, result.vetoed = 0.0, True  # below the floor: no P makes it supported
+        _explain(result, failing, analysis)
+    elif limits.model == "learned":
         result.score = model.probability(features(analysis))
         if result.score < limits.learned:
             _explain(result, failing, analysis)
@@ -372,8 +381,35 @@ def support_score(
     that sentence's vector (`copied_sentence`); False measures every claim with its own."""
     rules_model = thresholds.model == "rules"
     analysis = analyse(claim, passage, embedder, thresholds.own_clause_vectors,
-                       tokens=not rules_model, lazy=lazy, copies=lazy and rules_model)
+                       tokens=False, lazy=lazy, copies=lazy and rules_model)
+    if not rules_model and needs_tokens(analysis, thresholds):
+        measure_tokens(analysis, claim, passage, embedder)
     return judge(analysis, thresholds)
+
+
+def prefetch_tokens(passages: Sequence[str], embedder: Any) -> None:
+    """Compute the word-piece vectors of the passages' sentences that the learned model's word
+    alignment reads (`token_align.prefetch`): the generative answerer runs this while the
+    language model writes, so checking the draft then embeds only the draft's sentences."""
+    token_align.prefetch([u.text for p in passages for u in _units(p)], embedder)
+
+
+def needs_tokens(analysis: Analysis, thresholds: Thresholds = DEFAULTS) -> bool:
+    """Whether the learned model's verdict on `analysis` depends on the word alignment: no
+    veto rejects it and its sentence score reaches the floor (`judge` rejects the others
+    before the model is read, so their alignment, a model run per new text, is not measured)."""
+    w = thresholds.embed_weight
+    score = w * analysis.similarity + (1 - w) * analysis.lexical
+    return analysis.measured and not veto(analysis) and score >= thresholds.floor
+
+
+def measure_tokens(analysis: Analysis, claim: str, passage: str, embedder: Any = None) -> None:
+    """Add the soft word alignment of `claim` with `passage` (rag/token_align.py) to its
+    analysis, as `analyse(tokens=True)` measures it."""
+    claim = claim_text(claim)
+    embedder = embedder if embedder is not None else default_embedder()
+    analysis.tokens = token_align.features(claim, [u.text for u in _units(passage)], embedder,
+                                           _clauses(claim))
 
 
 def supports(

@@ -26,6 +26,8 @@ class Thresholds:
     model: str = "rules"  # "rules" (hand-set) or "learned" (rag/support_model.py)
     learned: float = 0.5  # P(supported) a claim needs under the learned model
     clause_vectors: bool = False  # embed clauses on their own (always under the learned model)
+    # under the learned model, the sentence score (as the rules compute it) a claim needs too
+    floor: float = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Thresholds:
@@ -34,7 +36,7 @@ class Thresholds:
                    settings.support_clause_threshold, settings.support_clause_terms,
                    settings.support_drift_cover, settings.support_duplicate,
                    settings.support_model, settings.support_learned_threshold,
-                   settings.support_clause_vectors)
+                   settings.support_clause_vectors, settings.support_learned_floor)
 
     @property
     def own_clause_vectors(self) -> bool:
@@ -55,7 +57,9 @@ SUPPORT_THRESHOLD = DEFAULTS.limit  # kept for callers that pass a bare threshol
 class Support:
     """How well a passage supports a claim."""
 
-    score: float  # P(supported) (learned model), or w x similarity + (1 - w) x lexical (rules)
+    # P(supported) (learned model; 0 when the sentence score is below the floor, whose claims
+    # the model does not measure), or w x similarity + (1 - w) x lexical (rules)
+    score: float
     # best cosine similarity claim vs one passage sentence; NaN (and so `score`) when a veto
     # rejected the claim before it was embedded (`support_score(lazy=True)`)
     similarity: float

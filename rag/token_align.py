@@ -64,6 +64,15 @@ class _Cache:
                     self._items.popitem(last=False)
         return [found[t] for t in texts]
 
+    def put(self, text: str, embedder: Any, vectors: np.ndarray,
+            spans: Sequence[tuple[int, int]]) -> None:
+        """Cache the word-piece vectors (unit rows) of `text` a run of `embedder` gave."""
+        shaped = self._shape(text, vectors, spans)
+        with self._lock:
+            self._items[(id(embedder), text)] = shaped
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
     def clear(self) -> None:
         """Forget every cached text (benchmarks time the cold path with this)."""
         with self._lock:
@@ -95,6 +104,39 @@ def _every_piece(text: str, vectors: np.ndarray, spans: Sequence[tuple[int, int]
 
 CLAIMS = _Cache(_words)  # claims: content words
 PASSAGES = _Cache(_every_piece)  # passage sentences: word pieces
+
+
+def encode_claims(texts: Sequence[str], embedder: Any) -> None:
+    """Sentence vectors of claims (into `rag.vector_cache.VECTORS`) and their word vectors
+    (`CLAIMS`) from one run of the token graph, whose pooled output is the sentence vector
+    `encode` gives (the learned checker needs both of a claim); a plain `encode` for an
+    embedder without per-token vectors. Texts already cached or in a sentence table are not
+    run (their word vectors are computed when first asked for)."""
+    from rag.vector_cache import VECTORS
+
+    if not hasattr(embedder, "token_states"):
+        VECTORS.encode(list(texts), embedder)
+        return
+
+    def run(missing: list[str]) -> np.ndarray:
+        pooled, states = embedder.token_states(missing)
+        for text, state in zip(missing, states, strict=True):
+            hidden = state.hidden / np.maximum(
+                np.linalg.norm(state.hidden, axis=1, keepdims=True), 1e-9)
+            CLAIMS.put(text, embedder, hidden, state.spans)
+        pooled = np.asarray(pooled, dtype=np.float32)  # normalised as `encode`'s are
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9)
+
+    VECTORS.encode(list(texts), embedder, embed=run)
+
+
+def prefetch(sentences: Sequence[str], embedder: Any) -> None:
+    """Compute and cache the word-piece vectors of passage sentences (a generative answer's
+    passages are known before the model writes: rag/answerers/generative.py runs this beside
+    the model, so that checking the draft embeds only its own sentences). Nothing without
+    per-token vectors."""
+    if hasattr(embedder, "token_vectors") and sentences:
+        PASSAGES.get(list(dict.fromkeys(sentences)), embedder)
 
 
 def _run(scores: np.ndarray, width: int = RUN) -> float:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.embedder import table_space
@@ -80,9 +80,11 @@ class _VectorCache:
         _CURRENT.set(index)
         _KIND.set(kind)
 
-    def encode(self, texts: Sequence[str], embedder: Any) -> np.ndarray:
+    def encode(self, texts: Sequence[str], embedder: Any,
+               embed: Callable[[list[str]], np.ndarray] | None = None) -> np.ndarray:
         """Unit vectors of `texts` (one row each): cached, else from an attached sentence
-        table, else encoded by `embedder` in one call."""
+        table, else encoded by `embedder` in one call (by `embed`, when given: a function
+        giving the embedder's vectors of a list of texts, with work of its own on the side)."""
         import numpy as np
 
         kind = _KIND.get()
@@ -96,7 +98,8 @@ class _VectorCache:
             found.update({t: recent[t] for t in missing if t not in found and t in recent})
             rest = [t for t in missing if t not in found]
             if rest:
-                found.update(zip(rest, _embed(rest, embedder), strict=True))
+                matrix = _embed(rest, embedder) if embed is None else embed(rest)
+                found.update(zip(rest, matrix, strict=True))
             with self._lock:
                 for text in missing:
                     self._items[(key, text)] = found[text]

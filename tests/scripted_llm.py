@@ -98,7 +98,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         deltas = [{"role": "assistant", "content": ""}] + [{"content": p} for p in pieces(reply)]
+        delay = float(self.server.script.get("delay", 0.0))  # seconds between chunks
         for i, delta in enumerate([*deltas, {}]):
+            if delay and i:
+                time.sleep(delay)
             chunk = {"id": "chatcmpl-scripted", "object": "chat.completion.chunk",
                      "created": int(time.time()), "model": MODEL,
                      "choices": [{"index": 0, "delta": delta,

@@ -74,8 +74,9 @@ def test_gate_fails_a_checker_that_accepts_everything(boards: dict) -> None:
 
 
 def test_learned_model_constants_are_what_the_dev_fit_gives() -> None:
-    """rag/support_model.py's frozen weights and the Settings threshold come from
-    `python -m evals.checker_fit` on the DEV rows (refitted here; test rows are not used)."""
+    """rag/support_model.py's frozen weights and the Settings threshold (with the Settings
+    floor) come from `python -m evals.checker_fit` on the DEV rows (refitted here; test rows
+    are not used)."""
     if not DATA.is_file():
         pytest.skip("evals/datasets/support.jsonl is missing")
     from evals.checker_fit import fit, measure, threshold
@@ -87,5 +88,6 @@ def test_learned_model_constants_are_what_the_dev_fit_gives() -> None:
     for name, frozen in support_model.WEIGHTS.items():
         assert weights[name] == pytest.approx(frozen, rel=0.01, abs=0.01), name
     assert intercept == pytest.approx(support_model.INTERCEPT, rel=0.01)
-    assert threshold(dev, (weights, intercept), 0.85) == \
+    floor = Settings.model_fields["support_learned_floor"].default
+    assert threshold(dev, (weights, intercept), 0.85, floor) == \
         Settings.model_fields["support_learned_threshold"].default

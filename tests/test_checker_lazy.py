@@ -69,9 +69,14 @@ MARKDOWN = ("Projects that are finished, for whatever reason, are moved into the
 
 
 def test_a_copied_sentence_takes_the_vector_of_the_sentence_it_copies() -> None:
-    from rag.citations import verify
+    """Under the rules (the learned model's inputs were measured with the claim's own vector)."""
+    from dataclasses import replace
+
+    from rag.citations import DEFAULTS, verify
     from rag.support import copied_sentence
     from rag.text import units
+
+    rules = replace(DEFAULTS, model="rules")
 
     guard = _Refusing()
     guard.closed = False
@@ -80,8 +85,8 @@ def test_a_copied_sentence_takes_the_vector_of_the_sentence_it_copies() -> None:
     claim = "Projects that are finished, for whatever reason, are moved into the Landed stage"
     assert copied_sentence(claim, MARKDOWN) == units(MARKDOWN)[0].text
     assert copied_sentence("Projects are moved into the Landed stage.", MARKDOWN) is None
-    support = support_score(claim, MARKDOWN, guard)
+    support = support_score(claim, MARKDOWN, guard, rules)
     assert support.ok(0.0) and support.similarity == pytest.approx(1.0)
     checked = verify(f"{claim} [1]. Install the Zoom application through Self Service [1].",
-                     [MARKDOWN], guard)
+                     [MARKDOWN], guard, thresholds=rules)
     assert [c.verified for c in checked] == [True, True]

@@ -316,7 +316,7 @@ def test_learned_model_is_selectable_and_rejects_an_invented_tail(embedder) -> N
     from rag.citations import DEFAULTS
 
     learned = replace(DEFAULTS, model="learned")
-    assert learned.limit == DEFAULTS.learned and DEFAULTS.model == "rules"
+    assert learned.limit == DEFAULTS.learned and DEFAULTS.model == "learned"
     copy = support_score("Offer to join the war rooms even if you don't have to.", ARTICLE,
                          embedder, learned)
     tail = support_score("Offer to join the war rooms, and ask the manager to pay you a bonus "
@@ -337,18 +337,31 @@ class CountingEmbedder:
         return self.inner.encode(texts)
 
 
-def test_verify_encodes_each_new_sentence_once_and_nothing_it_has_seen(embedder) -> None:  # noqa: ANN001
-    from rag.citations import VECTORS
+@pytest.mark.parametrize("model", ["rules", "learned"])
+def test_verify_encodes_each_new_sentence_once_and_nothing_it_has_seen(embedder, model) -> None:  # noqa: ANN001
+    """One model call for the answer's sentences (under the learned model, with their clauses:
+    it reads each clause's own cosine), none for what is cached."""
+    from dataclasses import replace
 
+    from rag.citations import DEFAULTS, VECTORS
+    from rag.support import claim_text
+
+    limits = replace(DEFAULTS, model=model)
     counting = CountingEmbedder(embedder)
     VECTORS.encode([u.text for p in PASSAGES for u in units(p)], counting)  # passages warm
     counting.calls.clear()
     text = ("Offer to join the war rooms, even if you don't have to [1]. Keep the change small, "
             "because a reviewer can hold about 400 lines in their head [2]. Owls rule the moon "
             "[1].")
-    verify(text, PASSAGES, counting)
-    assert len(counting.calls) == 1 and len(counting.calls[0]) == 3, counting.calls
-    verify(text, PASSAGES, counting)  # the same answer again: no model call at all
+    verify(text, PASSAGES, counting, thresholds=limits)
+    assert len(counting.calls) == 1, counting.calls
+    sent = counting.calls[0]
+    assert len(set(sent)) == len(sent) and not set(sent) & {
+        u.text for p in PASSAGES for u in units(p)}
+    claims = [claim_text(c.text) for c in parse_answer(text)]
+    assert set(claims) <= set(sent)  # the three sentences, once each
+    assert len(sent) == 3 if model == "rules" else len(sent) > 3  # + clauses
+    verify(text, PASSAGES, counting, thresholds=limits)  # the same answer: no model call at all
     assert len(counting.calls) == 1
 
 

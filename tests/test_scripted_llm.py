@@ -42,9 +42,19 @@ BAD = {
 }
 
 
-def ask(settings: Any, url: str) -> dict[str, Any]:
-    """`python -m ui.cli ask QUESTION --llm openai --json` as a new process."""
+# The invented tail copies a passage sentence's opening and adds words the passage never uses:
+# the rules' copy-then-drift check rejects it; the learned checker (the default since
+# 2026-12-02) shows it, P above its threshold (a drift veto under it was measured on dev and
+# not taken: 8.5% -> 7.5% shown but 85.4% -> 82.9% kept; BENCHMARKS.md).
+LEARNED_MISSES = {"invented tail"}
+
+
+def ask(settings: Any, url: str, model: str = "") -> dict[str, Any]:
+    """`python -m ui.cli ask QUESTION --llm openai --json` as a new process (`model`: the
+    checker's support_model, default when empty)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYBOOK_")}
+    if model:
+        env["PLAYBOOK_SUPPORT_MODEL"] = model
     env.update({"PLAYBOOK_OPENAI_BASE_URL": url, "PLAYBOOK_OPENAI_MODEL": "scripted",
                 "HF_HUB_OFFLINE": "1",
                 # the checks of what the model said are tested here, not the first-token budget
@@ -68,14 +78,16 @@ def by_text(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["text"]: s for s in answer["sentences"]}
 
 
-def test_good_sentences_kept_bad_ones_dropped_repeats_removed(trust, tmp_path: Path) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("model", ["rules", "learned"])
+def test_good_sentences_kept_bad_ones_dropped_repeats_removed(trust, tmp_path: Path,  # noqa: ANN001
+                                                              model: str) -> None:
     # An exact repeat mid-answer stops the generation (rag/answerers/draft.py: tested in
     # test_llm_local); the near-duplicate at the end is the checker's to drop.
     reply = " ".join([GOOD[0], BAD["reversal"], GOOD[1], BAD["invented tail"],
                       GOOD[2], BAD["number"], GOOD[3], BAD["negation"], GOOD[4],
                       "Offer to join the war rooms, even if you do not have to [1]."])
     with ScriptedLLM({"replies": [{"when": "tribal", "text": reply}]}, tmp_path) as llm:
-        answer = ask(trust, llm.url)
+        answer = ask(trust, llm.url, model)
         prompts = llm.requests()
     assert prompts and prompts[0]["stream"] is True and "war rooms" in json.dumps(prompts[0])
     assert answer["answerer"] == "openai", answer["notice"]
@@ -86,13 +98,17 @@ def test_good_sentences_kept_bad_ones_dropped_repeats_removed(trust, tmp_path: P
         shown = sentences[plain(good)]
         assert shown["verified"] and not shown["dropped"] and shown["citations"], shown
         assert plain(good) in answer["answer"]
+    missed = LEARNED_MISSES if model == "learned" else set()
     for kind, bad in BAD.items():
         shown = sentences[plain(bad)]
+        if kind in missed:
+            assert shown["verified"], (kind, shown)  # a known miss of the learned model
+            continue
         assert shown["dropped"] and not shown["verified"], (kind, shown)
         assert plain(bad) not in answer["answer"], kind
     assert "30 days" not in answer["answer"]
     assert answer["answer"].count("war rooms even if") == 1
-    assert "Removed 4 unsupported" in answer["notice"]
+    assert f"Removed {len(BAD) - len(missed)} unsupported" in answer["notice"]
 
 
 def test_citation_number_matching_no_passage_is_removed(trust, tmp_path: Path) -> None:  # noqa: ANN001
@@ -106,12 +122,15 @@ def test_citation_number_matching_no_passage_is_removed(trust, tmp_path: Path) -
     assert "1 citation number(s) matching no passage" in answer["notice"]
 
 
-def test_too_little_survives_falls_back_to_extractive(trust, tmp_path: Path) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("model", ["rules", "learned"])
+def test_too_little_survives_falls_back_to_extractive(trust, tmp_path: Path,  # noqa: ANN001
+                                                      model: str) -> None:
     reply = " ".join([GOOD[2], *BAD.values(), "It depends on the team [1]."])
     with ScriptedLLM({"replies": [{"when": "tribal", "text": reply}]}, tmp_path) as llm:
-        answer = ask(trust, llm.url)
+        answer = ask(trust, llm.url, model)
     assert answer["answerer"] == "openai>extractive"
-    assert "Only 1 of 6 generated sentences" in answer["notice"], answer["notice"]
+    kept = 1 + (len(LEARNED_MISSES) if model == "learned" else 0)
+    assert f"Only {kept} of 6 generated sentences" in answer["notice"], answer["notice"]
     assert all(s["verified"] for s in answer["sentences"])
     assert "30 days" not in answer["answer"] and "giving help rather" not in answer["answer"]
 

@@ -118,3 +118,91 @@ def test_the_learned_model_reads_the_alignment(embedder: Any) -> None:
     assert set(support_model.ALIGNMENT) <= set(measured)
     assert set(support_model.FEATURES) <= set(measured)
     assert support_model.probability(measured) > 0.5
+
+
+def test_one_run_gives_a_claims_sentence_and_word_vectors(embedder: Any) -> None:
+    """`encode_claims`: the token graph's pooled output is the vector `encode` gives, and the
+    word vectors are those `token_vectors` gives, from one run."""
+    from rag.vector_cache import VECTORS
+
+    claims = ["Listen to the team's concerns first.", "Pair with them on a small project."]
+    VECTORS.clear()
+    token_align.CLAIMS.clear()
+    token_align.encode_claims(claims, embedder)
+    from_run = VECTORS.encode(claims, embedder)
+    words = token_align.CLAIMS.get(claims, embedder)
+    VECTORS.clear()
+    token_align.CLAIMS.clear()
+    assert np.abs(from_run - VECTORS.encode(claims, embedder)).max() < 1e-5
+    for (mine, spans), (theirs, their_spans) in zip(
+            words, token_align.CLAIMS.get(claims, embedder), strict=True):
+        assert np.array_equal(spans, their_spans) and np.abs(mine - theirs).max() < 1e-5
+
+
+def test_claims_below_the_floor_get_no_word_alignment(embedder: Any) -> None:
+    """Under the learned model a claim whose sentence score is below the floor is rejected
+    without its word alignment (no token run); the verdict is the full measurement's."""
+    from dataclasses import replace
+
+    from rag.support import DEFAULTS, judge, support_score
+
+    learned = replace(DEFAULTS, model="learned")
+    passage = " ".join(PASSAGE)
+    claim = "Managed identities never need to be rotated by developers."
+    token_align.CLAIMS.clear()
+    token_align.PASSAGES.clear()
+    counting = Counting(embedder)
+    counting.encode = embedder.encode  # type: ignore[attr-defined]
+    support = support_score(claim, passage, counting, learned)
+    assert counting.asked == [] and not support.ok(learned.limit) and support.reason
+    full = judge(analyse(claim, passage, embedder, clause_vectors=True, tokens=True), learned)
+    assert not full.ok(learned.limit)
+
+
+def test_prefetched_passages_leave_only_the_claims_to_run(
+        embedder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generative answerer's prefetch computes the passages' word vectors beforehand:
+    checking then runs the token graph on the claims only, with the same verdicts."""
+    from dataclasses import replace
+
+    from rag.citations import DEFAULTS, verify
+    from rag.support import prefetch_tokens
+
+    learned = replace(DEFAULTS, model="learned")
+    answer = ("Tribal teams often resist new ways of working [1]. Start by listening to their "
+              "concerns [1]. "
+              "Offer them a bonus for every incident [1].")
+    token_align.CLAIMS.clear()
+    token_align.PASSAGES.clear()
+    plain = [(c.verified, c.citations, c.reason) for c in
+             verify(answer, [" ".join(PASSAGE)], embedder, thresholds=learned)]
+    token_align.CLAIMS.clear()
+    token_align.PASSAGES.clear()
+    prefetch_tokens([" ".join(PASSAGE)], embedder)
+    assert all((id(embedder), text) in token_align.PASSAGES._items for text in PASSAGE)
+    asked: list[str] = []
+    run = embedder.token_states
+
+    def counted(texts: Sequence[str]) -> Any:
+        asked.extend(texts)
+        return run(texts)
+
+    monkeypatch.setattr(embedder, "token_states", counted)  # the caches key the embedder
+    checked = verify(answer, [" ".join(PASSAGE)], embedder, thresholds=learned)
+    assert [(c.verified, c.citations, c.reason) for c in checked] == plain
+    assert asked and not set(asked) & set(PASSAGE)
+
+
+def test_the_generative_answerer_prefetches_only_for_the_learned_model(embedder: Any) -> None:
+    from answers_common import passage
+
+    from rag.answerers.generative import prefetch_checker
+    from rag.embedder import make_embedder
+
+    token_align.PASSAGES.clear()
+    assert prefetch_checker([passage(PASSAGE[1])], Settings(support_model="rules")) is None
+    thread = prefetch_checker([passage(PASSAGE[1])], Settings(support_model="learned"))
+    assert thread is not None
+    thread.join()
+    key = (id(make_embedder(Settings(support_model="learned"))), PASSAGE[1])
+    assert key in token_align.PASSAGES._items  # computed in the thread, for the checker's embedder

@@ -9,6 +9,8 @@ extractive answer instead when too little survives or the model fails.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -25,6 +27,7 @@ from rag.retrieve import Passage
 from rag.settings import Settings
 from rag.text import content_terms
 
+log = logging.getLogger(__name__)
 NOT_COVERED = "does not cover"
 FIRST_TOKEN_SHARE = 0.6  # of llm_first_token_timeout: the prompt must be read well before it
 
@@ -102,6 +105,7 @@ class GenerativeAnswerer:
     ) -> Answer:
         """Generate, stream, verify; fall back to the extractive answer with a notice."""
         started = time.perf_counter()
+        prefetch = prefetch_checker(passages, settings)
         first_token: float | None = None
         model_name = ""
         draft = Draft()
@@ -121,6 +125,8 @@ class GenerativeAnswerer:
         except LLMError as exc:
             answer = fallback(question, passages, settings, self.name, f"{exc}")
         else:
+            if prefetch is not None:
+                prefetch.join()  # usually done long before the model is
             answer = checked_answer(question, draft.text(), passages, settings, self.name)
             answer.model = model_name if answer.answerer == self.name else ""
         done = time.perf_counter()
@@ -154,6 +160,30 @@ class OpenAIAnswerer(GenerativeAnswerer):
 
     def __init__(self) -> None:
         super().__init__("openai")
+
+
+def prefetch_checker(passages: Sequence[Passage], settings: Settings) -> threading.Thread | None:
+    """Under the learned checker, a started thread computing what checking the draft will read
+    of the passages (their sentences' word-piece vectors: `rag.support.prefetch_tokens`, most
+    of the checker's cost) while the model writes; None otherwise. The embedder runs one model
+    call at a time (its lock) and the caches are thread-safe; a failure here only leaves the
+    checker to compute the vectors itself."""
+    if settings.support_model != "learned" or not passages:
+        return None
+    texts = [p.text for p in passages]
+
+    def run() -> None:
+        from rag.embedder import make_embedder
+        from rag.support import prefetch_tokens
+
+        try:
+            prefetch_tokens(texts, make_embedder(settings))
+        except Exception:  # noqa: BLE001 - the checker computes whatever is missing
+            log.debug("checker prefetch failed", exc_info=True)
+
+    thread = threading.Thread(target=run, name="checker-prefetch", daemon=True)
+    thread.start()
+    return thread
 
 
 def fallback(
