@@ -51,8 +51,7 @@ anyway, the BM25 index's IDF) and means the same thing on a one-article playbook
   word's and the IDF-weighted mean. A near miss's key word ("pet *insurance*") aligns with
   nothing. Measured for the refusal model and NOT chosen (BENCHMARKS.md, 2026-12-02, round 7:
   no subset with them beats the frozen one on dev, and a cold ask would pay one token-graph
-  run over those sentences), so only the calibration computes them; ALIGN_NEUTRAL for
-  embedders without per-token vectors (torch, hashed), the middle of the scale, not tuned.
+  run over those sentences), so only the calibration computes them (rag/answer_align.py).
 """
 
 from __future__ import annotations
@@ -64,6 +63,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from rag import answer_slot
+from rag.answer_align import alignment
 from rag.retrieve import Passage
 
 LEXICAL_PASSAGES = 3  # passages whose words count as "matched" for the lexical feature
@@ -71,8 +71,6 @@ FEATURES = ("passage_cos", "sentence_cos", "lexical", "lexical_top", "rare_cover
             "answer_type", "names", "agreement", "margin", "probe_ratio", "typed_cos",
             "sentence_lexical", "ask_coverage", "title_overlap", "names_together",
             "align_min", "align_mean")
-ALIGN = ("align_min", "align_mean")
-ALIGN_NEUTRAL = 0.5  # an alignment feature's value when the embedder has no token vectors
 
 
 @dataclass(frozen=True)
@@ -235,38 +233,6 @@ def sentence_lexical(question: str, passages: Sequence[Passage], bm25: Any) -> f
         for terms in found if total else ():
             best = max(best, sum(w for t, w in weights.items() if t in terms) / total)
     return best
-
-
-def alignment(question: str, passages: Sequence[Passage], bm25: Any, embedder: Any
-              ) -> dict[str, float]:
-    """`align_min` and `align_mean` of the question against the passages' sentences,
-    each the best over the question and its `ask_parts` (0 when no word aligns)."""
-    from rag import token_align
-    from rag.text import units
-
-    sentences = [u.text for p in passages for u in units(p.text)]
-    best = dict.fromkeys(ALIGN, 0.0)
-    for asked in (question, *answer_slot.ask_parts(question)):
-        found = token_align.word_scores(asked, sentences, embedder)
-        if found is None:
-            return dict.fromkeys(ALIGN, ALIGN_NEUTRAL)
-        for name, value in _align_stats(*found, bm25).items():
-            best[name] = max(best[name], value)
-    return best
-
-
-def _align_stats(words: Sequence[str], scores: Any, bm25: Any) -> dict[str, float]:
-    """Minimum and IDF-weighted mean of the words' alignment scores (the words BM25 drops as
-    stop words weigh 0 and are not the minimum)."""
-    from rag.index.bm25 import tokenize
-
-    idf = [max((bm25.idf(t) for t in tokenize(w, bm25.stemmer)), default=0.0) for w in words]
-    kept = [(w, float(s)) for w, s in zip(idf, scores, strict=True) if w > 0]
-    if not kept:
-        return dict.fromkeys(ALIGN, 0.0)
-    total = sum(w for w, _ in kept)
-    return {"align_min": min(s for _, s in kept),
-            "align_mean": sum(w * s for w, s in kept) / total}
 
 
 def evidence(question: str, passages: Sequence[Passage], bm25: Any, embedder: Any,

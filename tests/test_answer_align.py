@@ -1,4 +1,4 @@
-"""The soft token alignment evidence of refusal (rag/answerability.py `alignment`) on the real
+"""The soft token alignment evidence of refusal (rag/answer_align.py `alignment`) on the real
 MiniLM and a real passage of the fixture playbook."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def test_a_key_word_the_passage_lacks_aligns_lower_than_the_answered_question() 
     """'How many lines can a reviewer hold in their head?' is answered word for word; swap its
     rarest word for one the passage never says (a near miss) and the minimum and the weighted
     mean both drop."""
-    from rag.answerability import alignment
+    from rag.answer_align import alignment
     from rag.embedder import make_embedder
     from rag.settings import Settings
 
@@ -45,7 +45,7 @@ def test_a_key_word_the_passage_lacks_aligns_lower_than_the_answered_question() 
 def test_alignment_reads_the_asking_part_and_is_neutral_without_token_vectors() -> None:
     """A scenario's preamble in the asker's words does not lower the alignment of what it asks;
     an embedder without per-token vectors (hashed) gets ALIGN_NEUTRAL, not 0."""
-    from rag.answerability import ALIGN, ALIGN_NEUTRAL, alignment
+    from rag.answer_align import ALIGN, ALIGN_NEUTRAL, alignment
     from rag.embedder import make_embedder
     from rag.settings import Settings
 
