@@ -177,7 +177,7 @@ def word_scores(text: str, sentences: Sequence[str], embedder: Any
                 ) -> tuple[list[str], np.ndarray] | None:
     """Each content word of `text` (grouped as a claim's are) with its best cosine to any word
     piece of `sentences`: None when the embedder has no per-token vectors, no words when there
-    is nothing to align. The refusal's alignment evidence reads these (rag/answerability.py)."""
+    is nothing to align. The refusal's alignment evidence reads these (rag/answer_align.py)."""
     if not hasattr(embedder, "token_vectors"):
         return None
     (mine, spans), = CLAIMS.get([text], embedder)
