@@ -57,19 +57,19 @@ class _Cache:
         if missing:
             for text, pieces in zip(missing, embedder.token_vectors(missing), strict=True):
                 found[text] = self._shape(text, *pieces)
-            with self._lock:
-                for text in missing:
-                    self._items[(key, text)] = found[text]
-                while len(self._items) > self._size:
-                    self._items.popitem(last=False)
+            self._store(key, {text: found[text] for text in missing})
         return [found[t] for t in texts]
 
     def put(self, text: str, embedder: Any, vectors: np.ndarray,
             spans: Sequence[tuple[int, int]]) -> None:
         """Cache the word-piece vectors (unit rows) of `text` a run of `embedder` gave."""
-        shaped = self._shape(text, vectors, spans)
+        self._store(id(embedder), {text: self._shape(text, vectors, spans)})
+
+    def _store(self, key: int, shaped: dict[str, _Tokens]) -> None:
+        """Add entries, forgetting the oldest past the size bound."""
         with self._lock:
-            self._items[(id(embedder), text)] = shaped
+            for text, tokens in shaped.items():
+                self._items[(key, text)] = tokens
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rag.answerers.shape import Line
+from rag.answerers.structure import opens_list
 from rag.retrieve import Passage
 
 
@@ -29,7 +30,7 @@ def without_dangling(lines: list[Line], passages: Sequence[Passage]) -> list[Lin
             continue
         # a remark may sit between the sentence and its list, in the same line (a list's
         # lead-in, structure._lead): the list follows the line, not the sentence
-        kept = [c for c in line.parts if not c.unit.text.rstrip().endswith(":")
+        kept = [c for c in line.parts if not opens_list(c.unit.text)
                 or _followed(c, lines[number + 1:], passages)]
         if kept:
             out.append(Line(kept, bullet=False))

@@ -20,7 +20,7 @@ from rag.answerers.announce import without_dangling
 from rag.answerers.budget import trim
 from rag.answerers.fill import continued_list, drop_repeats, fill
 from rag.answerers.shape import Line, shape
-from rag.answerers.structure import intents, parts
+from rag.answerers.structure import intents, opens_list, parts
 from rag.chunk import Chunk
 from rag.citations import VECTORS
 from rag.retrieve import Passage
@@ -77,7 +77,7 @@ def candidates(passages: Sequence[Passage], continuations: bool = False) -> list
                 found.append(Candidate(i, unit, " ".join(u.text for u in block), lead))
             elif unit is block[0] or not block[0].list_item:
                 found.append(Candidate(i, unit, " ".join(u.text for u in block)))
-                lead = unit.text if unit.text.rstrip().endswith(":") else ""
+                lead = unit.text if opens_list(unit.text) else ""
             elif continuations:  # a later sentence of a list item
                 found.append(Candidate(i, unit, " ".join(u.text for u in block), lead,
                                        continuation=True))

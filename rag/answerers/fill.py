@@ -14,11 +14,10 @@ unit (an unrelated article's sentences only pad the answer).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 
 from rag.answerers.shape import Line, owners_of
-from rag.answerers.structure import POINTER, conflicts
+from rag.answerers.structure import ANNOUNCING, POINTER, conflicts, opens_list
 from rag.chunk import Chunk
 from rag.retrieve import Passage
 from rag.text import STOPWORDS, content_terms, words
@@ -113,7 +112,7 @@ def _pool(scored: list, passages: Sequence[Passage], wanted: frozenset[str],  # 
         if owner is not None and (conflicts(owner.kind, wanted) or id(owner) in shown):
             continue  # another intent's list, or one whose items shape.py already chose
         if size < MIN_WORDS or size > MAX_UNIT_WORDS or POINTER.match(cand.unit.text) \
-                or cand.unit.text.rstrip().endswith(":"):
+                or opens_list(cand.unit.text):
             continue  # (a sentence announcing a list is no answer without its list)
         pool.append(cand)
     return pool
@@ -132,7 +131,6 @@ def _place(lines: list[Line], added: list) -> list[Line]:  # noqa: ANN001
     return lines + [Line([c], bullet=c.unit.list_item) for c in extra]
 
 
-_ANNOUNCES = re.compile(r":$|\b(below|following)\b", re.I)
 
 
 def continued_list(  # noqa: ANN001
@@ -177,7 +175,7 @@ def _continues(line: Line, passages: Sequence[Passage]) -> bool:
     passage is shape.py's). The last item of a list cut at a passage's end was tried as a
     trigger too: it made cwe-dev answers longer and lost key points (0.685 -> 0.680)."""
     last = line.parts[-1]
-    return bool(_ANNOUNCES.search(last.unit.text.rstrip())) and \
+    return bool(ANNOUNCING.search(last.unit.text.rstrip())) and \
         last.unit.end >= len(passages[last.index].text.rstrip()) - 1
 
 

@@ -20,6 +20,7 @@ from rag.answer import Answer, Citation, Sentence
 from rag.answerers import TokenCallback
 from rag.answerers.draft import Draft
 from rag.answerers.extractive import Candidate, extractive_answer, score_candidates
+from rag.answerers.structure import opens_list
 from rag.citations import Checked, Thresholds, verify
 from rag.errors import LLMError
 from rag.llm import ChatModel, Message, make_llm, timed_stream
@@ -230,7 +231,7 @@ def checked_answer(
 
 def _label(text: str) -> bool:
     """A heading-like fragment ("Building Trust:") that a small model copies from the prompt."""
-    return text.rstrip().endswith(":") and len(text.split()) <= 6
+    return opens_list(text) and len(text.split()) <= 6
 
 
 def _sentence(c: Checked) -> Sentence:

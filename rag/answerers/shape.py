@@ -15,11 +15,11 @@ Given scored candidates (rag/answerers/extractive.py) and the passages' structur
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rag.answerers.structure import (
+    ANNOUNCING,
     POINTER,
     SERVES,
     ListBlock,
@@ -264,11 +264,9 @@ def _announces(block: ListBlock, best) -> bool:  # noqa: ANN001
     if best.unit not in block.lead:
         return False
     # "…there are some general principles that might be helpful." names what the list holds
-    return any(_ANNOUNCING.search(u.text.rstrip()) for u in block.lead) or \
+    return any(ANNOUNCING.search(u.text.rstrip()) for u in block.lead) or \
         kind_of(announcer(block.lead).text) != "other"
 
-
-_ANNOUNCING = re.compile(r":$|\b(below|following)\b", re.I)
 
 
 def _dominant(block: ListBlock, best, by_key: dict) -> bool:  # noqa: ANN001

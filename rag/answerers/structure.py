@@ -209,17 +209,26 @@ def _lead(text: str, blocks: list[_Block], first: int) -> list[Unit]:
     before = blocks[first - 1] if first else None
     if before is None or before.item or _break_between(text, before.end, blocks[first].start):
         return []
-    if first >= 2 and not before.units[-1].text.rstrip().endswith(":"):
+    if first >= 2 and not opens_list(before.units[-1].text):
         announcing = blocks[first - 2]
-        if not announcing.item and announcing.units[-1].text.rstrip().endswith(":") and \
+        if not announcing.item and opens_list(announcing.units[-1].text) and \
                 not _break_between(text, announcing.end, before.start):
             return [*announcing.units, *before.units]
     return before.units
 
 
+def opens_list(text: str) -> bool:
+    """True for a sentence ending with ":" (what follows is what it introduces)."""
+    return text.rstrip().endswith(":")
+
+
+# a sentence announcing a list: "…:", "…the following paperwork…", "…as laid out below."
+ANNOUNCING = re.compile(r":$|\b(below|following)\b", re.I)
+
+
 def announcer(lead: list[Unit]) -> Unit:
     """The lead-in sentence that says what the list holds: the last one ending with ":"."""
-    return next((u for u in reversed(lead) if u.text.rstrip().endswith(":")), lead[-1])
+    return next((u for u in reversed(lead) if opens_list(u.text)), lead[-1])
 
 
 def _closing(text: str, blocks: list[_Block], after: int) -> list[Unit]:
@@ -228,7 +237,7 @@ def _closing(text: str, blocks: list[_Block], after: int) -> list[Unit]:
     block = blocks[after]
     if _break_between(text, blocks[after - 1].end, block.start):
         return []
-    if block.units[-1].text.rstrip().endswith(":"):  # the lead-in of the next list
+    if opens_list(block.units[-1].text):  # the lead-in of the next list
         return []
     if after + 1 < len(blocks) and blocks[after + 1].item and not _break_between(
         text, block.end, blocks[after + 1].start
