@@ -19,7 +19,12 @@ PYTHON=${PYTHON:-python3}
 UV_VERSION=0.13.9
 TORCH=torch==2.13.0  # the CPU build: an unpinned torch would pull gigabytes of CUDA
 # llama.cpp's multimodal library (mtmd) is never used here: skipping it shortens the compile.
-export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}"
+# GGML_NATIVE=OFF builds for AVX2/FMA/F16C instead of -march=native: on a Sapphire Rapids CPU
+# (AMX) the native build routes the model's matrices through ggml's AMX kernels, which
+# segfaulted on the first token (2026-12-02, llama-cpp-python 0.3.36; ggml-org/llama.cpp#20824).
+# uv gets it as a config setting too, so a wheel cached from a native build is not reused.
+LLAMA_DEFINES="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF"
+export CMAKE_ARGS="${CMAKE_ARGS:-$LLAMA_DEFINES}"
 
 if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
@@ -69,7 +74,8 @@ install_with_uv() {
     "${uv[@]}" -c constraints.txt -e ".[$CORE_EXTRAS]"
   else
     echo "==> installing everything else with uv (llama-cpp-python compiles meanwhile, ~5 min)"
-    "${uv[@]}" -c constraints.txt -e ".[all,dev]"
+    "${uv[@]}" -c constraints.txt -e ".[all,dev]" \
+      --config-settings-package "llama-cpp-python:cmake.define.GGML_NATIVE=OFF"
   fi
 }
 
@@ -104,6 +110,26 @@ install_with_pip() {
 if ! install_with_uv; then
   echo "warning: installing with uv failed; falling back to pip (slower)" >&2
   if [ -n "$core" ]; then install_core_with_pip; else install_with_pip; fi
+fi
+llama_decodes() {
+  # One token after a prompt of a few dozen (a batched matmul), in a child process: a llama.cpp
+  # built natively for an AMX CPU (before GGML_NATIVE=OFF, see CMAKE_ARGS) satisfies uv, but
+  # crashes here; it is then rebuilt.
+  (timeout 120 .venv/bin/python - <<'PY'
+from llama_cpp import Llama
+from rag.llm_local import bundled_model_path
+Llama(model_path=str(bundled_model_path()), n_ctx=256, verbose=False)("The playbook says " * 8,
+                                                                      max_tokens=1)
+PY
+  ) >/dev/null 2>&1
+}
+
+if [ -z "$core" ] && ! llama_decodes; then
+  echo "==> the installed llama-cpp-python crashed on one token: rebuilding it (~5 min)"
+  "${uv[@]}" -c constraints.txt --reinstall-package llama-cpp-python --no-cache \
+    --config-settings-package "llama-cpp-python:cmake.define.GGML_NATIVE=OFF" "$(
+      grep -E '^llama-cpp-python==' constraints.txt)"
+  llama_decodes || { echo "error: llama-cpp-python still crashes on one token" >&2; exit 1; }
 fi
 if [ -n "$core" ]; then
   echo "    core packages installed after $((SECONDS - started)) s"
