@@ -411,3 +411,24 @@ def test_names_together_wants_the_name_in_a_sentence_with_a_rare_question_term()
     assert names_together(question, [_text_passage(together)], index) == 1.0
     assert names_together("How do remote staff work from home?",
                           [_text_passage(apart)], index) == 1.0  # no names: nothing to find
+
+
+def test_a_possessive_owner_missing_from_the_sentences_costs_what_an_unknown_name_does() -> None:
+    """"*Google's* parental leave" on a handbook that mentions Google Docs everywhere: the
+    owner is not found next to "parental", so it counts as a name the corpus never uses, however
+    common "Google" is; the same name without the possessive costs only its idf. An owner in the
+    title next to a rare term is found ("18F's history" / "History of 18F"); "W's" is no owner."""
+    from rag.answer_slot import names_together
+    from rag.index.bm25 import BM25
+
+    leave = "Parental leave is twelve weeks of paid leave."
+    docs = [f"Share the Google doc {i} with team W." for i in range(8)]
+    index = BM25.build([str(i) for i in range(10)], [leave, *docs, "Badges open doors."])
+    passages = [_text_passage(leave)]
+    assert names_together("What is Google's parental leave policy?", passages, index) == 0.0
+    common = names_together("What is the parental leave policy at Google?", passages, index)
+    assert 0.0 < common < 1.0  # not found either, but a name the corpus uses often
+    history = _text_passage("The team was founded in 2014.", title="History of 18F")
+    assert names_together("What is 18F's history?", [history], index) == 1.0
+    letter = names_together("What are the five W's of parental leave?", passages, index)
+    assert letter == names_together("What are the five W of parental leave?", passages, index) > 0
