@@ -31,6 +31,14 @@ if TYPE_CHECKING:
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 
 
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """The rows of `matrix` scaled to length 1 (a zero row stays zero): the form every
+    vector here is compared in (cosine = dot product)."""
+    import numpy as np
+
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+
+
 class Embedder(ABC):
     """An embedding model: `encode` is the one method to write; the rest is built on it."""
 

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rag.embedder import Embedder, max_tokens, model_path
+from rag.embedder import Embedder, max_tokens, model_path, unit_rows
 from rag.onnx_export import cached_model, token_graph
 
 log = logging.getLogger(__name__)
@@ -111,12 +111,7 @@ class OnnxEmbedder(Embedder):
         """Per text: unit vectors of its word pieces in context (rows; [CLS] / [SEP] dropped)
         and each piece's character span in the text. Runs the graph of `token_graph` (a
         second session, opened on first use)."""
-        out = []
-        for states in self.token_states(texts)[1]:
-            vectors = states.hidden
-            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-            out.append((vectors, states.spans))
-        return out
+        return [(unit_rows(states.hidden), states.spans) for states in self.token_states(texts)[1]]
 
     def token_states(self, texts: Sequence[str]) -> tuple[np.ndarray, list[TokenStates]]:
         """One run of the `token_graph` per batch: the texts' vectors (as `encode` gives them:

@@ -80,14 +80,13 @@ def cluster(vectors: np.ndarray, distance: float) -> list[int]:
 
 def gaps(settings: Settings, since_days: float | None = None) -> list[Group]:
     """Groups of gap questions, most frequent first."""
-    from rag.embedder import encode_texts, make_embedder
+    from rag.embedder import encode_texts, make_embedder, unit_rows
 
     rows = gap_rows(settings, since_days)
     if not rows:
         return []
     embedder = make_embedder(settings)
-    vectors = encode_texts(embedder, [r["question"] for r in rows])
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    vectors = unit_rows(encode_texts(embedder, [r["question"] for r in rows]))
     labels = cluster(vectors, settings.gaps_cluster_distance)
     groups = []
     for label in sorted(set(labels)):

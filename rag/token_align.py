@@ -112,6 +112,7 @@ def encode_claims(texts: Sequence[str], embedder: Any) -> None:
     `encode` gives (the learned checker needs both of a claim); a plain `encode` for an
     embedder without per-token vectors. Texts already cached or in a sentence table are not
     run (their word vectors are computed when first asked for)."""
+    from rag.embedder import unit_rows
     from rag.vector_cache import VECTORS
 
     if not hasattr(embedder, "token_states"):
@@ -121,11 +122,8 @@ def encode_claims(texts: Sequence[str], embedder: Any) -> None:
     def run(missing: list[str]) -> np.ndarray:
         pooled, states = embedder.token_states(missing)
         for text, state in zip(missing, states, strict=True):
-            hidden = state.hidden / np.maximum(
-                np.linalg.norm(state.hidden, axis=1, keepdims=True), 1e-9)
-            CLAIMS.put(text, embedder, hidden, state.spans)
-        pooled = np.asarray(pooled, dtype=np.float32)  # normalised as `encode`'s are
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9)
+            CLAIMS.put(text, embedder, unit_rows(state.hidden), state.spans)
+        return unit_rows(np.asarray(pooled, dtype=np.float32))  # normalised as `encode`'s are
 
     VECTORS.encode(list(texts), embedder, embed=run)
 

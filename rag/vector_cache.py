@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from rag.embedder import table_space
+from rag.embedder import table_space, unit_rows
 
 if TYPE_CHECKING:
     import numpy as np
@@ -137,10 +137,7 @@ class _VectorCache:
 
 def _embed(texts: list[str], embedder: Embedder) -> np.ndarray:
     """Unit vectors from the embedder's one method, `encode` (every runtime has it)."""
-    import numpy as np
-
-    matrix = embedder.encode(texts)
-    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+    return unit_rows(embedder.encode(texts))
 
 
 VECTORS = _VectorCache()
