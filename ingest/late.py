@@ -21,29 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag.embedder_onnx import pool
 from rag.text import units
 
 if TYPE_CHECKING:
     from rag.chunk import Chunk
-    from rag.embedder_onnx import TokenStates
 
 # Texts per model run for the cut units: they range from a few words to ~200 tokens, and big
 # length-sorted batches pad them all to the longest (18f: 3.2 s CPU for 118 of them at 64 a run,
 # 1.9 s at 4).
 ALONE_BATCH = 4
-
-
-def pool(states: TokenStates, start: int, end: int) -> np.ndarray | None:
-    """The unit vector of the word pieces overlapping characters [start, end) of the text,
-    None when the model did not see the whole span (truncated) or no piece falls inside."""
-    if not states.spans or (states.truncated and end > states.spans[-1][1]):
-        return None
-    inside = [i for i, (a, b) in enumerate(states.spans) if a < end and b > start]
-    if not inside:
-        return None
-    mean = states.hidden[inside].mean(axis=0)
-    norm = float(np.linalg.norm(mean))
-    return (mean / norm).astype(np.float32) if norm > 1e-9 else None
 
 
 class LateEncoder:

@@ -159,6 +159,22 @@ class TokenStates(NamedTuple):
     truncated: bool  # the model's sequence limit cut the text: pieces end before it does
 
 
+def pool(states: TokenStates, start: int, end: int) -> np.ndarray | None:
+    """The unit vector of the word pieces overlapping characters [start, end) of the text (the
+    mean of their last hidden state, L2-normalised as the model's own pooling is), None when
+    the model did not see the whole span (truncated) or no piece falls inside. A part of a
+    text gets a vector from the text's run this way (late chunking's sentences, ingest/late.py;
+    a claim's clauses, rag/token_align.py)."""
+    if not states.spans or (states.truncated and end > states.spans[-1][1]):
+        return None
+    inside = [i for i, (a, b) in enumerate(states.spans) if a < end and b > start]
+    if not inside:
+        return None
+    mean = states.hidden[inside].mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    return (mean / norm).astype(np.float32) if norm > 1e-9 else None
+
+
 def _feed(batch: list[list[int]]) -> dict[str, np.ndarray]:
     """The graph's inputs for token-id lists of any lengths (zero-padded, masked)."""
     width = max(len(ids) for ids in batch)
