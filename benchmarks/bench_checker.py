@@ -72,6 +72,7 @@ def bench(count: int, model: str = "") -> dict[str, Any]:
                prefetch: bool = False) -> float:
         token_align.CLAIMS.clear()
         token_align.PASSAGES.clear()
+        token_align.RUNS.clear()
         if prefetch and limits.model == "learned":
             prefetch_tokens(passages, embedder)
         started = time.perf_counter()

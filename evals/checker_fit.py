@@ -42,7 +42,7 @@ def measure(rows: Sequence[Row]) -> list[Row]:
     out = []
     for row in rows:
         analysis = analyse(row["sentence"], row["passage"], embedder, clause_vectors=True,
-                           tokens=True)
+                           tokens=True, pooled=True)
         # filler is vetoed before anything is measured: neutral alignment, never shown
         measured = {**token_align.NEUTRAL, **features(analysis)}
         out.append({**row, "features": measured, "veto": veto(analysis),

@@ -144,8 +144,10 @@ def _encode_needed(todo: Sequence[tuple[Checked, list[int]]], passages: Sequence
     only against passages they copy a sentence of (that sentence's vector stands for theirs).
     Such sentences cost no model input: the model is most of the checker's cost (~10 ms per
     sentence on two cores). Under the learned model the claims are run on the token graph
-    instead, whose one run gives their sentence vectors and the word vectors its alignment
-    reads (`token_align.encode_claims`); their clauses are encoded as before."""
+    instead, whose one run gives their sentence vectors, the word vectors its alignment reads
+    and their clauses' vectors (`token_align.encode_claims`, `token_align.clause_vectors`);
+    other embedders' claims and clauses are encoded."""
+    tokens = thresholds.model == "learned" and hasattr(embedder, "token_states")
     texts: list[str] = []
     claims: list[str] = []
     for result, valid in todo:
@@ -158,9 +160,9 @@ def _encode_needed(todo: Sequence[tuple[Checked, list[int]]], passages: Sequence
         if need:
             text = claim_text(result.text)
             claims.append(text)
-            texts += [text, *(rules.clauses(text) if thresholds.own_clause_vectors else [])]
-    if claims and thresholds.model == "learned" and hasattr(embedder, "token_states"):
-        # the claims' sentence and word vectors from one run (the word alignment needs them)
+            alone = thresholds.own_clause_vectors and not tokens
+            texts += [text, *(rules.clauses(text) if alone else [])]
+    if claims and tokens:  # the claims' sentence, word and clause vectors from one run
         token_align.encode_claims(list(dict.fromkeys(claims)), embedder)
     if texts:
         VECTORS.encode(list(dict.fromkeys(texts)), embedder)

@@ -58,13 +58,16 @@ __all__ = ["DEFAULTS", "SUPPORT_THRESHOLD", "Analysis", "ClauseFacts", "Support"
 
 def analyse(claim: str, passage: str, embedder: Any = None,
             clause_vectors: bool | None = None, tokens: bool | None = None,
-            lazy: bool = False, copies: bool = False) -> Analysis:
+            lazy: bool = False, copies: bool = False, pooled: bool | None = None) -> Analysis:
     """Measure each clause of `claim` against `passage` (the costly, threshold-free part).
-    `clause_vectors`: embed each clause of a long sentence on its own (the learned model needs
-    the clauses' own cosines; the rules judge a clause by the sentence's, which costs one model
-    input per sentence instead of one per clause); `tokens`: align the claim's words with the
-    passage's (rag/token_align.py, the learned model's strongest inputs; one more model run
-    per new text); None: as the default thresholds say. `lazy`: when a veto that no cosine can
+    `clause_vectors`: give each clause of a long sentence a vector of its own (the learned
+    model needs the clauses' own cosines; the rules judge a clause by the sentence's, which
+    costs one model input per sentence instead of one per clause); `pooled`: pool those from
+    the claim's run of the token graph (`token_align.clause_vectors`: the learned model, fitted
+    on them, when the embedder has per-token vectors) instead of encoding each clause alone;
+    `tokens`: align the claim's words with the passage's (rag/token_align.py, the learned
+    model's strongest inputs; one more model run per new text); None: as the default
+    thresholds say. `lazy`: when a veto that no cosine can
     change rejects the claim, return it unmeasured (`Analysis.measured` False: no model call,
     NaN cosines, the clauses up to the vetoed one) instead of embedding the claim; `copies`:
     a claim copying a passage sentence takes that sentence's vector (`copied_sentence`; not
@@ -81,13 +84,18 @@ def analyse(claim: str, passage: str, embedder: Any = None,
     if clause_vectors is None:
         clause_vectors = DEFAULTS.own_clause_vectors
     own = clause_vectors and len(pieces) > 1
-    texts = [(copies and copied_sentence(claim, passage)) or claim, *(pieces if own else []),
+    if pooled is None:
+        pooled = DEFAULTS.model == "learned"
+    inside = token_align.clause_vectors(claim, pieces, embedder) if own and pooled else None
+    alone = own and inside is None
+    texts = [(copies and copied_sentence(claim, passage)) or claim, *(pieces if alone else []),
              *(u.text for u in parts)]
     matrix = VECTORS.encode(texts, embedder)
     units_matrix = matrix[len(texts) - len(parts):]
     sims = units_matrix @ matrix[0]
     best = int(sims.argmax())
-    facts = [_clause(piece, passage, parts, units_matrix @ matrix[i + 1] if own else sims, claim)
+    rows = inside if inside is not None else matrix[1:1 + len(pieces)]
+    facts = [_clause(piece, passage, parts, units_matrix @ rows[i] if own else sims, claim)
              for i, piece in enumerate(pieces)]
     result = Analysis(facts, float(sims[best]), lexical, (parts[best].start, parts[best].end),
                       False, novel=len(rules.novel_terms(claim, passage)),
@@ -381,7 +389,8 @@ def support_score(
     that sentence's vector (`copied_sentence`); False measures every claim with its own."""
     rules_model = thresholds.model == "rules"
     analysis = analyse(claim, passage, embedder, thresholds.own_clause_vectors,
-                       tokens=False, lazy=lazy, copies=lazy and rules_model)
+                       tokens=False, lazy=lazy, copies=lazy and rules_model,
+                       pooled=not rules_model)
     if not rules_model and needs_tokens(analysis, thresholds):
         measure_tokens(analysis, claim, passage, embedder)
     return judge(analysis, thresholds)

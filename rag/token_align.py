@@ -24,11 +24,14 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rag.text import STOPWORDS
+
+if TYPE_CHECKING:
+    from rag.embedder_onnx import TokenStates
 
 RUN = 3  # content words in a "run" (tok_run, win_run)
 NAMES = ("tok_mean", "tok_low", "tok_min", "tok_run", "win_mean", "win_run", "clause_min")
@@ -106,26 +109,100 @@ CLAIMS = _Cache(_words)  # claims: content words
 PASSAGES = _Cache(_every_piece)  # passage sentences: word pieces
 
 
+class _Runs:
+    """The last hidden state of each claim's run of the token graph and the clause vectors
+    pooled from it so far, per (embedder, claim text), bounded, thread-safe."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._items: OrderedDict[tuple[int, str], tuple[TokenStates, dict[str, Any]]] = \
+            OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, text: str, embedder: Any) -> tuple[TokenStates, dict[str, Any]] | None:
+        """The run of `text` and its pooled clauses (a dict the caller fills), None if unseen."""
+        with self._lock:
+            return self._items.get((id(embedder), text))
+
+    def put(self, text: str, embedder: Any, states: TokenStates) -> None:
+        """Keep a run of `text`, forgetting the oldest past the size bound."""
+        with self._lock:
+            self._items[(id(embedder), text)] = (states, {})
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every run (benchmarks time the cold path with this)."""
+        with self._lock:
+            self._items.clear()
+
+
+RUNS = _Runs()  # claims' runs: their clauses' vectors are pooled from them
+
+
 def encode_claims(texts: Sequence[str], embedder: Any) -> None:
-    """Sentence vectors of claims (into `rag.vector_cache.VECTORS`) and their word vectors
-    (`CLAIMS`) from one run of the token graph, whose pooled output is the sentence vector
-    `encode` gives (the learned checker needs both of a claim); a plain `encode` for an
-    embedder without per-token vectors. Texts already cached or in a sentence table are not
-    run (their word vectors are computed when first asked for)."""
-    from rag.embedder import unit_rows
+    """Sentence vectors of claims (into `rag.vector_cache.VECTORS`), their word vectors
+    (`CLAIMS`) and their runs (`RUNS`, for `clause_vectors`) from one run of the token graph,
+    whose pooled output is the sentence vector `encode` gives (the learned checker needs all
+    three of a claim); a plain `encode` for an embedder without per-token vectors. Texts
+    already cached or in a sentence table are not run (their word and clause vectors are
+    computed when first asked for)."""
     from rag.vector_cache import VECTORS
 
     if not hasattr(embedder, "token_states"):
         VECTORS.encode(list(texts), embedder)
         return
+    VECTORS.encode(list(texts), embedder, embed=lambda missing: _run_claims(missing, embedder))
 
-    def run(missing: list[str]) -> np.ndarray:
-        pooled, states = embedder.token_states(missing)
-        for text, state in zip(missing, states, strict=True):
-            CLAIMS.put(text, embedder, unit_rows(state.hidden), state.spans)
-        return unit_rows(np.asarray(pooled, dtype=np.float32))  # normalised as `encode`'s are
 
-    VECTORS.encode(list(texts), embedder, embed=run)
+def _run_claims(texts: list[str], embedder: Any) -> np.ndarray:
+    """One run of the token graph over claims: their word vectors and runs kept, their
+    sentence vectors returned (normalised as `encode`'s are)."""
+    from rag.embedder import unit_rows
+
+    pooled, states = embedder.token_states(texts)
+    for text, state in zip(texts, states, strict=True):
+        CLAIMS.put(text, embedder, unit_rows(state.hidden), state.spans)
+        RUNS.put(text, embedder, state)
+    return unit_rows(np.asarray(pooled, dtype=np.float32))
+
+
+def clause_vectors(claim: str, clauses: Sequence[str], embedder: Any) -> np.ndarray | None:
+    """Unit vectors of the clauses of `claim` (rows), each pooled from the claim's own run of
+    the token graph over the word pieces inside the clause (`rag.embedder_onnx.pool`, as late
+    chunking pools a chunk's sentences): no model input of their own, where encoding each
+    clause alone was a third of the learned checker's model time. A clause not found in the
+    claim (`_locate`) or cut by the sequence limit is encoded alone. None for an embedder
+    without per-token vectors (the clauses are then encoded alone by the caller)."""
+    from rag.embedder_onnx import pool
+    from rag.vector_cache import VECTORS
+
+    if not hasattr(embedder, "token_states"):
+        return None
+    if (run := RUNS.get(claim, embedder)) is None:
+        _run_claims([claim], embedder)  # the claim's vector came from elsewhere: run it now
+        run = RUNS.get(claim, embedder)
+        assert run is not None
+    states, pooled = run
+    for clause in clauses:
+        if clause not in pooled:
+            span = _locate(claim, clause)
+            pooled[clause] = pool(states, *span) if span else None
+    alone = [c for c in clauses if pooled[c] is None]
+    own = dict(zip(alone, VECTORS.encode(alone, embedder), strict=True)) if alone else {}
+    return np.stack([own[c] if pooled[c] is None else pooled[c] for c in clauses])
+
+
+def _locate(claim: str, clause: str) -> tuple[int, int] | None:
+    """The character span of `clause` in `claim`: verbatim, else its words in order with only
+    spaces and punctuation between them (`rag.claims.clauses` drops the commas and semicolons
+    between a clause's words); None when not found."""
+    start = claim.find(clause)
+    if start >= 0:
+        return start, start + len(clause)
+    found = re.search(r"\W+".join(map(re.escape, clause.split())), claim) if clause.strip() \
+        else None
+    return found.span() if found else None
 
 
 def prefetch(sentences: Sequence[str], embedder: Any) -> None:

@@ -206,3 +206,58 @@ def test_the_generative_answerer_prefetches_only_for_the_learned_model(embedder:
     thread.join()
     key = (id(make_embedder(Settings(support_model="learned"))), PASSAGE[1])
     assert key in token_align.PASSAGES._items  # computed in the thread, for the checker's embedder
+
+
+def test_clause_vectors_are_pooled_from_the_claims_own_run(
+        embedder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under the learned model a clause's vector is the mean of its claim's last hidden state
+    over the clause's word pieces (as late chunking pools a chunk's sentences), found in the
+    claim even when the clause drops its commas; no model run of its own."""
+    from rag import claims as rules
+    from rag.embedder_onnx import pool
+
+    claim = ("Autoscaling can tune parameters like CPU, disk, and RAM, while the team can "
+             "tune the number of running images.")
+    clauses = rules.clauses(claim)
+    assert len(clauses) > 1 and any(c not in claim for c in clauses)  # commas dropped
+    _, (states,) = embedder.token_states([claim])
+    token_align.RUNS.clear()
+    token_align.encode_claims([claim], embedder)
+    asked: list[str] = []
+    monkeypatch.setattr(embedder, "token_states", lambda texts: asked.extend(texts))
+    monkeypatch.setattr(embedder, "encode", lambda texts, *a, **k: asked.extend(texts))
+    pooled = token_align.clause_vectors(claim, clauses, embedder)
+    assert pooled is not None and asked == []
+    for clause, row in zip(clauses, pooled, strict=True):
+        span = token_align._locate(claim, clause)
+        assert span is not None
+        expected = pool(states, *span)
+        assert expected is not None and np.abs(row - expected).max() < 1e-4
+    assert token_align.clause_vectors(claim, clauses, object()) is None  # no per-token vectors
+
+
+def test_the_learned_checker_encodes_no_clause_alone(
+        embedder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`verify` under the learned model runs the claims on the token graph and asks `encode`
+    for none of their clauses (their vectors come from the claims' runs)."""
+    from dataclasses import replace
+
+    from rag import claims as rules
+    from rag.citations import DEFAULTS, verify
+    from rag.vector_cache import VECTORS
+
+    learned = replace(DEFAULTS, model="learned")
+    claim = "Listen to their concerns, and offer to pair with them on one small project."
+    passage = " ".join(PASSAGE)
+    VECTORS.clear()
+    VECTORS.encode(PASSAGE, embedder)
+    encoded: list[str] = []
+    encode = embedder.encode
+
+    def counted(texts: Sequence[str], *args: Any, **kwargs: Any) -> Any:
+        encoded.extend(texts)
+        return encode(texts, *args, **kwargs)
+
+    monkeypatch.setattr(embedder, "encode", counted)  # the caches key the embedder
+    verify(claim + " [1]", [passage], embedder, thresholds=learned)
+    assert len(rules.clauses(claim)) > 1 and encoded == []
