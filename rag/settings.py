@@ -229,6 +229,11 @@ class Settings(BaseModel):
     #   from one run; from the LLM's last token to the answer, 43.5 ms median against the
     #   rules' 14.4 ms at load 0.4-1.5 (71 / 27 ms at load 10 -> 4.7; BENCHMARKS.md).
     #   support_model=rules restores the hand-set decision (figures above).
+    # 2026-12-02 (issue 12): clause vectors pooled from the claim's own token-graph run (no clause
+    #   encode: after the last token 30 -> 18 ms, BENCHMARKS.md), model refitted on dev without
+    #   the clause cosines (rag/support_model.py): dev as above per category (8.5% / 85.4%, CV
+    #   10.0% / 84.1%), threshold 0.33 unchanged; test, read after: 9.7% / 81.2% (paraphrase
+    #   kept 60% -> 68%, summary 80% -> 75%).
     # Before the alignment vetoes: dev 15.6% / 85.3%, test 21.2% / 84.1% (the previous checker,
     # 0.5 sim + 0.5 overlap >= 0.57: test 54.5% / 84.1%).
     support_threshold: float = Field(
