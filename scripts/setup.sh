@@ -124,11 +124,18 @@ PY
   ) >/dev/null 2>&1
 }
 
+rebuild_llama() {
+  # Without any cache (a cached wheel may be the native build); pip reads CMAKE_ARGS.
+  local llama
+  llama=$(grep -E '^llama-cpp-python==' constraints.txt)
+  "${uv[@]}" -c constraints.txt --reinstall-package llama-cpp-python --no-cache \
+    --config-settings-package "llama-cpp-python:cmake.define.GGML_NATIVE=OFF" "$llama" ||
+    "${pip[@]}" install --force-reinstall --no-deps --no-cache-dir "$llama"
+}
+
 if [ -z "$core" ] && ! llama_decodes; then
   echo "==> the installed llama-cpp-python crashed on one token: rebuilding it (~5 min)"
-  "${uv[@]}" -c constraints.txt --reinstall-package llama-cpp-python --no-cache \
-    --config-settings-package "llama-cpp-python:cmake.define.GGML_NATIVE=OFF" "$(
-      grep -E '^llama-cpp-python==' constraints.txt)"
+  rebuild_llama
   llama_decodes || { echo "error: llama-cpp-python still crashes on one token" >&2; exit 1; }
 fi
 if [ -n "$core" ]; then
