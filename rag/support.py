@@ -60,9 +60,11 @@ def analyse(claim: str, passage: str, embedder: Any = None,
             clause_vectors: bool | None = None, tokens: bool | None = None,
             lazy: bool = False, copies: bool = False, pooled: bool | None = None) -> Analysis:
     """Measure each clause of `claim` against `passage` (the costly, threshold-free part).
-    `clause_vectors`: give each clause of a long sentence a vector of its own (the learned
-    model needs the clauses' own cosines; the rules judge a clause by the sentence's, which
-    costs one model input per sentence instead of one per clause); `pooled`: pool those from
+    `clause_vectors`: give each clause of a long sentence a vector of its own (under the
+    learned model the clauses' own cosines choose the passage sentences a clause's reversal is
+    read against, and the fallback model without word vectors weighs them; the rules judge a
+    clause by the sentence's, which costs one model input per sentence instead of one per
+    clause); `pooled`: pool those from
     the claim's run of the token graph (`token_align.clause_vectors`: the learned model, fitted
     on them, when the embedder has per-token vectors) instead of encoding each clause alone;
     `tokens`: align the claim's words with the passage's (rag/token_align.py, the learned
