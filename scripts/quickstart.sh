@@ -45,7 +45,11 @@ case "${1:-}" in
     # Two workers, whole files each (a file's fixtures are built once): many tests wait on
     # servers, browsers and subprocesses they start, which left a core idle half the time.
     echo "==> pytest"
-    .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=20
+    # A worker that crashed (a segfault in native code) once left pytest-xdist's controller
+    # waiting forever: stop after 45 minutes (~10x a quiet run), interrupting so that pytest
+    # still prints what failed.
+    timeout --signal=INT --kill-after=60 2700 \
+      .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=20
     wait "$prepare" || echo "warning: preparing the gate's indexes failed (tests/artifacts/gate-prepare.log)" >&2
     echo "==> eval gate (playbook, cwe-dev, 18f-dev, checker labels; thresholds in evals/thresholds.toml)"
     .venv/bin/python -m evals.gate
