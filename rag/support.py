@@ -1,4 +1,5 @@
-"""Does a passage support a claim? Measure every clause (`analyse`), then decide (`judge`).
+"""Does a passage support a claim? Measure every clause (`analyse`), then decide (`judge`,
+rag/support_judge.py).
 
 A sentence is split into claim-bearing clauses (`rag.claims.clauses`). Rules veto it outright:
 filler ("It depends on the team."), a reversal of its closest passage sentences (negation,
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag import alignment, reversal, token_align
 from rag import claims as rules
-from rag import support_model as model
+from rag.support_judge import features, judge, veto
 from rag.support_types import (
     DEFAULTS,
     SUPPORT_THRESHOLD,
@@ -292,93 +293,6 @@ def _term_set(text: str) -> frozenset[str]:
 def _unit_terms(passage: str) -> tuple[frozenset[str], ...]:
     """The content-word roots of each passage sentence (a passage meets every clause)."""
     return tuple(_term_set(u.text) for u in _units(passage))
-
-
-def features(analysis: Analysis) -> dict[str, float]:
-    """The learned model's inputs (rag/support_model.py) from an analysis."""
-    w = model.EMBED_WEIGHT
-    clauses = analysis.clauses
-    big = [c for c in clauses if c.terms >= 2] or clauses
-    copied = any(c.cover() >= 0.9 for c in clauses)
-    tails = [c.cover() for c in clauses if c.terms >= 3] if copied else []
-    return {
-        "score": w * analysis.similarity + (1 - w) * analysis.lexical,
-        "sim": analysis.similarity, "lex": analysis.lexical,
-        "min_cscore": min((w * c.similarity + (1 - w) * c.cover() for c in big), default=0.0),
-        "min_csim": min((c.similarity for c in big), default=0.0),
-        "drift_min": min(tails, default=1.0),
-        "max_novel": float(max((len(c.novel) for c in clauses), default=0)),
-        "novel_total": float(analysis.novel), "pairs": analysis.pairs,
-        "copied": analysis.diff.copied, "subs": float(analysis.diff.substituted),
-        **analysis.tokens,
-    }
-
-
-def veto(analysis: Analysis) -> str:
-    """The rule that rejects the claim whatever its score (filler, a clause's reversal or
-    changed fact, then the sentence's), or ""."""
-    if analysis.filler:
-        return "filler"
-    return next((c.rule for c in analysis.clauses if c.rule), analysis.rule)
-
-
-def judge(analysis: Analysis, limits: Thresholds = DEFAULTS) -> Support:
-    """Apply the vetoes, then the learned model (with its floor on the sentence score) or the
-    rules (`limits.model`). `score` is P(supported) under the learned model (0 below the
-    floor), the sentence score under the rules; `reason` says why a claim fails (filler, a
-    rule, novel, drift, weak)."""
-    w = limits.embed_weight
-    score = w * analysis.similarity + (1 - w) * analysis.lexical
-    result = Support(score, analysis.similarity, analysis.lexical, analysis.span)
-    if analysis.filler:
-        result.score, result.reason, result.vetoed = 0.0, "filler", True
-        return result
-    rule = next((c for c in analysis.clauses if c.rule), None)
-    if rule is not None or analysis.rule:
-        result.reason = veto(analysis)
-        result.clause, result.novel = (rule.text, rule.novel) if rule else ("", [])
-        result.vetoed = True
-        return result
-    failing = _rules_failure(analysis, limits)
-    if limits.model == "learned" and score < limits.floor:
-        result.score, result.vetoed = 0.0, True  # below the floor: no P makes it supported
-        _explain(result, failing, analysis)
-    elif limits.model == "learned":
-        result.score = model.probability(features(analysis))
-        if result.score < limits.learned:
-            _explain(result, failing, analysis)
-    elif failing is not None:
-        _explain(result, failing, analysis)
-        result.vetoed = True
-    elif score < limits.score:
-        result.reason = "weak"
-    return result
-
-
-def _rules_failure(analysis: Analysis, limits: Thresholds) -> tuple[str, ClauseFacts] | None:
-    """The hand-set clause rules: a clause of `clause_terms`+ content words scoring below
-    `clause` ("novel"), or beside a copied clause, one of 3+ words mostly absent ("drift")."""
-    w = limits.embed_weight
-    copied = any(c.cover() >= 0.9 for c in analysis.clauses)
-    for facts in analysis.clauses:
-        if facts.terms >= limits.clause_terms and \
-                w * facts.similarity + (1 - w) * facts.cover() < limits.clause:
-            return "novel", facts
-        if copied and facts.terms >= 3 and facts.cover() <= limits.drift_cover:
-            return "drift", facts
-    return None
-
-
-def _explain(result: Support, failing: tuple[str, ClauseFacts] | None,
-             analysis: Analysis) -> None:
-    """Why an unsupported claim fails: the clause rule it breaks, else its least covered
-    clause ("novel" when it has words the passage lacks), else "weak"."""
-    if failing is not None:
-        result.reason, facts = failing
-    else:
-        facts = min(analysis.clauses, key=ClauseFacts.cover)
-        result.reason = "novel" if facts.novel else "weak"
-    result.clause, result.novel = facts.text, facts.novel
 
 
 def support_score(

@@ -2,7 +2,8 @@
 
 `Thresholds` carries the support_* settings (calibrated on the dev split of
 evals/datasets/support.jsonl); `ClauseFacts` / `Analysis` what `rag.support.analyse` measured of
-a claim against a passage (no threshold applied); `Support` the verdict `rag.support.judge` gives.
+a claim against a passage (no threshold applied); `Support` the verdict
+`rag.support_judge.judge` gives.
 """
 
 from __future__ import annotations
