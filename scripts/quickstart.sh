@@ -48,7 +48,9 @@ case "${1:-}" in
     # A worker that crashed (a segfault in native code) once left pytest-xdist's controller
     # waiting forever: stop after 45 minutes (~10x a quiet run), interrupting so that pytest
     # still prints what failed.
-    timeout --signal=INT --kill-after=60 2700 \
+    limit=()  # GNU timeout; macOS has none by default, and then pytest runs unbounded
+    command -v timeout >/dev/null && limit=(timeout --signal=INT --kill-after=60 2700)
+    ${limit[@]+"${limit[@]}"} \
       .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=20
     wait "$prepare" || echo "warning: preparing the gate's indexes failed (tests/artifacts/gate-prepare.log)" >&2
     echo "==> eval gate (playbook, cwe-dev, 18f-dev, checker labels; thresholds in evals/thresholds.toml)"

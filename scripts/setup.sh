@@ -111,11 +111,18 @@ if ! install_with_uv; then
   echo "warning: installing with uv failed; falling back to pip (slower)" >&2
   if [ -n "$core" ]; then install_core_with_pip; else install_with_pip; fi
 fi
+limited() {
+  # `timeout SECONDS command...` where GNU timeout exists (macOS has none by default)
+  local seconds=$1
+  shift
+  if command -v timeout >/dev/null; then timeout "$seconds" "$@"; else "$@"; fi
+}
+
 llama_decodes() {
   # One token after a prompt of a few dozen (a batched matmul), in a child process: a llama.cpp
   # built natively for an AMX CPU (before GGML_NATIVE=OFF, see CMAKE_ARGS) satisfies uv, but
   # crashes here; it is then rebuilt.
-  (timeout 120 .venv/bin/python - <<'PY'
+  (limited 120 .venv/bin/python - <<'PY'
 from llama_cpp import Llama
 from rag.llm_local import bundled_model_path
 Llama(model_path=str(bundled_model_path()), n_ctx=256, verbose=False)("The playbook says " * 8,
