@@ -111,9 +111,12 @@ PASSAGES = _Cache(_every_piece)  # passage sentences: word pieces
 
 class _Runs:
     """The last hidden state of each claim's run of the token graph and the clause vectors
-    pooled from it so far, per (embedder, claim text), bounded, thread-safe."""
+    pooled from it so far, per (embedder, claim text), bounded, thread-safe. A run is read
+    within the `verify` call that made it, so a few answers' worth is kept: 256 runs of a
+    ~25-token claim hold ~10 MB of hidden states (1024 held ~40 MB in a long-running server);
+    an evicted claim is simply run again."""
 
-    def __init__(self, size: int = 1024) -> None:
+    def __init__(self, size: int = 256) -> None:
         self._items: OrderedDict[tuple[int, str], tuple[TokenStates, dict[str, Any]]] = \
             OrderedDict()
         self._size = size
