@@ -39,7 +39,6 @@ typed" / "uses no names", which leaves the other features to decide.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -236,7 +235,7 @@ def names_together(question: str, passages: Sequence[Passage], bm25: Any) -> flo
     heads = [set(document_terms(" ".join((p.first.title, *p.first.heading_path)), bm25.stemmer))
              for p in passages]
     asked = set(tokenize(_POSSESSIVE.sub("", question), bm25.stemmer))  # no "s" of "Apple's"
-    never_seen = math.log(1.0 + (len(bm25.ids) + 0.5) / 0.5)  # the idf of an unknown term
+    never_seen = bm25.unseen_idf()
     missing: list[float] = []
     for name in question_names(question):
         owner = _owner(name, question)
@@ -260,5 +259,4 @@ def _absence_score(missing: list[float], bm25: Any) -> float:
     (1.0 when none is missing): reads the same on any index size."""
     if not missing:
         return 1.0
-    ceiling = math.log(1.0 + (len(bm25.ids) + 0.5) / 0.5)
-    return 1.0 - min(max(missing) / ceiling, 1.0)
+    return 1.0 - min(max(missing) / bm25.unseen_idf(), 1.0)

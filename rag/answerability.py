@@ -57,7 +57,6 @@ anyway, the BM25 index's IDF) and means the same thing on a one-article playbook
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -131,9 +130,8 @@ def rare_coverage(question: str, texts: Sequence[str], bm25: Any) -> float:
     if not terms:
         return 0.0
     seen = {t for text in texts for t in document_terms(text, bm25.stemmer)}
-    ceiling = math.log(1.0 + (len(bm25.ids) + 0.5) / 0.5)
     missing = [bm25.idf(t) for t in terms - seen]
-    return 1.0 - min(max(missing) / ceiling, 1.0) if missing else 1.0
+    return 1.0 - min(max(missing) / bm25.unseen_idf(), 1.0) if missing else 1.0
 
 
 # How many chunks an index needs before its IDF can tell a rare word from an unlucky one:

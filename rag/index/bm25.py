@@ -193,11 +193,16 @@ class BM25:
                     self.stemmer)
 
     def idf(self, term: str) -> float:
-        """Inverse document frequency of a (tokenized) term; a term no document has gets the
-        highest value the formula gives, log(1 + (N + 0.5) / 0.5): it is as rare as can be."""
+        """Inverse document frequency of a (tokenized) term; a term no document has gets
+        `unseen_idf`: it is as rare as can be."""
         index = self.vocab.get(term)
         if index is not None and index < len(self._idf):
             return float(self._idf[index])
+        return self.unseen_idf()
+
+    def unseen_idf(self) -> float:
+        """The idf of a term no document has, the highest value the formula gives,
+        log(1 + (N + 0.5) / 0.5): dividing by it reads an idf the same on any index size."""
         return float(np.log(1.0 + (len(self.ids) + 0.5) / 0.5))
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
