@@ -24,7 +24,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
@@ -38,24 +38,49 @@ NAMES = ("tok_mean", "tok_low", "tok_min", "tok_run", "win_mean", "win_run", "cl
 NEUTRAL = dict.fromkeys(NAMES, 1.0)
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 _Tokens = tuple[np.ndarray, np.ndarray]  # (word vectors: rows, word spans: (n, 2) int)
+V = TypeVar("V")
 
 
-class _Cache:
-    """Vectors per (embedder, text) as `shape` keeps them, bounded, thread-safe; the misses
-    are encoded in one call."""
+class _Bounded(Generic[V]):
+    """Values per (embedder, text), the oldest forgotten past `size`, thread-safe."""
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[tuple[int, str], V] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def _found(self, key: int, texts: Sequence[str]) -> dict[str, V]:
+        """The cached values among `texts`."""
+        with self._lock:
+            return {t: self._items[(key, t)] for t in texts if (key, t) in self._items}
+
+    def _store(self, key: int, values: dict[str, V]) -> None:
+        """Add entries, forgetting the oldest past the size bound."""
+        with self._lock:
+            for text, value in values.items():
+                self._items[(key, text)] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (benchmarks time the cold path with this)."""
+        with self._lock:
+            self._items.clear()
+
+
+class _Cache(_Bounded[_Tokens]):
+    """Vectors per (embedder, text) as `shape` keeps them; the misses are encoded in one
+    call."""
 
     def __init__(self, shape: Callable[[str, np.ndarray, Sequence[tuple[int, int]]], _Tokens],
                  size: int = 4096) -> None:
+        super().__init__(size)
         self._shape = shape
-        self._items: OrderedDict[tuple[int, str], _Tokens] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
 
     def get(self, texts: Sequence[str], embedder: Any) -> list[_Tokens]:
         """The vectors of `texts`, encoding those not cached."""
         key = id(embedder)
-        with self._lock:
-            found = {t: self._items[(key, t)] for t in texts if (key, t) in self._items}
+        found = self._found(key, texts)
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
             for text, pieces in zip(missing, embedder.token_vectors(missing), strict=True):
@@ -67,19 +92,6 @@ class _Cache:
             spans: Sequence[tuple[int, int]]) -> None:
         """Cache the word-piece vectors (unit rows) of `text` a run of `embedder` gave."""
         self._store(id(embedder), {text: self._shape(text, vectors, spans)})
-
-    def _store(self, key: int, shaped: dict[str, _Tokens]) -> None:
-        """Add entries, forgetting the oldest past the size bound."""
-        with self._lock:
-            for text, tokens in shaped.items():
-                self._items[(key, text)] = tokens
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        """Forget every cached text (benchmarks time the cold path with this)."""
-        with self._lock:
-            self._items.clear()
 
 
 def _words(text: str, vectors: np.ndarray, spans: Sequence[tuple[int, int]]) -> _Tokens:
@@ -109,35 +121,23 @@ CLAIMS = _Cache(_words)  # claims: content words
 PASSAGES = _Cache(_every_piece)  # passage sentences: word pieces
 
 
-class _Runs:
+class _Runs(_Bounded[tuple["TokenStates", dict[str, Any]]]):
     """The last hidden state of each claim's run of the token graph and the clause vectors
-    pooled from it so far, per (embedder, claim text), bounded, thread-safe. A run is read
-    within the `verify` call that made it, so a few answers' worth is kept: 256 runs of a
-    ~25-token claim hold ~10 MB of hidden states (1024 held ~40 MB in a long-running server);
-    an evicted claim is simply run again."""
+    pooled from it so far, per (embedder, claim text). A run is read within the `verify` call
+    that made it, so a few answers' worth is kept: 256 runs of a ~25-token claim hold ~10 MB
+    of hidden states (1024 held ~40 MB in a long-running server); an evicted claim is simply
+    run again."""
 
     def __init__(self, size: int = 256) -> None:
-        self._items: OrderedDict[tuple[int, str], tuple[TokenStates, dict[str, Any]]] = \
-            OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
+        super().__init__(size)
 
     def get(self, text: str, embedder: Any) -> tuple[TokenStates, dict[str, Any]] | None:
         """The run of `text` and its pooled clauses (a dict the caller fills), None if unseen."""
-        with self._lock:
-            return self._items.get((id(embedder), text))
+        return self._found(id(embedder), [text]).get(text)
 
     def put(self, text: str, embedder: Any, states: TokenStates) -> None:
         """Keep a run of `text`, forgetting the oldest past the size bound."""
-        with self._lock:
-            self._items[(id(embedder), text)] = (states, {})
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        """Forget every run (benchmarks time the cold path with this)."""
-        with self._lock:
-            self._items.clear()
+        self._store(id(embedder), {text: (states, {})})
 
 
 RUNS = _Runs()  # claims' runs: their clauses' vectors are pooled from them
