@@ -65,16 +65,16 @@ def analyse(claim: str, passage: str, embedder: Any = None,
     learned model the clauses' own cosines choose the passage sentences a clause's reversal is
     read against, and the fallback model without word vectors weighs them; the rules judge a
     clause by the sentence's, which costs one model input per sentence instead of one per
-    clause); `pooled`: pool those from
-    the claim's run of the token graph (`token_align.clause_vectors`: the learned model, fitted
-    on them, when the embedder has per-token vectors) instead of encoding each clause alone;
-    `tokens`: align the claim's words with the passage's (rag/token_align.py, the learned
-    model's strongest inputs; one more model run per new text); None: as the default
-    thresholds say. `lazy`: when a veto that no cosine can
-    change rejects the claim, return it unmeasured (`Analysis.measured` False: no model call,
-    NaN cosines, the clauses up to the vetoed one) instead of embedding the claim; `copies`:
-    a claim copying a passage sentence takes that sentence's vector (`copied_sentence`; not
-    for the learned model, whose inputs were measured with the claim's own vector)."""
+    clause); `pooled`: pool those from the claim's run of the token graph
+    (`token_align.clause_vectors`: the learned model, fitted on them, when the embedder has
+    per-token vectors) instead of encoding each clause alone; `tokens`: align the claim's words
+    with the passage's (rag/token_align.py, the learned model's strongest inputs; one more
+    model run per new text); None: as the default thresholds say. `lazy`: when a veto that no
+    cosine can change rejects the claim, return it unmeasured (`Analysis.measured` False: no
+    model call, NaN cosines, the clauses up to the vetoed one) instead of embedding the claim;
+    `copies`: a claim copying a passage sentence takes that sentence's vector
+    (`copied_sentence`; not for the learned model, whose inputs were measured with the claim's
+    own vector)."""
     claim = claim_text(claim)
     parts = _units(passage)
     lexical = _overlap(claim, passage)

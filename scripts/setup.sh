@@ -23,8 +23,9 @@ TORCH=torch==2.13.0  # the CPU build: an unpinned torch would pull gigabytes of 
 # (AMX) the native build routes the model's matrices through ggml's AMX kernels, which
 # segfaulted on the first token (2026-12-02, llama-cpp-python 0.3.36; ggml-org/llama.cpp#20824).
 # uv gets it as a config setting too, so a wheel cached from a native build is not reused.
-LLAMA_DEFINES="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF"
-export CMAKE_ARGS="${CMAKE_ARGS:-$LLAMA_DEFINES}"
+export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF}"
+LLAMA=$(grep -E '^llama-cpp-python==' constraints.txt)
+LLAMA_PORTABLE=(--config-settings-package "llama-cpp-python:cmake.define.GGML_NATIVE=OFF")
 
 if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
@@ -74,8 +75,7 @@ install_with_uv() {
     "${uv[@]}" -c constraints.txt -e ".[$CORE_EXTRAS]"
   else
     echo "==> installing everything else with uv (llama-cpp-python compiles meanwhile, ~5 min)"
-    "${uv[@]}" -c constraints.txt -e ".[all,dev]" \
-      --config-settings-package "llama-cpp-python:cmake.define.GGML_NATIVE=OFF"
+    "${uv[@]}" -c constraints.txt -e ".[all,dev]" "${LLAMA_PORTABLE[@]}"
   fi
 }
 
@@ -89,17 +89,15 @@ install_with_pip() {
   # The llama.cpp wheel is built in the background (`pip wheel`, into .venv/wheels, so a re-run
   # never rebuilds it) while the rest installs; the second pip call only adds it.
   local wheels=.venv/wheels build=""
-  local llama
-  llama=$(grep -E '^llama-cpp-python==' constraints.txt)
   mkdir -p "$wheels"
   if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
-    echo "==> building $llama in the background (log: .venv/llama-build.log)"
-    "${pip[@]}" wheel --no-deps "$llama" -w "$wheels" >.venv/llama-build.log 2>&1 &
+    echo "==> building $LLAMA in the background (log: .venv/llama-build.log)"
+    "${pip[@]}" wheel --no-deps "$LLAMA" -w "$wheels" >.venv/llama-build.log 2>&1 &
     build=$!
   fi
   install_core_with_pip
   if [ -n "$build" ] && ! wait "$build"; then
-    echo "error: building $llama failed; the last lines of .venv/llama-build.log:" >&2
+    echo "error: building $LLAMA failed; the last lines of .venv/llama-build.log:" >&2
     tail -20 .venv/llama-build.log >&2
     return 1
   fi
@@ -133,11 +131,9 @@ PY
 
 rebuild_llama() {
   # Without any cache (a cached wheel may be the native build); pip reads CMAKE_ARGS.
-  local llama
-  llama=$(grep -E '^llama-cpp-python==' constraints.txt)
   "${uv[@]}" -c constraints.txt --reinstall-package llama-cpp-python --no-cache \
-    --config-settings-package "llama-cpp-python:cmake.define.GGML_NATIVE=OFF" "$llama" ||
-    "${pip[@]}" install --force-reinstall --no-deps --no-cache-dir "$llama"
+    "${LLAMA_PORTABLE[@]}" "$LLAMA" ||
+    "${pip[@]}" install --force-reinstall --no-deps --no-cache-dir "$LLAMA"
 }
 
 if [ -z "$core" ] && ! llama_decodes; then

@@ -131,8 +131,6 @@ def _place(lines: list[Line], added: list) -> list[Line]:  # noqa: ANN001
     return lines + [Line([c], bullet=c.unit.list_item) for c in extra]
 
 
-
-
 def continued_list(  # noqa: ANN001
     lines: list[Line], scored: list, passages: list[Passage],
     extend: Callable[[Chunk, int], tuple[Passage, list] | None] | None = None,

@@ -268,7 +268,6 @@ def _announces(block: ListBlock, best) -> bool:  # noqa: ANN001
         kind_of(announcer(block.lead).text) != "other"
 
 
-
 def _dominant(block: ListBlock, best, by_key: dict) -> bool:  # noqa: ANN001
     """True when the best unit is an item's and that item clearly beats every other item."""
     role, number = block.role(best.unit)
