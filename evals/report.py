@@ -12,9 +12,9 @@ from evals.refusal_report import refusal_section
 RETRIEVAL_COLUMNS = ("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10", "recall@10", "recall@100",
                      "quote@1", "quote@5", "latency_p50_ms", "latency_p95_ms")
 ANSWER_COLUMNS = ("citation_validity", "citation_recall", "citation_precision",
-                  "key_point_recall", "cites_gold", "cited_quote", "refusal_precision",
-                  "refusal_recall", "false_refusal_rate", "off_topic_refusal_rate",
-                  "near_miss_refusal_rate", "faithfulness", "errors")
+                  "key_point_recall", "cites_gold", "gold_sentences", "cited_quote",
+                  "refusal_precision", "refusal_recall", "false_refusal_rate",
+                  "off_topic_refusal_rate", "near_miss_refusal_rate", "faithfulness", "errors")
 LATENCY_COLUMNS = ("retrieve_p50_ms", "retrieve_p95_ms", "generate_p50_ms", "generate_p95_ms",
                    "total_p50_ms", "total_p95_ms")
 PUBLISHED_SCIFACT = {  # nDCG@10 on the SciFact TEST split (BEIR papers), for orientation only

@@ -185,12 +185,19 @@ def score_answer(
     cited = {n for claim in claims for n in claim.citations if n in passages}
     recall, precision = metrics.citation_recall_precision(claims, passages, supports)
     cited_docs = {getattr(c, key) for c in answer.citations if c.n in cited}
+    doc_of = {c.n: getattr(c, key) for c in answer.citations}
+    citing = [claim for claim in claims if any(n in passages for n in claim.citations)]
     record.update({
         "citation_validity": metrics.citation_validity(claims, passages),
         "citation_recall": recall,
         "citation_precision": precision,
         "key_point_recall": metrics.key_point_recall(answer.answer, q.key_points),
         "cites_gold": float(bool(cited_docs & q.relevant)),
+        # share of the cited sentences that cite a gold article (answer precision by the
+        # human labels: a sentence quoted from an unrelated article lowers it)
+        "gold_sentences": metrics.mean(
+            float(any(doc_of.get(n) in q.relevant for n in claim.citations)) for claim in citing
+        ),
         "sentences": len(claims),
     })
     if q.quotes:
@@ -205,7 +212,7 @@ RETRIEVAL_KEYS = (
 )
 ANSWER_KEYS = (
     "citation_validity", "citation_recall", "citation_precision", "key_point_recall",
-    "cites_gold", "cited_quote", "faithfulness",
+    "cites_gold", "gold_sentences", "cited_quote", "faithfulness",
 )
 
 

@@ -314,3 +314,28 @@ def test_a_list_announced_at_the_end_of_a_passage_continues_from_the_next_chunk(
         "- Use a password manager to generate it. [3]",
         "- Use a different password for every account. [3]",
         "- Make it longer rather than more complex. [3]"], answer
+
+
+def test_a_sentence_of_a_passage_retrieved_far_below_the_best_does_not_pad_the_answer(
+        trust) -> None:  # noqa: ANN001
+    # The 18f handbook's "I just had a baby" answer quoted a self-care tip ("...if you have
+    # small children/babies...") from a passage whose cosine was 0.20 beside the leave
+    # article's 0.54: a sentence's own similarity ignored how well its passage matched.
+    from answers_common import passage
+
+    from rag.answerers.extractive import extractive_answer
+
+    leave = ("You are entitled to 12 weeks of paid time off for the birth, adoption or "
+             "placement of a new child. It can be taken all at once or intermittently. "
+             "Refer to the Paid Parental Leave page for more information.")
+    care = ("Engaging in positive self-care activities, along with frequent check-ins with your "
+            "supervisor and peers, will go a long way in building your confidence. Make sure "
+            "you are eating and sleeping well (accounting for the fact that if you have one or "
+            "more small children/babies, this is incredibly hard - I know, I have been through "
+            "it!) and getting some semblance of exercise.")
+    passages = [passage(leave, "leave", "Paid Parental Leave", score=0.54),
+                passage(care, "self-care", "Be patient with yourself", score=0.20)]
+    answer = extractive_answer("I just had a baby, how much time off do I get?", passages,
+                               trust, fetch=False).answer
+    assert "12 weeks of paid time off" in answer, answer
+    assert "[2]" not in answer, answer

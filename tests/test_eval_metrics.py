@@ -148,3 +148,24 @@ def test_feedback_rows_become_candidates_for_review() -> None:
     assert got[1]["gold"] == {"refuse": True} and got[1]["kind"] == "off-topic"
     assert "wrong article" in got[2]["review"] and got[2]["gold"]["articles"] == []
     assert candidates(rows[:1], "cwe-playbook")[0]["gold"]["sources"] == ["building-trust.md"]
+
+
+def test_gold_sentences_is_the_share_of_cited_sentences_citing_a_gold_article() -> None:
+    from evals.runner import score_answer
+    from evals.suites import Question
+    from rag.answer import Answer, Citation, Sentence
+
+    def cite(n: int, article: str, text: str) -> Citation:
+        return Citation(n, article, article.title(), "", text, f"{article}.md", 0.5, "", 1, 2)
+
+    citations = [cite(1, "leave", "You get 12 weeks of paid parental leave."),
+                 cite(2, "self-care", "Make sure you are eating and sleeping well.")]
+    sentences = [Sentence("You get 12 weeks of paid parental leave.", [1], True),
+                 Sentence("Make sure you are eating and sleeping well.", [2], True),
+                 Sentence("Both of these matter.", [], True)]  # cites nothing: not counted
+    answer = Answer("q", " ".join(s.text for s in sentences), False, "extractive", citations,
+                    {}, sentences=sentences)
+    question = Question("q1", "q", "direct", False, frozenset({"leave"}))
+    record = score_answer(question, answer, "article_id", lambda claim, passage: True)
+    assert record["gold_sentences"] == 0.5
+    assert record["cites_gold"] == 1.0
