@@ -1,6 +1,7 @@
 """Fit the refusal model once on the DEV splits of every dev corpus together; report test apart.
 
     python -m evals.calibrate_refusal [--max-frr 0.05] [--search] [--dump FILE | --rows FILE]
+                                      [--cache DIR] [--dev-only]
 
 For every question of the dev suites (playbook, cwe-dev, 18f-dev) and the test suites (cwe-test,
 18f-test) it retrieves passages exactly as `rag.ask` does and computes the answerability
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,15 +38,16 @@ Row = dict[str, Any]
 Model = tuple[dict[str, float], float]  # (weights by feature, intercept)
 
 
-def collect(names: Sequence[str], base: Any, progress: Callable[[str], None] | None = None
-            ) -> list[Row]:
-    """One row per question: suite, gold, the rule that refuses it (if any), its features."""
-    from evals.suites import build_index, resolve, suite_settings, with_questions
+def collect(names: Sequence[str], base: Any, progress: Callable[[str], None] | None = None,
+            cache: Any = None) -> list[Row]:
+    """One row per question: suite, gold, the rule that refuses it (if any), its features
+    (indexes under `cache`, default the eval cache, built or refreshed first)."""
+    from evals.suites import DEFAULT_CACHE, build_index, resolve, suite_settings, with_questions
 
     rows: list[Row] = []
     for name in names:
         suite = with_questions(resolve(name)[0])
-        settings = suite_settings(suite, base)
+        settings = suite_settings(suite, base, cache or DEFAULT_CACHE)
         if progress:
             progress(f"indexing {suite.corpus}")
         build_index(settings)
@@ -245,6 +248,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rows", help="read the rows from a --dump file instead of collecting")
     parser.add_argument("--dev-only", action="store_true",
                         help="collect the dev suites only (no test rows while developing)")
+    parser.add_argument("--cache", type=Path,
+                        help="index cache to collect from (default: .playbook-eval/, as eval)")
     return parser
 
 
@@ -261,7 +266,7 @@ def _rows(args: argparse.Namespace) -> list[Row]:
             rows: list[Row] = json.load(handle)
     else:
         names = DEV if args.dev_only else (*DEV, *TEST)
-        rows = collect(names, Settings.model_validate({}), say)
+        rows = collect(names, Settings.model_validate({}), say, args.cache)
     if args.search and not any(r["suite"] == "fixture" for r in rows):
         from evals.refusal_fixture import fixture_rows
 

@@ -91,3 +91,34 @@ def test_learned_model_constants_are_what_the_dev_fit_gives() -> None:
     floor = Settings.model_fields["support_learned_floor"].default
     assert threshold(dev, (weights, intercept), 0.85, floor) == \
         Settings.model_fields["support_learned_threshold"].default
+
+
+def test_checker_late_reads_pooled_passage_vectors() -> None:
+    """evals.checker_late grades the checker twice: exact passage vectors, then late ones
+    pooled from the passage's own run (no late index given); the claims are encoded alike."""
+    import contextvars
+
+    import numpy as np
+
+    from evals.checker_late import grade
+    from rag.text import units
+    from rag.vector_cache import VECTORS, default_embedder
+
+    rows = load_rows(DATA, "dev")[:3]
+
+    def both() -> tuple[dict, np.ndarray, np.ndarray]:
+        result = grade(rows, None)
+        texts = [u.text for u in units(rows[0]["passage"])]
+        late = VECTORS.encode(texts, default_embedder())
+        VECTORS.use("checker-exact", "exact")
+        return result, late, VECTORS.encode(texts, default_embedder())
+
+    try:  # in a context of its own: grade marks this thread as reading late tables
+        result, late, exact = contextvars.copy_context().run(both)
+    finally:  # forget the late vectors, keep the tables other tests' indexes attached
+        VECTORS.attach("late:pooled", "", None)
+        VECTORS.clear()
+    assert result["exact"]["overall"]["rows"] == result["late"]["overall"]["rows"] == 3
+    assert result["pooled_here"] == result["sentences"] > 0 and result["from_index"] == 0
+    assert np.allclose(np.linalg.norm(late, axis=1), 1.0, atol=1e-3)
+    assert not np.allclose(late, exact, atol=1e-2)  # the chunk's context moves them
