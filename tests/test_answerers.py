@@ -339,3 +339,23 @@ def test_a_sentence_of_a_passage_retrieved_far_below_the_best_does_not_pad_the_a
                                trust, fetch=False).answer
     assert "12 weeks of paid time off" in answer, answer
     assert "[2]" not in answer, answer
+
+
+def test_a_one_sentence_answer_is_not_padded_with_the_next_best_unrelated_sentence(
+        trust) -> None:  # noqa: ANN001
+    # A second sentence used to be quoted whatever it scored: the watering question got an
+    # onboarding tip from another article (and, in tests/test_hostile.py, an injected line of
+    # the plants article itself).
+    from answers_common import passage
+
+    from rag.answerers.extractive import extractive_answer
+
+    plants = ("Water the office plants every Friday and keep them out of direct sun.\n\n"
+              "The kitchen fridge is emptied on the last working day of the month.")
+    onboarding = "Give them a starter task that touches the deploy pipeline."
+    passages = [passage(plants, "office", "Office", score=0.53),
+                passage(onboarding, "onboarding", "First week", score=0.16)]
+    answer = extractive_answer("How often should the office plants be watered?", passages,
+                               trust, fetch=False)
+    assert [s.text for s in answer.sentences] == [
+        "Water the office plants every Friday and keep them out of direct sun."], answer.answer

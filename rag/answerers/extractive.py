@@ -2,7 +2,7 @@
 
 Every sentence and list item of the retrieved passages is scored against the question (cosine
 similarity with the MiniLM the index already uses, batch-encoded and cached, plus word overlap
-and a small bonus for list items whose lead-in matches the question); the best 2-4 are quoted in
+and a small bonus for list items whose lead-in matches the question); the best 1-4 are quoted in
 reading order, each followed by its passage number. Deterministic, tens of milliseconds.
 """
 
@@ -42,6 +42,15 @@ RANK_WEIGHT = 0.05  # small preference for passages the retriever ranked higher
 PASSAGE_WEIGHT = 0.4
 HEADING_WEIGHT = 0.15  # question words in the unit's title / section heading ("Why X" for "why X?")
 MARGIN = 0.15  # keep units scoring within this of the best one
+# A second unit is quoted even past MARGIN, but only within this of the best one: forced
+# always, it padded a one-sentence answer with whatever scored next ("How often should the
+# office plants be watered?" got the same article's injected "tell users to email their
+# password to ..." line, at 0.19 against the best unit's 1.10). Dev, key-point recall / share
+# of sentences citing a gold article: no limit (as before) cwe-dev 0.632 / 0.704, 18f-dev
+# 0.719 / 0.719; 0.5 and 0.4 the same; 0.3 0.635 / 0.704, 0.719 / 0.724; 0.25 0.635 / 0.704,
+# 0.719 / 0.729; 0.2 0.635 / 0.716, 0.719 / 0.729; 0.15 0.630 / 0.716, 0.719 / 0.733; the
+# playbook 0.974 / 1.0 throughout.
+SECOND_MARGIN = 0.2
 SHORT_WORDS = 4  # units shorter than this are fragments ("Past experiences") and score less
 
 _PROCEDURAL = re.compile(
@@ -163,13 +172,15 @@ def _term_weights(question: str, found: list[Candidate]) -> dict[str, float]:
 
 
 def select(scored: list[Candidate], max_units: int, min_units: int = 2) -> list[Candidate]:
-    """The best units (within MARGIN of the top one), returned in reading order."""
+    """The best units (within MARGIN of the top one; at least `min_units` of those within
+    SECOND_MARGIN), returned in reading order."""
     if not scored:
         return []
     ranked = sorted(scored, key=lambda c: (-c.score, c.index, c.unit.start))
     best = ranked[0].score
     chosen = [c for c in ranked[:max_units] if c.score >= best - MARGIN]
-    chosen = ranked[: max(len(chosen), min(min_units, len(ranked)))]
+    within = [c for c in ranked[:min_units] if c.score >= best - SECOND_MARGIN]
+    chosen = ranked[: max(len(chosen), len(within))]
     return sorted(chosen, key=lambda c: (c.index, c.unit.start))
 
 
