@@ -28,6 +28,14 @@ article ids). Speed (`--speed N`): CPU seconds (`time.process_time`, every runti
 encoding N chunks' `embed_text` vs their units (+ distinct heads, + the unit-less chunks
 whole), alternated, `--repeats` each.
 
+Findings (2026-12-02, results in benchmarks/results/pooled_chunks-*.json): no variant keeps
+hybrid nDCG@10 within 0.005 of the baseline on all of cwe-dev, 18f-dev and SciFact train.
+18f-dev and SciFact hold (best: a+head +0.0055 on 18f, b+prefix +0.0023 on SciFact), but every
+variant loses 0.016-0.031 on cwe-dev (best a+prefix+rest -0.0171: 11 questions lose their gold
+document from rank 1 to 2, 5 gain), and dense nDCG@10 drops on cwe-dev and SciFact for all of
+them. Speed side (18f, 300 chunks): units + distinct heads (+ the unit-less chunks whole) cost
+0.96 x the chunk pass's CPU seconds, i.e. a model-work ratio of 1.04 x the raw model.
+
     python -m benchmarks.pooled_chunks --corpus cwe-dev,18f-dev,scifact
     python -m benchmarks.pooled_chunks --corpus 18f-dev --speed 300 --variants baseline
 """
@@ -213,8 +221,10 @@ def score(target: Target, index_dir: Path, vectors: list[list[float]]) -> dict[s
             ranked = metrics.dedupe(getattr(reader.chunks[cid], target.key) for cid, _, _ in hits)
             per_mode[mode].append(metrics.retrieval_scores(ranked, relevant))
     reader.close()
-    return {mode: {k: round(float(np.mean([s[k] for s in rows])), 4) for k in KEYS}
-            for mode, rows in per_mode.items()}
+    summary: dict[str, Any] = {mode: {k: round(float(np.mean([s[k] for s in rows])), 4)
+                                      for k in KEYS} for mode, rows in per_mode.items()}
+    summary["hybrid_ndcg_per_question"] = [round(s["ndcg@10"], 4) for s in per_mode["hybrid"]]
+    return summary
 
 
 def query_vectors(target: Target) -> list[list[float]]:
