@@ -44,11 +44,13 @@ from benchmarks.ingest_rows import rows_for
 RUNTIMES: dict[str, tuple[Any, bool, str]] = {
     "torch": ("torch", False, "exact"), "onnx": ("onnx", False, "exact"),
     "onnx-int8": ("onnx", True, "exact"), "onnx-late": ("onnx", False, "late"),
+    "onnx-ask": ("onnx", False, "ask"),
 }
 
 
 def settings_for(content: Path, index: Path, runtime: str, cache: Path | None) -> Any:
-    """Settings for one runtime label (RUNTIMES: 'onnx-late' = fp32 ONNX, late chunking)."""
+    """Settings for one runtime label (RUNTIMES: 'onnx-late' = fp32 ONNX, late chunking;
+    'onnx-ask' = fp32 ONNX, no sentence table: questions encode their sentences)."""
     from rag.settings import Settings
 
     name, int8, kind = RUNTIMES[runtime]

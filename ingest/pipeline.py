@@ -148,7 +148,8 @@ def _apply(
         skipped=skipped,
     )
     if base is not None and old is not None and not changed and not removed \
-            and not store.bm25_outdated(base):  # (else a new generation saves it counted anew)
+            and not store.bm25_outdated(base) \
+            and not _table_missing(settings, store, base):  # (else a new generation saves it)
         report.chunks = old.chunk_count
         report.generation = base
         return report
@@ -170,7 +171,11 @@ def _apply(
         crash_point_for_tests("after-embed")
         old_chunks = store.chunks(base) if base else []
         chunks = [c for c in old_chunks if c.article_id not in drop_articles] + new_chunks
-        report.sentences = embed_sentences(settings, writer, chunks, new_chunks, known)
+        if settings.sentence_vectors == "ask":  # no table: questions encode their sentences
+            if hasattr(writer, "drop_sentences"):
+                writer.drop_sentences()
+        else:
+            report.sentences = embed_sentences(settings, writer, chunks, new_chunks, known)
         bm25 = None
         if store.saves_bm25:
             bm25 = store.bm25(base, old_chunks) if base else BM25.empty()
@@ -242,6 +247,14 @@ def _late_encoder(settings: Settings, store: Store) -> LateEncoder | None:
         raise PlaybookError("PLAYBOOK_SENTENCE_VECTORS=late needs the ONNX embedding graph, "
                             "which cannot be exported here: set it to exact.")
     return LateEncoder(model)
+
+
+def _table_missing(settings: Settings, store: Store, base: str) -> bool:
+    """The settings want a sentence table and the live generation has none (built with
+    PLAYBOOK_SENTENCE_VECTORS=ask, or before tables): a new generation makes it, re-embedding no
+    chunk."""
+    return settings.sentence_vectors != "ask" and hasattr(store, "sentences") \
+        and store.sentences(base) is None
 
 
 def _kind(settings: Settings, store: Store) -> str:

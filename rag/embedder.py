@@ -97,8 +97,9 @@ def space_key(model: str, int8: bool) -> str:
 
 
 def sentence_kind(settings: Settings) -> str:
-    """How ingest makes the sentence vectors it keeps: 'late' (pooled from the chunk's own
-    pass, ingest/late.py) needs the ONNX runtime's per-token states; else 'exact'."""
+    """How the sentence vectors are made: 'late' (pooled from the chunk's own pass,
+    ingest/late.py) needs the ONNX runtime's per-token states; else 'exact' (with
+    `sentence_vectors = "ask"` too: a question encodes the sentences exactly, as ingest would)."""
     late = settings.sentence_vectors == "late" and settings.embed_runtime == "onnx"
     return "late" if late else "exact"
 

@@ -32,6 +32,12 @@ QUESTION = "How do I approach a tribal team?"
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """late against exact: both keep a sentence table (the default, 'ask', keeps none)."""
+    return settings.model_copy(update={"sentence_vectors": "exact"})
+
+
+@pytest.fixture
 def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The registry's `onnx` runtime replaced by the counting wrapper around the real model."""
     monkeypatch.setitem(RUNTIMES, "onnx", ("counting_embedder", "load", "onnxruntime", "all"))

@@ -27,6 +27,29 @@ QUESTION = "How do I approach a tribal team?"
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """This file is about the table, so its indexes keep one (the default since 2026-12-02,
+    PLAYBOOK_SENTENCE_VECTORS=ask, keeps none: see the tests at the end)."""
+    return settings.model_copy(update={"sentence_vectors": "exact"})
+
+
+@pytest.fixture(scope="module")
+def exact_fixtures(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """tests/fixtures/playbook ingested once with a sentence table."""
+    from answers_common import FIXTURES, build_index
+
+    return build_index(tmp_path_factory.mktemp("exact"), FIXTURES / "playbook",
+                       sentence_vectors="exact")
+
+
+@pytest.fixture
+def built(settings: Settings, exact_fixtures: Settings) -> Settings:
+    """`settings` with a copy of the fixture playbook's index, sentence table included."""
+    shutil.copytree(exact_fixtures.index_path, settings.index_path)
+    return settings
+
+
+@pytest.fixture
 def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The registry's `onnx` runtime replaced by the counting wrapper around the real model."""
     monkeypatch.setitem(RUNTIMES, "onnx", ("counting_embedder", "load", "onnxruntime",
@@ -169,3 +192,44 @@ def test_a_damaged_index_does_not_fail_questions_to_a_healthy_one(
     VECTORS.clear()
     with pytest.raises(IndexCorruptError):  # and its own questions still say it
         ask(QUESTION, built)
+
+
+def _has_table(settings: Settings) -> bool:
+    folder = current_generation(settings.index_path)
+    assert folder is not None
+    return SentenceTable.open(folder) is not None
+
+
+def test_ask_keeps_no_table_and_answers_as_the_table_does(
+    settings: Settings, counting: list[str],
+) -> None:
+    """PLAYBOOK_SENTENCE_VECTORS=ask: ingest encodes the chunks only; a question encodes its
+    passages' sentences and gets the answer an index with the table gives."""
+    asking = settings.model_copy(update={"sentence_vectors": "ask",
+                                         "index_dir": settings.index_path.parent / "asking"})
+    counting.clear()
+    report = run(asking)
+    chunks = read_chunks(current_generation(asking.index_path))  # type: ignore[arg-type]
+    assert report.sentences == 0 and not _has_table(asking)
+    assert len(counting) == len(chunks)  # the chunks, no sentence
+    run(settings)
+    VECTORS.clear()
+    counting.clear()
+    without = ask(QUESTION, asking)
+    assert _passage_units(without.citations) & set(counting)
+    with_table = ask(QUESTION, settings)
+    assert (without.answer, without.refused) == (with_table.answer, with_table.refused)
+
+
+def test_switching_between_ask_and_exact_re_embeds_no_chunk(settings: Settings) -> None:
+    asking = settings.model_copy(update={"sentence_vectors": "ask"})
+    run(asking)
+    assert not _has_table(asking)
+    report = run(settings)  # exact: the table is made, the chunks are kept
+    _, table = _table(settings)
+    assert report.embedded == 0 and report.sentences == len(table) > 0
+    article = settings.content_path / "building-trust.md"
+    article.write_text(article.read_text() + "\n\nShare the credit for every small win.\n")
+    report = run(asking)  # back to ask: only the changed article, and no table carried over
+    assert 0 < report.embedded < len(table) and not _has_table(asking)
+    assert not ask(QUESTION, asking).refused

@@ -52,6 +52,12 @@ class GenerationWriter:
         self._new_sentences: dict[str, int] = {}
         self._sentence_dim = 0
         self._sentence_rows = 0
+        self._keep_sentences = True
+
+    def drop_sentences(self) -> None:
+        """Write no sentence table (PLAYBOOK_SENTENCE_VECTORS=ask): the base's is not carried
+        over, so no table can lack the new chunks' sentences."""
+        self._keep_sentences = False
 
     def remove(self, chunk_ids: list[str]) -> None:
         """Delete chunks (of changed or removed articles) from the vector store."""
@@ -136,7 +142,7 @@ class GenerationWriter:
         """sentences.* for every chunk: this ingest's vectors, the rest from the base table.
         Skipped when the pipeline encoded none and the base has no table (nothing to add)."""
         base = self.base_sentences()
-        if not self._new_sentences and base is None:
+        if not self._keep_sentences or (not self._new_sentences and base is None):
             return
         scratch = self.folder / NEW_SENTENCES
         new = (np.memmap(scratch, dtype=np.float16, mode="r").reshape(-1, self._sentence_dim)
