@@ -57,7 +57,7 @@ import numpy as np
 
 from benchmarks.common import RESULTS, conditions
 from evals import metrics
-from evals.runner import DEPTH
+from evals.runner import DEPTH, ranked_documents
 from evals.suites import DEFAULT_CACHE, DEFAULT_CORPORA, resolve, with_questions
 
 DEFAULT_VARIANTS = ("baseline,a,a+head,a+prefix,b,b0,b+head,b+prefix")
@@ -113,13 +113,14 @@ class UnitStates:
     def __init__(self, model: Any, texts: list[str]) -> None:
         self.row = {t: i for i, t in enumerate(texts)}
         encoded = model._tokenizer.encode_batch(texts)
-        dim = 384
-        self.unit = np.zeros((len(texts), dim), np.float32)
-        self.total = np.zeros((len(texts), dim), np.float64)
-        self.special = np.zeros((len(texts), dim), np.float64)
         self.count = np.zeros(len(texts), np.float64)
         for rows in model._batches([len(e.ids) for e in encoded], None):
             pooled, hidden = model._run_tokens([encoded[i].ids for i in rows])
+            if not hasattr(self, "unit"):  # the model's width, from its first run
+                dim = pooled.shape[1]
+                self.unit = np.zeros((len(texts), dim), np.float32)
+                self.total = np.zeros((len(texts), dim), np.float64)
+                self.special = np.zeros((len(texts), dim), np.float64)
             for k, i in enumerate(rows):
                 n = len(encoded[i].ids)
                 states = hidden[k, :n].astype(np.float64)
@@ -218,7 +219,7 @@ def score(target: Target, index_dir: Path, vectors: list[list[float]]) -> dict[s
     for (text, relevant), vector in zip(target.questions, vectors, strict=True):
         for mode in MODES:
             hits = search(reader, text, vector, settings, mode=mode, depth=DEPTH)
-            ranked = metrics.dedupe(getattr(reader.chunks[cid], target.key) for cid, _, _ in hits)
+            ranked = ranked_documents(reader, hits, target.key)
             per_mode[mode].append(metrics.retrieval_scores(ranked, relevant))
     reader.close()
     summary: dict[str, Any] = {mode: {k: round(float(np.mean([s[k] for s in rows])), 4)

@@ -60,11 +60,14 @@ class _DictTable:
 
 def late_tables(cache: Path | None) -> list[tuple[str, Any]]:
     """(name, table) of every late index under `cache` (an eval cache folder)."""
+    from rag.index.folders import current_generation
     from rag.index.sentences import SentenceTable
 
     found: list[tuple[str, Any]] = []
     for index in sorted(cache.glob("*/index")) if cache else []:
-        generation = index / (index / "CURRENT").read_text().strip()
+        generation = current_generation(index)
+        if generation is None:
+            continue
         manifest = json.loads((generation / "manifest.json").read_text())
         if manifest.get("sentence_vectors") != "late":
             raise SystemExit(f"{index} was not built with PLAYBOOK_SENTENCE_VECTORS=late")

@@ -184,8 +184,8 @@ def score_answer(
     passages = {c.n: c.text for c in answer.citations}
     cited = {n for claim in claims for n in claim.citations if n in passages}
     recall, precision = metrics.citation_recall_precision(claims, passages, supports)
-    cited_docs = {getattr(c, key) for c in answer.citations if c.n in cited}
     doc_of = {c.n: getattr(c, key) for c in answer.citations}
+    cited_docs = {doc_of[n] for n in cited}
     citing = [claim for claim in claims if any(n in passages for n in claim.citations)]
     record.update({
         "citation_validity": metrics.citation_validity(claims, passages),
