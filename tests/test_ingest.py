@@ -45,6 +45,28 @@ def test_first_ingest_indexes_every_article(settings) -> None:  # noqa: ANN001
     assert top.first.article_id == "building-trust"
 
 
+def test_chroma_holds_vectors_and_metadata_and_the_text_once(settings) -> None:  # noqa: ANN001
+    """Chroma's records carry each chunk's vector, article, source and position; the text is
+    in chunks.jsonl only (Chroma's full-text index of it was two thirds of the write)."""
+    run(settings)
+    folder = current_generation(settings.index_path)
+    assert folder is not None
+    chunks = {c["id"]: c for c in map(json.loads, (folder / "chunks.jsonl").read_text()
+                                         .splitlines())}
+    client = open_chroma(folder / "chroma")
+    try:
+        got = get_collection(client).get(include=["metadatas", "documents", "embeddings"])
+    finally:
+        close_chroma(client)
+    assert sorted(got["ids"]) == sorted(chunks)
+    for cid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"], strict=True):
+        chunk = chunks[cid]
+        assert meta == {"article_id": chunk["article_id"], "source": chunk["source"],
+                        "position": chunk["position"]}
+        assert doc is None
+    assert len(got["embeddings"][0]) == 384
+
+
 def test_rerun_on_unchanged_content_embeds_nothing(settings) -> None:  # noqa: ANN001
     first = run(settings)
     again = run(settings)

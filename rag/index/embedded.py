@@ -4,7 +4,7 @@
       CURRENT              name of the live generation, replaced with os.replace
       LOCK                 held by a running ingest
       gen-000007/          one complete, immutable index
-        chroma/            embedded Chroma (vectors), written through LlamaIndex's ChromaVectorStore
+        chroma/            embedded Chroma: the vectors, with article, source, position
         chunks.jsonl       every chunk with its metadata (passages, adjacency, BM25 source)
         vectors.npy        every chunk's vector, same order: exact dense search (rag/vectors.py)
         sentences.*        every chunk's sentence vectors, by text (rag/index/sentences.py)

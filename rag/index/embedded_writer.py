@@ -65,10 +65,14 @@ class GenerationWriter:
             self._collection.delete(ids=chunk_ids[start : start + 5000])
 
     def add(self, chunks: list[Chunk], embeddings: np.ndarray) -> None:
-        """Add chunks with their embeddings through LlamaIndex's Chroma vector store."""
-        from llama_index.core.schema import BaseNode, TextNode
-        from llama_index.vector_stores.chroma import ChromaVectorStore
+        """Add chunks with their embeddings to the generation's Chroma collection: the id, the
+        vector and the chunk's article, source and position.
 
+        The text is not stored in Chroma: chunks.jsonl holds every chunk (the one place readers,
+        BM25 and the next ingest take it from), and Chroma's full-text index of documents was
+        two thirds of the write (18f: 1.7 of 2.4 s). Written with chromadb's `add` as the server
+        store does; through LlamaIndex's ChromaVectorStore it also paid LlamaIndex's import and
+        node objects nothing here reads (BENCHMARKS.md, 2026-12-02)."""
         matrix = vectors.as_matrix(embeddings)
         if len(matrix) != len(chunks):
             raise ValueError(f"{len(chunks)} chunks but {len(matrix)} vectors")
@@ -79,19 +83,14 @@ class GenerationWriter:
                 f"The embedding model returned unusable vectors ({exc}); the live index is "
                 "unchanged."
             ) from exc
-        store = ChromaVectorStore(chroma_collection=self._collection)
         for start in range(0, len(chunks), WRITE_BATCH):
             batch = chunks[start : start + WRITE_BATCH]
-            rows = matrix[start : start + WRITE_BATCH].tolist()
-            nodes: list[BaseNode] = [
-                TextNode(
-                    id_=c.id, text=c.embed_text, embedding=row,
-                    metadata={"article_id": c.article_id, "source": c.source,
-                              "position": c.position},
-                )
-                for c, row in zip(batch, rows, strict=True)
-            ]
-            store.add(nodes)
+            self._collection.add(
+                ids=[c.id for c in batch],
+                embeddings=matrix[start : start + WRITE_BATCH],
+                metadatas=[{"article_id": c.article_id, "source": c.source,
+                            "position": c.position} for c in batch],
+            )
         self._added.append(([c.id for c in chunks], matrix))
 
     def base_sentences(self) -> sentences.SentenceTable | None:
