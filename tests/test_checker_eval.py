@@ -79,7 +79,7 @@ def test_learned_model_constants_are_what_the_dev_fit_gives() -> None:
     are not used)."""
     if not DATA.is_file():
         pytest.skip("evals/datasets/support.jsonl is missing")
-    from evals.checker_fit import fit, measure, threshold
+    from evals.checker_fit import MIN_KEPT, fit, measure, threshold
     from rag import support_model
     from rag.settings import Settings
 
@@ -89,7 +89,7 @@ def test_learned_model_constants_are_what_the_dev_fit_gives() -> None:
         assert weights[name] == pytest.approx(frozen, rel=0.01, abs=0.01), name
     assert intercept == pytest.approx(support_model.INTERCEPT, rel=0.01)
     floor = Settings.model_fields["support_learned_floor"].default
-    assert threshold(dev, (weights, intercept), 0.85, floor) == \
+    assert threshold(dev, (weights, intercept), MIN_KEPT, floor) == \
         Settings.model_fields["support_learned_threshold"].default
 
 
