@@ -30,7 +30,8 @@ NUMBER_WORDS = {
     "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
     "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "fifteen": "15", "twenty": "20",
     "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "thousand": "1000",
-    "twice": "2", "half": "50%", "dozen": "12", "first": "1st", "second": "2nd", "third": "3rd",
+    "twice": "2", "couple": "2", "half": "50%", "dozen": "12", "first": "1st", "second": "2nd",
+    "third": "3rd",
 }
 _CAPITALISED = re.compile(r"\b([A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*)")
 _ACRONYM = re.compile(r"^[A-Z0-9]{2,}s?$")
@@ -152,10 +153,46 @@ def names(text: str) -> set[str]:
 def changed_name(claim: str, passage: str) -> bool:
     """The claim names a person, product, place or acronym that the passage never mentions."""
     vocabulary = _vocabulary(passage)
-    # an acronym's plural or possessive ("VMs", "VM's") names the same thing
+    # an acronym's plural or possessive ("VMs", "VM's") names the same thing; one the passage
+    # spells out ("PII": "Personally Identifiable Information") is not a new name
     return any(not parts <= vocabulary and stem not in vocabulary
                and stem.removesuffix("'s") not in vocabulary and f"{stem}s" not in vocabulary
+               and stem.removesuffix("s") not in _spelled_out(passage)
                for parts, stem in _name_keys(claim))
+
+
+_SPELLING = re.compile(r"[A-Za-z][A-Za-z-]*|[^\sA-Za-z]+")  # words, and what breaks a run
+_LINKING = frozenset({"of", "and", "for", "the", "to", "in", "on"})
+
+
+@lru_cache(maxsize=1024)
+def _spelled_out(passage: str) -> frozenset[str]:
+    """Acronyms (lower case) the passage spells out: the initials of 2-6 capitalised words in a
+    row, with nothing but spaces and single linking words (of, and, for, ...) between them
+    ("Personally Identifiable Information" -> "pii", "Department of Defense" -> "dd", "dod")."""
+    found: set[str] = set()
+    tokens = _SPELLING.findall(passage)
+    for i, first in enumerate(tokens):
+        if not _capitalised(first) or first.lower() in STOPWORDS:
+            continue
+        bare = full = first[0]
+        linked = False
+        for word in tokens[i + 1:i + 12]:
+            if word.lower() in _LINKING and not linked:
+                full, linked = full + word[0], True
+                continue
+            if not _capitalised(word) or len(bare) == 6:
+                break
+            bare, full, linked = bare + word[0], full + word[0], False
+            found.update({bare.lower(), full.lower()})
+    return frozenset(found)
+
+
+def _capitalised(token: str) -> bool:
+    """A word with a capital first letter and lower-case letters after it ("Identifiable")."""
+    letters = token.replace("-", "")
+    return letters[:1].isupper() and letters.isalpha() and (len(letters) == 1 or
+                                                            letters[1:].islower())
 
 
 @lru_cache(maxsize=4096)

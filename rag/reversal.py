@@ -147,25 +147,28 @@ def _opposites() -> dict[str, frozenset[str]]:
     return {word: frozenset(others) for word, others in found.items()}
 
 
-def antonym_swap(claim: str, source: str) -> bool:
+def antonym_swap(claim: str, source: str, context: str = "") -> bool:
     """The claim uses one word of an antonym pair where the source uses the other (and not the
     claim's word), or a word and its negative-prefix form ("unlikely" / "likely"); either
     counts only in the same place: a content word next to one is next to the other (so a
-    "forget" elsewhere in the source sentence does not oppose the claim's "remember")."""
-    if _pair_swap(claim, source):
+    "forget" elsewhere in the source sentence does not oppose the claim's "remember").
+    `context`: the sentence the claim (a clause) comes from; a listed pair it uses both words
+    of is an enumeration ("P1 high ... P3 low"), not a swap."""
+    if _pair_swap(claim, source, context):
         return True
     return any(_same_place(claim, root(a), source, root(b))
                for a, b in prefixed_opposites(_hyphened(claim), _hyphened(source)))
 
 
-def _pair_swap(claim: str, source: str) -> bool:
+def _pair_swap(claim: str, source: str, context: str = "") -> bool:
     """The listed-pair part of `antonym_swap`."""
     c_words, s_words = _roots(claim), _roots(source)
+    said = c_words | _roots(context) if context else c_words
     if _order(claim) is not None and _order(source) is not None:  # `order_swap` reads these
         c_words, s_words = c_words - _ORDER_WORDS, s_words - _ORDER_WORDS
     opposites = _opposites()
     # only words of the claim the source lacks can be the claim's side of a swap
-    return any(theirs in s_words and theirs not in c_words
+    return any(theirs in s_words and theirs not in said
                and _same_place(claim, mine, source, theirs)
                for mine in c_words - s_words for theirs in opposites.get(mine, ()))
 
@@ -254,7 +257,7 @@ def reversal(claim: str, source: str, context: str = "", passage: str = "") -> s
     `context` is the whole sentence a clause comes from, `passage` all of the cited text."""
     if negation_flip(claim, source, context, passage):
         return "negation"
-    if antonym_swap(claim, source):
+    if antonym_swap(claim, source, context):
         return "antonym"
     if comparison_swap(claim, source) or order_swap(claim, source):
         return "comparison"

@@ -79,7 +79,7 @@ def test_learned_model_constants_are_what_the_dev_fit_gives() -> None:
     are not used)."""
     if not DATA.is_file():
         pytest.skip("evals/datasets/support.jsonl is missing")
-    from evals.checker_fit import fit, measure, threshold
+    from evals.checker_fit import MIN_KEPT, fit, measure, threshold
     from rag import support_model
     from rag.settings import Settings
 
@@ -89,7 +89,7 @@ def test_learned_model_constants_are_what_the_dev_fit_gives() -> None:
         assert weights[name] == pytest.approx(frozen, rel=0.01, abs=0.01), name
     assert intercept == pytest.approx(support_model.INTERCEPT, rel=0.01)
     floor = Settings.model_fields["support_learned_floor"].default
-    assert threshold(dev, (weights, intercept), 0.85, floor) == \
+    assert threshold(dev, (weights, intercept), MIN_KEPT, floor) == \
         Settings.model_fields["support_learned_threshold"].default
 
 
@@ -122,3 +122,28 @@ def test_checker_late_reads_pooled_passage_vectors() -> None:
     assert result["pooled_here"] == result["sentences"] > 0 and result["from_index"] == 0
     assert np.allclose(np.linalg.norm(late, axis=1), 1.0, atol=1e-3)
     assert not np.allclose(late, exact, atol=1e-2)  # the chunk's context moves them
+
+
+def test_checker_fit_cross_validation_keeps_a_passages_rows_together(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`evals.checker_fit.cross_validated` folds by passage: no fold's model is fitted on a row
+    sharing a passage with a row it scores (rows of one passage share their words)."""
+    from evals import checker_fit
+    from rag import support_model
+
+    rows = [{"passage": f"p{i % 7}", "refuse": i % 3 == 0, "veto": "",
+             "features": dict.fromkeys(support_model.FEATURES, float(i % 5))}
+            for i in range(40)]
+    trained: list[set[str]] = []
+
+    def fit(train: list, features: tuple, l2: float) -> tuple[dict, float]:
+        trained.append({r["passage"] for r in train})
+        return dict.fromkeys(features, 0.0), 0.0
+
+    monkeypatch.setattr(checker_fit, "fit", fit)
+    checker_fit.cross_validated(rows, 3.0, 0.5, folds=5, seed=1)
+    assert len(trained) == 5
+    passages = {r["passage"] for r in rows}
+    held = [passages - seen for seen in trained]
+    assert all(held) and set().union(*held) == passages
+    assert sum(len(h) for h in held) == len(passages)  # each passage held out exactly once

@@ -124,3 +124,33 @@ def test_word_negation_repeated_in_another_order_is_on_both_sides() -> None:
                                       source)
     assert reversal.negation_flip("It keeps requests healthy when resources run out.",
                                   "Avoid requests when resources run out.")
+
+
+def test_an_acronym_the_passage_spells_out_is_not_a_new_name() -> None:
+    passage = ("Personally Identifiable Information should never be logged. Ask the "
+               "Department of Defense first.")
+    assert not changed_name("Never log PII.", passage)
+    assert not changed_name("Ask the DoD first.", passage)
+    assert changed_name("Never log PHI.", passage)
+    # the initials must be capitalised words in a row: no run across a sentence's end
+    assert changed_name("Ask the IA first.", "They log Information. Ask Bob.")
+
+
+def test_a_couple_counts_as_two() -> None:
+    passage = "This is usually caused by one or a couple of things."
+    assert numbers(passage) >= {"2"}
+    assert not changed_number("It has two usual causes.", passage)
+    assert changed_number("It has three usual causes.", passage)
+
+
+def test_both_words_of_a_pair_in_the_claims_sentence_are_an_enumeration() -> None:
+    """A clause of a sentence that lists both sides of an antonym pair ("P1 high ... P3 low")
+    is not a swap against the passage sentence holding the other side; alone it is."""
+    source = "P1 - Impact is high: needs to be addressed quickly."
+    clause = "to P3 low impact that can wait"
+    sentence = "Priorities run from P1 high impact to P3 low impact that can wait."
+    assert reversal.antonym_swap(clause, source)
+    assert not reversal.antonym_swap(clause, source, sentence)
+    assert reversal.reversal(clause, source, clause) == "antonym"
+    assert reversal.reversal(clause, source, sentence) is None
+
