@@ -85,7 +85,9 @@ def reader_text(raw: str) -> str:
 
 def _without_templates(text: str) -> str:
     """Template tags removed outside fenced code; `{% raw %}` keeps its text, a comment goes."""
-    out, prose, fence = [], [], ""
+    out: list[str] = []
+    prose: list[str] = []
+    fence = ""
     for line in text.split("\n"):
         opened = _FENCE_LINE.match(line)
         if fence or opened:
