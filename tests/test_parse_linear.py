@@ -46,6 +46,11 @@ def normal_markdown(size: int) -> str:
     return "".join(out)[:size]
 
 
+# HTML in prose (ingest/htmltags.py): unclosed tags, styles never closed, closers of the other
+# kind, tags back to back.
+HTML_MOTIFS = [("", "<div ", ""), ("", "<style>", ""), ("<style>", "</script>", ""),
+               ("", "<td>a</td>", ""), ("", "<b", ">"), ("", "<br>\n", "")]
+
 # Each motif is repeated to SIZE characters, after an optional prefix: long lines, runs of
 # spaces and blank lines, backticks, pipes, brackets, template tags, unclosed constructs.
 MOTIFS = [
@@ -60,6 +65,7 @@ MOTIFS = [
     ("", "{% raw %}", ""), ("[a]: ", " ", "x"), ("[", "a", ""), ("# ", "#", " x"),
     ("", "#", ""), ("", "\t", "x"), ("", "- ", "x"), ("1.", " ", "x"), ("> ", ">", ""),
     ("", "=", "\n"), ("text\n", "-", " x"), ("", " \n", "x"), ("- a\n", "  \n", "   b"),
+    *HTML_MOTIFS,
 ]
 
 
@@ -119,6 +125,13 @@ def test_issue_repros_take_normal_time(motif: Any, count_tokens: Any,
     assert_linear(lambda: parse_and_chunk(text, count_tokens), normal_seconds, motif)
 
 
+@pytest.mark.parametrize("motif", HTML_MOTIFS)
+def test_html_in_prose_takes_normal_time(motif: Any, count_tokens: Any,
+                                         normal_seconds: float) -> None:
+    text = pathological(motif, SIZE)
+    assert_linear(lambda: parse_and_chunk(text, count_tokens), normal_seconds, motif)
+
+
 @hsettings(deadline=None, max_examples=25, suppress_health_check=list(HealthCheck))
 @given(motif=st.sampled_from(MOTIFS), line_every=st.sampled_from([0, 0, 1, 7, 500]))
 def test_pathological_inputs_take_linear_time(
@@ -149,6 +162,7 @@ PIECES = [
     "```\n", "~~~\n", "`", "|", "| a | b |\n|---|---|\n", "---\n", "===\n", "[", "]", "(", ")",
     "[a](b)", "{% page \"/x/\" %}", "{{ site.url }}", "<%= t %>", "<!-- c -->", "[r]: https://x",
     "Word. ", "Next sentence! ", "\"Quote.\" ", "(paren.) ", "plain words ", "é ü ✓ ",
+    "<td class=\"x\">", "</td>", "<br>", "<style>", "</style>", "<b>", "<T>",
 ]
 
 
