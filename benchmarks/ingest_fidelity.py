@@ -265,7 +265,7 @@ def report(name: str, audits: list[Audit], top: int) -> dict[str, object]:
     """Print one corpus's audit; return its figures."""
     figures = summary(audits)
     print(f"== {name}: {figures['articles']} articles ({figures['skipped']} skipped by ingest)")
-    print(f"visible words {figures['visible_words']}, kept {figures['kept_share']:.2%} "
+    print(f"visible words {figures['visible_words']}, kept {figures['kept_share']:.3%} "
           f"(lost {figures['lost_words']}); chunk words {figures['chunk_words']}, leaked "
           f"{figures['leaked_words']}, doubled {figures['doubled_words']} "
           f"({figures['articles_with_doubled_runs']} articles repeat an {NGRAM}-word run)")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from content_common import indexed_texts
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -186,7 +187,7 @@ def test_parsing_never_loses_text(pieces: list[str], count_tokens: Any) -> None:
     except ContentError:
         return
     chunks = chunk_article(article, count_tokens, 32, 8)
-    content = "".join(b.text for b in parse_blocks(article.body) if b.kind != "heading")
+    content = "".join(indexed_texts(article.body))  # blocks, and headings that head nothing
     assert _visible("".join(c.text for c in chunks)) == _visible(content)
     assert all(len(c.text) <= MAX_CHUNK_CHARS for c in chunks)
 
