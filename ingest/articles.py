@@ -24,7 +24,7 @@ _WORD = re.compile(r"\w")
 # reference links made inline; 4: blockquote markers out of sentence units, whose texts key the
 # sentence-vector table; 5: a closing quote or bracket stays with its sentence), so that the
 # next ingest re-chunks every article instead of keeping chunks made by older rules.
-PARSER_VERSION = b"playbook-parser-5\n"
+PARSER_VERSION = b"playbook-parser-6\n"
 DEFAULT_MAX_ARTICLE_BYTES = 5_000_000
 MAX_HEADING_CHARS = 300  # titles and headings; longer ones are cut with "…"
 MAX_ID_CHARS = 1024
@@ -90,9 +90,9 @@ def parse_article(raw: bytes, source: str) -> Article:
     meta, body, body_line = split_front_matter(text, source)
     if not body.strip():
         raise ContentError(source, "has no text after its front matter" if meta else "is empty")
-    body = strip_non_content(body)  # template tags, comments, link definitions: not content
+    body = strip_non_content(body)  # template tags, comments, HTML tags, link definitions
     if not body.strip():
-        raise ContentError(source, "has only template tags, comments or link definitions")
+        raise ContentError(source, "has only template tags, HTML, comments or link definitions")
     if not any(b.kind != "heading" and _WORD.search(b.text) for b in parse_blocks(body)):
         raise ContentError(source, "has only headings or markup, no text to index")
     article_id = _string_field(meta, "id", source) or _default_id(source)

@@ -93,20 +93,31 @@ def _sections(
     """Group blocks under their heading path; heading blocks themselves are not content.
 
     A heading left empty (it was only a template tag such as `# {{ page.title }}`) is the
-    article's title at level 1, where generators put the page title, and is ignored below."""
+    article's title at level 1, where generators put the page title, and is ignored below.
+    A heading with neither text nor subheadings under it is its section's text: such headings
+    are content ("#### 3. HR reviews your documents." between steps 2 and 4)."""
     sections: list[tuple[tuple[str, ...], list[Block]]] = [((), [])]
+    own: list[Block | None] = [None]  # the heading block of each section, if it had text
     stack: list[tuple[int, str]] = []
     for block in blocks:
         if block.kind == "heading":
-            text = clean_heading(block.text) or (title if block.level == 1 else "")
+            cleaned = clean_heading(block.text)
+            text = cleaned or (title if block.level == 1 else "")
             if not text:
                 continue
             while stack and stack[-1][0] >= block.level:
                 stack.pop()
             stack.append((block.level, text))
             sections.append((tuple(h for _, h in stack), []))
+            own.append(replace(block, kind="paragraph", text=cleaned) if cleaned else None)
         else:
             sections[-1][1].append(block)
+    for i, (path, body) in enumerate(sections):
+        after = sections[i + 1][0] if i + 1 < len(sections) else ()
+        parent = len(after) > len(path) and after[: len(path)] == path
+        heading = own[i]
+        if not body and heading is not None and not parent:
+            body.append(heading)  # a leaf heading: nothing else says what it says
     return [(path, body) for path, body in sections if body]
 
 

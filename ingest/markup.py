@@ -1,5 +1,5 @@
-"""Markup that is not content: template tags, HTML comments, reference-link definitions (the
-links that use a definition become inline links).
+"""Markup that is not content: template tags, HTML comments and tags (ingest/htmltags.py),
+reference-link definitions (the links that use a definition become inline links).
 
 Real handbooks are built by site generators (Jekyll, Eleventy, Hugo, ERB) whose tags sit in the
 Markdown: `{% page "/tools/" %}`, `{{ site.baseurl }}`, `<%= currentpage.data.title %>`. The
@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 
+from ingest.htmltags import strip_html
+
 MAX_TAG_CHARS = 2000  # a longer "{% ... %}" is more likely prose with a stray "{%" than a tag
 _OPENERS = re.compile(r"<!--|\{%|\{\{|<%")
 _TAG_NAME = re.compile(r"\{%-?[ \t]*(\w+)")
@@ -29,9 +31,12 @@ _ENDS = {
     "comment": re.compile(r"\{%-?[ \t]*endcomment[ \t]*-?%\}"),
     "raw": re.compile(r"\{%-?[ \t]*endraw[ \t]*-?%\}"),
 }
-# Shortcodes whose output is content: Slack channel names are answers ("ask in #people-ops").
-_KEEP_ARG = {"slack_channel": "#{}"}
-_FIRST_ARG = re.compile(r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'")
+# Shortcodes whose output is content, as the 18F handbook's own shortcodes print it. A Slack
+# channel is an answer ("ask in #people-ops"); one given a display name shows that name, which
+# becomes a link to the channel (`[People Ops](#people-ops)`: the page's words, and the channel
+# still searchable). An alert shows its heading.
+_SHORTCODES = {"slack_channel", "alert"}
+_ARG = re.compile(r"\"([^\"\n]{0,200})\"|'([^'\n]{0,200})'")
 # [label]: destination "optional title": a link definition, never shown on the page. The
 # destination must look like one (a URL, a path, an anchor, a tag) so "[Note]: Danger" stays.
 # Footnotes ([^1]: text) are content and excluded. Every part is deterministic (no two
@@ -105,15 +110,15 @@ def _raw_markers_only(code: str) -> str:
 
 
 def _strip_prose(text: str, definitions: dict[str, str]) -> str:
-    """Tags and comments removed and reference links made inline, outside inline code spans
-    (the link definitions are blanked already)."""
+    """Tags, comments and HTML tags removed and reference links made inline, outside inline
+    code spans (the link definitions are blanked already)."""
     out: list[str] = []
     pos = 0
     for start, end in _code_spans(text):
-        out.append(_inline_references(_strip_tags(text[pos:start]), definitions))
+        out.append(_inline_references(strip_html(_strip_tags(text[pos:start])), definitions))
         out.append(_inline_code(text[start:end]))
         pos = end
-    out.append(_inline_references(_strip_tags(text[pos:]), definitions))
+    out.append(_inline_references(strip_html(_strip_tags(text[pos:])), definitions))
     return "".join(out)
 
 
@@ -237,6 +242,16 @@ def _strip_tags(text: str) -> str:
     return _EMPTY_LINK.sub(r"\1", "".join(out))
 
 
+def _shortcode_text(tag: str, args: list[str]) -> str:
+    """What a content shortcode prints, from its quoted arguments ("" for nothing)."""
+    first = args[0].strip() if args else ""
+    if tag == "alert" or not first:
+        return first
+    channel = "#" + first.lstrip("#")
+    name = args[1].strip() if len(args) > 1 else ""
+    return f"[{name}]({channel})" if name else channel
+
+
 def _span(
     text: str, opener: str, start: int, found_in: dict[str, _Positions]
 ) -> tuple[int, str] | None:
@@ -258,8 +273,8 @@ def _span(
         literal = _LITERAL.fullmatch(text, start, end)
         if literal:  # {{ "text" }} prints the text: content, as the reader sees it
             return end, literal.group(1) if literal.group(1) is not None else literal.group(2)
-    if tag in _KEEP_ARG:
-        arg = _FIRST_ARG.search(text, start, end)
-        if arg:
-            return end, _KEEP_ARG[tag].format(arg.group(1) or arg.group(2))
+    if tag in _SHORTCODES:
+        shown = _shortcode_text(tag, [a or b for a, b in _ARG.findall(text, start, end)])
+        if shown:
+            return end, shown
     return end, "" if tag in ("raw", "endraw") else "\n" * text.count("\n", start, end)

@@ -189,3 +189,73 @@ Open the [Concur][] site, see [w][undefined], and `[code][travel-guide-4]` stays
     assert "`[code][travel-guide-4]` stays" in body  # inline code is left as written
     assert "**Local\n  voucher** option." in body  # the line break is kept: lines still match
     assert "]:" not in body and "{%" not in body
+
+
+# Shaped like the 18F handbook's office pages, accordions and tables (HTML inside Markdown).
+HTML_PAGE = """# Chicago
+
+<style type="text/css">
+  td {padding: 8px;}
+</style>
+
+<div class="table-wrapper">
+  <table class="table-office-metadata">
+    <tr>
+      <td class="col-key"><strong>Location</strong></td>
+      <td class="col-value">230 S. Dearborn St.<br />Chicago, IL</td>
+    </tr>
+  </table>
+</div>
+
+<button
+  class="usa-accordion__button"
+  aria-expanded="true"
+>
+  Step 1: Join the speakers' bureau
+</button>
+
+| Term | Note |
+|---|---|
+| Owned<sup>1</sup> | a<br>b |
+
+Write <em>officially</em> to <a href="mailto:x@gsa.gov">the office</a>, not to <your-name>.
+See <https://www.gsa.gov>; `<td>` is a cell tag.
+
+```html
+<td class="kept">code</td>
+```
+"""
+
+
+def test_html_tags_are_not_content_but_their_text_is() -> None:
+    body = parse_article(HTML_PAGE.encode(), "chicago.md").body
+    prose, code = body.split("```html")
+    assert body.count("\n") == HTML_PAGE.count("\n")  # line numbers still point into the file
+    for gone in ("<style", "padding", "<div", "<td class", "<strong>", "<br", "aria-expanded",
+                 "<button", "</button>", "<sup>", "<em>", "<a href", "mailto"):
+        assert gone not in prose, gone
+    assert "      Location\n" in prose and "230 S. Dearborn St. Chicago, IL" in prose
+    assert "\n  Step 1: Join the speakers' bureau\n" in prose
+    assert "| Owned 1 | a b |" in prose  # a table row stays one line
+    assert "Write officially to the office, not to <your-name>." in prose  # not HTML: kept
+    assert "See <https://www.gsa.gov>; `<td>` is a cell tag." in prose  # autolink, code
+    assert '<td class="kept">code</td>' in code
+
+
+def test_content_shortcodes_print_what_the_page_shows() -> None:
+    body = parse_article(b"""# Groups
+
+- {% slack_channel "g-research" "the research guild" %} meets weekly.
+- Ask in {% slack_channel "#people-ops" %}.
+
+{% alert "Add a signing key, not an authentication key", "warning" %}
+  GitHub shows both.
+{% endalert %}
+{% alert "", "warning" %}
+  No heading.
+{% endalert %}
+""", "groups.md").body
+    assert "- [the research guild](#g-research) meets weekly." in body  # name shown, channel kept
+    assert "- Ask in #people-ops." in body
+    assert "Add a signing key, not an authentication key\n  GitHub shows both." in body
+    assert "{%" not in body and "warning" not in body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from content_common import indexed_texts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -64,6 +65,22 @@ def test_overlap_goes_to_context_not_text(count_tokens) -> None:  # noqa: ANN001
 def test_slugify_matches_github_anchors() -> None:
     assert slugify("Before you open a pull request") == "before-you-open-a-pull-request"
     assert slugify("CI/CD & `Testing`!") == "cicd--testing"
+
+
+def test_a_heading_that_heads_nothing_is_its_own_text(count_tokens) -> None:  # noqa: ANN001
+    # 18F's top-secret page: steps 3 and 5 are headings only; a reader sees them, so must we.
+    raw = (b"# Clearance\n\nThe steps.\n\n## Steps\n\n#### 1. Ask your lead.\n\nBy email.\n\n"
+           b"#### 3. HR reviews **all** documents.\n\n#### 4. Security calls you.\n\nSoon.\n\n"
+           b"## {{ page.x }}\n\n## Empty\n")
+    chunks = chunk_article(parse_article(raw, "s.md"), count_tokens)
+    texts = {c.heading_path[-1]: c.text for c in chunks}
+    assert texts["3. HR reviews all documents."] == "3. HR reviews all documents."
+    assert texts["1. Ask your lead."] == "By email."  # a heading with text stays a heading only
+    assert "Steps" not in texts  # it heads subsections: nothing of its own to say
+    assert texts["Empty"] == "Empty"  # the last heading, with nothing after it
+    leaf = next(c for c in chunks if c.text.startswith("3."))
+    assert (leaf.start_line, leaf.end_line) == (11, 11)
+    assert leaf.anchor == "3-hr-reviews-all-documents"
 
 
 def test_duplicate_headings_get_numbered_anchors(count_tokens) -> None:  # noqa: ANN001
@@ -127,9 +144,7 @@ def test_no_text_lost_or_duplicated(count_tokens, doc, budget, overlap) -> None:
                        for b in parse_blocks(body))
         return
     chunks = chunk_article(article, count_tokens, budget=budget, overlap=overlap)
-    content_lines = [
-        b.text for b in parse_blocks(article.body) if b.kind != "heading"
-    ]
+    content_lines = indexed_texts(article.body)  # blocks, and headings that head nothing
     assert " ".join(c.text for c in chunks).split() == " ".join(content_lines).split()
     chunk_lines = [line for c in chunks for line in c.text.split("\n")]
     for item in set(items):  # every list item lies whole inside one chunk, never cut

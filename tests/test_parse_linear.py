@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from content_common import indexed_texts
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -46,6 +47,11 @@ def normal_markdown(size: int) -> str:
     return "".join(out)[:size]
 
 
+# HTML in prose (ingest/htmltags.py): unclosed tags, styles never closed, closers of the other
+# kind, tags back to back.
+HTML_MOTIFS = [("", "<div ", ""), ("", "<style>", ""), ("<style>", "</script>", ""),
+               ("", "<td>a</td>", ""), ("", "<b", ">"), ("", "<br>\n", "")]
+
 # Each motif is repeated to SIZE characters, after an optional prefix: long lines, runs of
 # spaces and blank lines, backticks, pipes, brackets, template tags, unclosed constructs.
 MOTIFS = [
@@ -60,6 +66,7 @@ MOTIFS = [
     ("", "{% raw %}", ""), ("[a]: ", " ", "x"), ("[", "a", ""), ("# ", "#", " x"),
     ("", "#", ""), ("", "\t", "x"), ("", "- ", "x"), ("1.", " ", "x"), ("> ", ">", ""),
     ("", "=", "\n"), ("text\n", "-", " x"), ("", " \n", "x"), ("- a\n", "  \n", "   b"),
+    *HTML_MOTIFS,
 ]
 
 
@@ -119,6 +126,13 @@ def test_issue_repros_take_normal_time(motif: Any, count_tokens: Any,
     assert_linear(lambda: parse_and_chunk(text, count_tokens), normal_seconds, motif)
 
 
+@pytest.mark.parametrize("motif", HTML_MOTIFS)
+def test_html_in_prose_takes_normal_time(motif: Any, count_tokens: Any,
+                                         normal_seconds: float) -> None:
+    text = pathological(motif, SIZE)
+    assert_linear(lambda: parse_and_chunk(text, count_tokens), normal_seconds, motif)
+
+
 @hsettings(deadline=None, max_examples=25, suppress_health_check=list(HealthCheck))
 @given(motif=st.sampled_from(MOTIFS), line_every=st.sampled_from([0, 0, 1, 7, 500]))
 def test_pathological_inputs_take_linear_time(
@@ -149,6 +163,7 @@ PIECES = [
     "```\n", "~~~\n", "`", "|", "| a | b |\n|---|---|\n", "---\n", "===\n", "[", "]", "(", ")",
     "[a](b)", "{% page \"/x/\" %}", "{{ site.url }}", "<%= t %>", "<!-- c -->", "[r]: https://x",
     "Word. ", "Next sentence! ", "\"Quote.\" ", "(paren.) ", "plain words ", "é ü ✓ ",
+    "<td class=\"x\">", "</td>", "<br>", "<style>", "</style>", "<b>", "<T>",
 ]
 
 
@@ -172,7 +187,7 @@ def test_parsing_never_loses_text(pieces: list[str], count_tokens: Any) -> None:
     except ContentError:
         return
     chunks = chunk_article(article, count_tokens, 32, 8)
-    content = "".join(b.text for b in parse_blocks(article.body) if b.kind != "heading")
+    content = "".join(indexed_texts(article.body))  # blocks, and headings that head nothing
     assert _visible("".join(c.text for c in chunks)) == _visible(content)
     assert all(len(c.text) <= MAX_CHUNK_CHARS for c in chunks)
 

@@ -172,7 +172,7 @@ def test_hostile_markup_shows_as_text(chat: Any) -> None:
     sources = chat.locator("#pb-chat .pb-source").filter(has_text="Writing Incident Reports")
     assert sources.count() >= 1
     text = sources.first.text_content().replace("\n", " ")
-    # The card renders the passage as Markdown (so `__xss ... __` may show as bold), but the
+    # The card renders the passage as Markdown (the markup is quoted as inline code), and the
     # tags themselves are text, never markup.
     assert "<script>window." in text and "</script>" in text
     assert "<img src=x onerror=" in text

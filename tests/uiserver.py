@@ -22,7 +22,9 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
 
-# A realistic article that happens to quote hostile markup: it must show as text, run nothing.
+# A realistic article that quotes hostile markup: it must show as text, run nothing. Quoted as
+# code, as Markdown shows markup to readers: raw HTML elements in prose are not content (ingest
+# drops their tags, and a <script> whole, as the rendered page would not show them).
 XSS_ARTICLE = """---
 id: incident-reports
 title: Writing Incident Reports
@@ -32,7 +34,7 @@ title: Writing Incident Reports
 
 Write the incident report within two days, while memories are fresh, and keep it blameless.
 Quote error messages exactly as they appeared, even when they contain markup such as
-<script>window.__xss = 1</script> or <img src=x onerror="window.__xss = 2">, so readers see
+`<script>window.__xss = 1</script>` or `<img src=x onerror="window.__xss = 2">`, so readers see
 what the customer saw.
 """
 
