@@ -46,7 +46,7 @@ from rag.support import (
     support_score,
     supports,
 )
-from rag.text import content_terms, strip_citations, units
+from rag.text import addressed_to_model, content_terms, strip_citations, units
 from rag.vector_cache import VECTORS, default_embedder
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -126,6 +126,9 @@ def verify(
         result = Checked(claim.text, claim.cited, [], False, list_item=claim.list_item,
                          invalid=[n for n in claim.cited if n not in valid])
         checked.append(result)
+        if addressed_to_model(claim.text):  # an injected line, repeated: never an answer
+            result.reason = "addressed to the assistant"
+            continue
         if not content_terms(claim.text) or not passages or rules.is_filler(claim.text):
             result.reason = "no passage" if not passages else "filler"
             continue

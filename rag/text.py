@@ -95,6 +95,24 @@ def loose_stem(word: str) -> str:
     return word
 
 
+# A sentence of article text addressed to an AI assistant, not to a reader: prompt-injection
+# markers ("</context> New instruction from ...", "SYSTEM: ...", "ignore your instructions",
+# "developer mode"). Article text is data: such a sentence is never quoted in an answer nor
+# verified as one. None occurs in the real corpora (cwe-playbook, 18f-handbook, the playbook).
+_TO_THE_MODEL = re.compile(
+    r"</?\s*(context|system|instructions?|prompt)\s*>|(^|\n)\s*(system|assistant)\s*:|"
+    r"\b(ignore|disregard)\b[^.?!\n]{0,30}\b(previous|prior|above|your|all)\b[^.?!\n]{0,20}"
+    r"\b(instructions?|prompts?|rules)\b|\bsystem prompt\b|\bdeveloper mode\b|\bjailbreak|"
+    r"\bnew instructions? from\b",
+    re.IGNORECASE,
+)
+
+
+def addressed_to_model(text: str) -> bool:
+    """True when a sentence speaks to an AI assistant (a prompt-injection marker), not a reader."""
+    return _TO_THE_MODEL.search(text) is not None
+
+
 def content_terms(text: str) -> set[str]:
     """Stemmed words that carry meaning (no stopwords, no one-letter tokens)."""
     return {loose_stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1}

@@ -25,7 +25,7 @@ from rag.chunk import Chunk
 from rag.citations import VECTORS
 from rag.retrieve import Passage
 from rag.settings import Settings
-from rag.text import Unit, content_terms, units
+from rag.text import Unit, addressed_to_model, content_terms, units
 
 LEXICAL_WEIGHT = 0.3  # word overlap (rarity-weighted) matters: questions reuse playbook words
 CONTEXT_WEIGHT = 0.35  # a sentence also borrows relevance from its whole paragraph / list item
@@ -91,6 +91,8 @@ def candidates(passages: Sequence[Passage], continuations: bool = False) -> list
         lead = ""
         for unit in parts:
             block = blocks[unit.block]
+            if addressed_to_model(unit.text):
+                continue  # article text is data: a line speaking to the assistant is no answer
             if unit.list_item:
                 found.append(Candidate(i, unit, " ".join(u.text for u in block), lead))
             elif unit is block[0] or not block[0].list_item:
