@@ -16,15 +16,17 @@ import yaml
 from yaml.composer import ComposerError
 
 from ingest.blocks import atx_heading_text, parse_blocks
+from ingest.htmltags import strip_html
 from ingest.markup import strip_non_content
 from rag.errors import ContentError
 
 _WORD = re.compile(r"\w")
 # Bumped when parsing changes what an unchanged file yields (2: template tags stripped; 3:
 # reference links made inline; 4: blockquote markers out of sentence units, whose texts key the
-# sentence-vector table; 5: a closing quote or bracket stays with its sentence), so that the
-# next ingest re-chunks every article instead of keeping chunks made by older rules.
-PARSER_VERSION = b"playbook-parser-6\n"
+# sentence-vector table; 5: a closing quote or bracket stays with its sentence; 6: HTML tags,
+# shortcodes, leaf headings; 7: HTML tags out of front-matter titles), so that the next ingest
+# re-chunks every article instead of keeping chunks made by older rules.
+PARSER_VERSION = b"playbook-parser-7\n"
 DEFAULT_MAX_ARTICLE_BYTES = 5_000_000
 MAX_HEADING_CHARS = 300  # titles and headings; longer ones are cut with "…"
 MAX_ID_CHARS = 1024
@@ -98,8 +100,11 @@ def parse_article(raw: bytes, source: str) -> Article:
     article_id = _string_field(meta, "id", source) or _default_id(source)
     if len(article_id) > MAX_ID_CHARS:
         raise ContentError(source, f"has an id longer than {MAX_ID_CHARS} characters")
+    # a front-matter title is shown as the page shows it: "Travel <em>before</em> onboarding"
+    # (body headings lost their tags with the rest of the prose)
+    given = _string_field(meta, "title", source)
     title = shorten(
-        _string_field(meta, "title", source) or first_heading(body) or _stem_title(source)
+        (strip_html(given).strip() if given else "") or first_heading(body) or _stem_title(source)
     )
     extra = {k: v for k, v in meta.items() if k not in ("id", "title")}
     return Article(

@@ -242,6 +242,19 @@ def test_html_tags_are_not_content_but_their_text_is() -> None:
     assert '<td class="kept">code</td>' in code
 
 
+def test_front_matter_titles_show_as_the_page_shows_them() -> None:
+    """A title's HTML tags go (its text stays); what is not HTML stays; a title that was only
+    tags falls back to the first heading."""
+    def title(value: str) -> str:
+        raw = f"---\ntitle: \"{value}\"\n---\n\n# First heading\n\nText.\n"
+        return parse_article(raw.encode(), "t.md").title
+
+    assert title("Set up to travel <em>before</em> onboarding") == \
+        "Set up to travel before onboarding"
+    assert title("Name files <your-name>.md") == "Name files <your-name>.md"
+    assert title("<span></span>") == title("<em> </em>") == "First heading"
+
+
 def test_content_shortcodes_print_what_the_page_shows() -> None:
     body = parse_article(b"""# Groups
 
