@@ -82,6 +82,23 @@ def scroll_chat_to(page: Any, selector: str) -> None:
     )
 
 
+def test_question_box_is_ready_and_focused_once_the_page_is(browser: Any, ui_server: Any) -> None:
+    """The box and the Ask button start disabled and the page's load event, which stores its
+    session token, enables them (a question sent before that was refused as "not from the
+    page": tests/test_gaps_browser.py timed out so in a fresh-clone CI run on a slow machine);
+    then the box has the focus."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(ui_server.url)
+        page.wait_for_function(
+            "() => { const t = document.querySelector('#pb-question textarea');"
+            " return t && !t.disabled && document.activeElement === t; }", timeout=60_000)
+        assert page.locator("#pb-ask").is_enabled()
+    finally:
+        context.close()
+
+
 def test_answer_streams_with_highlighted_sources(chat: Any) -> None:
     answer, _ = ask(chat, QUESTION)
     assert "[1]" in answer.inner_text()

@@ -108,9 +108,12 @@ def build_app(settings: Settings) -> Any:
                     show_label=False,
                 )
                 with gr.Row():
+                    # disabled until the page's load event has stored its token (below): a
+                    # question sent before that would be refused as not from the page
                     box = gr.Textbox(placeholder="Ask the playbook…", show_label=False,
-                                     scale=8, elem_id="pb-question", autofocus=True)
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="pb-ask")
+                                     scale=8, elem_id="pb-question", interactive=False)
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="pb-ask",
+                                     interactive=False)
                 if questionlog.notice(settings):
                     gr.Markdown(questionlog.notice(settings), elem_id="pb-logged")
                 examples = example_questions(settings)
@@ -125,10 +128,15 @@ def build_app(settings: Settings) -> Any:
             guards.check(token, request)
             yield from chatmod.respond(message, history, recs, settings, name, kk)
 
-        def issue(request: gr.Request) -> str | None:
-            return guards.tokens.issue(request)
+        def issue(request: gr.Request) -> tuple[str | None, Any, Any]:
+            """The session's token, then the question box and button enabled."""
+            return (guards.tokens.issue(request), gr.Textbox(interactive=True),
+                    gr.Button(interactive=True))
 
-        demo.load(issue, None, session, api_visibility="private")
+        focus = "() => document.querySelector('#pb-question textarea')?.focus()"
+        demo.load(issue, None, [session, box, send], api_visibility="private").then(
+            None, None, None, js=focus, api_visibility="private"
+        )
         for trigger in (box.submit, send.click):
             trigger(
                 respond, [box, chatbot, records, llm, k, session], [box, chatbot, records],
