@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DATASETS = Path(__file__).resolve().parent / "datasets"
 DEFAULT_CORPORA = ROOT.parent / "shared" / "corpora"
 DEFAULT_CACHE = ROOT / ".playbook-eval"
+# npm's own documentation (npm 11.19.1, Artistic License 2.0), copied in: short product docs, the
+# kind of corpus the two handbooks are not (evals/corpora/README.md).
+NPM_DOCS = Path(__file__).resolve().parent / "corpora" / "npm-docs"
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ def suites(corpora: Path = DEFAULT_CORPORA) -> dict[str, Suite]:
     cwe_file = DATASETS / "cwe-playbook.jsonl"
     handbook = corpora / "18f-handbook" / "pages"
     handbook_file = DATASETS / "18f-handbook.jsonl"
+    npm = NPM_DOCS
+    npm_file = DATASETS / "npm-docs.jsonl"
     return {
         "playbook": Suite("playbook", DATASETS / "playbook.jsonl", ROOT / "content",
                           "playbook", "article_id"),
@@ -85,21 +90,24 @@ def suites(corpora: Path = DEFAULT_CORPORA) -> dict[str, Suite]:
         "cwe-test": Suite("cwe-test", cwe_file, cwe, "cwe-playbook", "source", "test"),
         "18f-dev": Suite("18f-dev", handbook_file, handbook, "18f-handbook", "source", "dev"),
         "18f-test": Suite("18f-test", handbook_file, handbook, "18f-handbook", "source", "test"),
+        "npm-dev": Suite("npm-dev", npm_file, npm, "npm-docs", "source", "dev"),
+        "npm-test": Suite("npm-test", npm_file, npm, "npm-docs", "source", "test"),
     }
 
 
 GROUPS = {
-    "all": ["playbook", "cwe-dev", "cwe-test", "18f-dev", "18f-test"],
+    "all": ["playbook", "cwe-dev", "cwe-test", "18f-dev", "18f-test", "npm-dev", "npm-test"],
     "gate": ["playbook", "cwe-dev", "18f-dev"],
     "dev": ["playbook", "cwe-dev", "18f-dev"],  # what judgment parts are calibrated on
     "test": ["cwe-test", "18f-test"],  # report only, never tuned on
     "cwe": ["cwe-dev", "cwe-test"],
     "18f": ["18f-dev", "18f-test"],
+    "npm": ["npm-dev", "npm-test"],
 }
 
 
 def resolve(name: str, corpora: Path = DEFAULT_CORPORA) -> list[Suite]:
-    """Suites for a name: a single suite or a group (all, gate, dev, test, cwe, 18f)."""
+    """Suites for a name: a single suite or a group (all, gate, dev, test, cwe, 18f, npm)."""
     known = suites(corpora)
     names = GROUPS.get(name, [name])
     missing = [n for n in names if n not in known]

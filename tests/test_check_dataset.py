@@ -69,3 +69,18 @@ def test_a_key_point_its_gold_article_does_not_contain_is_reported(tmp_path: Pat
     assert problems == ["line 1 q-1: key point \"sick leave needs a doctor's note\" is not in "
                         "its gold article(s)"]
     assert check_file(write(tmp_path, [wrong]), None)[0] == []  # no content folder: not checked
+
+
+def test_every_committed_dataset_passes_against_its_content() -> None:
+    """The committed question files (npm-docs.jsonl included) have no problem the guard knows:
+    gold files exist, key points are in their gold pages, splits are set on every row."""
+    from evals.suites import suites
+
+    checked = set()
+    for suite in suites().values():
+        if suite.dataset in checked or not suite.content_dir.is_dir():
+            continue  # ../shared absent: those suites cannot be checked here
+        checked.add(suite.dataset)
+        problems, _ = check_file(suite.dataset, suite.content_dir)
+        assert problems == [], (suite.dataset.name, problems[:3])
+    assert {p.name for p in checked} >= {"playbook.jsonl", "npm-docs.jsonl"}
