@@ -3,19 +3,19 @@
     python -m evals.calibrate_refusal [--max-frr 0.05] [--search] [--dump FILE | --rows FILE]
                                       [--cache DIR] [--dev-only]
 
-For every question of the dev suites (playbook, cwe-dev, 18f-dev) and the test suites (cwe-test,
-18f-test) it retrieves passages exactly as `rag.ask` does and computes the answerability
-evidence (rag/answerability.py). A class-balanced logistic regression is fitted on the dev
-questions only (those a rule does not already refuse: writing requests, bare injections); the
-threshold is the highest one at which no dev corpus falsely refuses more than `--max-frr` of its
-answerable questions. `--search` fits every subset of up to four features and ranks them by the
-mean share of dev off-topic questions refused at that threshold (subsets giving a feature a
-negative weight are skipped: more evidence must never lower the score; so are subsets that
-leave a bundled-playbook question or a fixture-playbook test question wrong,
-evals/refusal_fixture.py, and `--without` features, probe_ratio by default); the default
-feature set is the winner. It prints the weights to freeze in rag/refusal.py, leave-one-corpus-out
-figures (fit on two dev corpora, judged on the third: does it transfer?), and per-corpus
-figures for dev and, separately and report-only, test, for the fitted and the frozen model.
+For every question of the dev suites (playbook, cwe-dev, 18f-dev, npm-dev) and the test suites
+(cwe-test, 18f-test, npm-test) it retrieves passages exactly as `rag.ask` does and computes the
+answerability evidence (rag/answerability.py). A class-balanced logistic regression is fitted
+on the dev questions only (those a rule does not already refuse: writing requests, bare
+injections); the threshold is the highest one at which no dev corpus falsely refuses more than
+`--max-frr` of its answerable questions. `--search` fits every subset of up to `--size`
+features and ranks them by leave-one-corpus-out transfer (subsets giving a feature a negative
+weight are skipped: more evidence must never lower the score; so are subsets that leave a
+bundled-playbook question or a fixture-playbook test question wrong, evals/refusal_fixture.py,
+and `--without` features, probe_ratio by default); the default feature set is the winner. It
+prints the weights to freeze in rag/refusal.py, leave-one-corpus-out figures (fit on the other
+dev corpora, judged on the held-out one: does it transfer?), and per-corpus figures for dev
+and, separately and report-only, test, for the fitted and the frozen model.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
+from evals.suites import GROUPS
 from rag.answerability import FEATURES
 
-DEV = ("playbook", "cwe-dev", "18f-dev")
-TEST = ("cwe-test", "18f-test")
+DEV = tuple(GROUPS["dev"])  # playbook, cwe-dev, 18f-dev, npm-dev
+TEST = tuple(GROUPS["test"])
 # the frozen model's features, see rag/refusal.py
 CHOSEN = ("answer_type", "agreement", "typed_cos", "ask_coverage", "names_together")
 Row = dict[str, Any]

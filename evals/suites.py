@@ -97,9 +97,9 @@ def suites(corpora: Path = DEFAULT_CORPORA) -> dict[str, Suite]:
 
 GROUPS = {
     "all": ["playbook", "cwe-dev", "cwe-test", "18f-dev", "18f-test", "npm-dev", "npm-test"],
-    "gate": ["playbook", "cwe-dev", "18f-dev"],
-    "dev": ["playbook", "cwe-dev", "18f-dev"],  # what judgment parts are calibrated on
-    "test": ["cwe-test", "18f-test"],  # report only, never tuned on
+    "gate": ["playbook", "cwe-dev", "18f-dev", "npm-dev"],
+    "dev": ["playbook", "cwe-dev", "18f-dev", "npm-dev"],  # what judgment parts are calibrated on
+    "test": ["cwe-test", "18f-test", "npm-test"],  # report only, never tuned on
     "cwe": ["cwe-dev", "cwe-test"],
     "18f": ["18f-dev", "18f-test"],
     "npm": ["npm-dev", "npm-test"],

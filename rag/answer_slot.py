@@ -8,10 +8,12 @@ the benefits page) but holds no sentence that answers it. Two features look at t
 - `answer_type`: 0.0 when the question's wording asks for a quantity ("how many", "what
   percentage", "what is the ... rate"), a date ("when is", "what day") or a person ("who") and
   no sentence or list item of the top passages holds one (a number, a weekday, a capitalised
-  name, an address) together with one of the question's RARE_TERMS rarest terms; 1.0
-  otherwise, also for every question that asks for nothing typed. The rare term must be in
-  the sentence itself: a heading that names the topic above a sentence with some unrelated
-  number is not an answer (measured: counting headings lost the Thrift Savings Plan case).
+  name, an address) with one of the question's RARE_TERMS rarest terms in it or in the
+  TYPED_WINDOW units around it in the same passage ("* Default: 20" two items above "Number
+  of items to limit search results to."); 1.0 otherwise, also for every question that asks
+  for nothing typed. Headings do not count: a heading that names the topic above a sentence
+  with some unrelated number is not an answer (measured: counting headings lost the Thrift
+  Savings Plan case). The asking words ("how *many*") are not terms of the question.
   The rarest terms are taken from the whole question and from each of its `ask_parts` (a
   scenario's preamble holds rare words the answer never uses). When the question names what
   it counts ("how many story *points*", "the maximum hotel *rate*": `focus`), a sentence must
@@ -97,6 +99,16 @@ _NAME = re.compile(r"\b(?:\w*\d\w*|[A-Z]{2,}\w*|\w+[a-z][A-Z]\w*)\b|(?<=[\w,;:] 
 # 3/1 let numbers next to a common question word through, x/2 refused answerable questions.
 RARE_TERMS = 2
 MATCHED = 1
+# A typed answer may sit up to TYPED_WINDOW sentences or list items away from the words it
+# answers, within one passage: reference docs state a default as a list item under the option
+# and describe the option after it ("* Default: 20" / "* Type: Number" / "Number of items to
+# limit search *results* to."). Chosen on dev (2026-12-02, npm-docs added as a dev corpus):
+# 0 and 1 left npm-dev's default-value questions refused, 2 and 3 gave identical rows, and 2
+# changed no playbook / cwe-dev / 18f-dev decision of the frozen model (BENCHMARKS.md).
+TYPED_WINDOW = 2
+# The asking words of a typed question are not its topic: "how *many* results" ("many" is rare
+# in docs that never ask) must not be one of the rarest terms an answer has to hold.
+_HOW = re.compile(r"\bhow (many|much|long|often|old|far|soon)\b", re.I)
 _NOT_NAMES = re.compile(rf"^(I|I['’](m|ve|d|ll)|OK|{_CALENDAR})$", re.I)
 
 
@@ -172,8 +184,9 @@ _POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
 
 def answer_type(question: str, passages: Sequence[Passage], bm25: Any) -> float:
     """0.0 when the question asks for a quantity, a date or a person and no sentence of the
-    passages holds one together with MATCHED of the RARE_TERMS rarest terms of the question or
-    of one of its `ask_parts` (a scenario's rarest words are often in its preamble: "My mom is
+    passages holds one with MATCHED of the RARE_TERMS rarest terms of the question or
+    of one of its `ask_parts` in it or within TYPED_WINDOW units of it in its passage (a
+    scenario's rarest words are often in its preamble: "My mom is
     having *surgery*. How many days of sick leave can go to caring for family?"), or when the
     question has a `focus` and no such sentence holds its head noun ("How many *points*
     should a story be?" is not answered by "a story fits in one sprint"); 1.0 otherwise, also
@@ -184,18 +197,24 @@ def answer_type(question: str, passages: Sequence[Passage], bm25: Any) -> float:
     kind = asks_for(question)
     if kind is None:
         return 1.0
-    # The sentences holding something of the asked kind, as their terms (tokenised once: the
-    # focus check and every asking part look at the same sentences). Link targets are not
-    # read: a URL's digits are no quantity, its host no term of the sentence.
-    shown = [link_text(unit.text) for passage in passages for unit in units(passage.text)]
-    typed = [set(tokenize(text, bm25.stemmer)) for text in shown if holds(text, kind)]
+    # The sentences holding something of the asked kind, as the terms of them and of their
+    # neighbours (tokenised once: the focus check and every asking part look at the same
+    # sentences). Link targets are not read: a URL's digits are no quantity, its host no term
+    # of the sentence.
+    typed: list[set[str]] = []
+    for passage in passages:
+        shown = [link_text(unit.text) for unit in units(passage.text)]
+        for i, text in enumerate(shown):
+            if holds(text, kind):
+                near = shown[max(0, i - TYPED_WINDOW): i + TYPED_WINDOW + 1]
+                typed.append(set(tokenize(" ".join(near), bm25.stemmer)))
     head = set(tokenize(focus(question) or "", bm25.stemmer))
     if head & _DURATION_HEADS:  # "how much vacation *time*" is counted in hours or days
         head |= set(tokenize(_DURATION_UNITS, bm25.stemmer))
     if head and not any(head & terms for terms in typed):
         return 0.0  # no sentence holds a number of the counted thing / the named role
     for asked in (question, *ask_parts(question)):
-        terms = set(tokenize(asked, bm25.stemmer))
+        terms = set(tokenize(_HOW.sub(" ", asked), bm25.stemmer))
         wanted = set(sorted(terms, key=lambda t: (-bm25.idf(t), t))[:RARE_TERMS])
         need = min(MATCHED, len(wanted))
         if any(len(wanted & found) >= need for found in typed):

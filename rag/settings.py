@@ -184,7 +184,7 @@ class Settings(BaseModel):
         "in a cited '… N more' line (rag/answerers/budget.py).",
     )
     refusal_threshold: float = Field(
-        0.2411, ge=0, le=1, description="Answerability score (0-1) below which a question is "
+        0.2906, ge=0, le=1, description="Answerability score (0-1) below which a question is "
         "refused; fitted on the dev splits of every dev corpus and frozen (rag/refusal.py, "
         "`python -m evals.calibrate_refusal`).",
     )

@@ -291,6 +291,30 @@ def test_answer_type_ignores_a_number_under_a_heading_that_names_the_topic() -> 
                        index) == 0.0
 
 
+def test_answer_type_reads_a_default_listed_beside_its_option() -> None:
+    """Reference docs list an option's default above the sentence that says what it is: the
+    number and the question's words are two units apart, in one passage. "how many" is the
+    question's wording, not its topic: in docs that never ask, "many" is a rare word that no
+    answer holds."""
+    from rag.answer_slot import TYPED_WINDOW, answer_type
+    from rag.index.bm25 import BM25
+
+    option = ["* Default: 20", "* Type: Number", "Number of items to limit search results to."]
+    corpus = ["\n".join(option), "npm search shows search results by default.",
+              "npm sorts search results by default.", "npm install returns by default.",
+              "npm publish uses the default registry."]  # "many" is in no document
+    index = BM25.build([str(i) for i in range(len(corpus))], corpus)
+    question = "How many results does npm search return by default?"
+    assert TYPED_WINDOW == 2
+    assert answer_type(question, [_text_passage("\n".join(option))], index) == 1.0
+    # the number in another passage than the words is no answer, however close
+    apart = [_text_passage("\n".join(option[:2])), _text_passage(option[2])]
+    assert answer_type(question, apart, index) == 0.0
+    # nor is a number further away than TYPED_WINDOW units
+    far = [*option[:2], "* Set in npmrc.", "* Read at start.", option[2]]
+    assert answer_type(question, [_text_passage("\n".join(far))], index) == 0.0
+
+
 @pytest.mark.parametrize(("question", "names"), [
     ("What is the lodging per diem rate in Denver?", ["Denver"]),
     ("How do I submit my expenses in Expensify?", ["Expensify"]),
