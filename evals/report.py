@@ -104,7 +104,9 @@ def variants_section(data: Mapping[str, Any]) -> str:
              f"nDCG@10 on every one of {', '.join(data.get('choose_on', []))} (test columns are "
              f"report-only; without SciFact train nothing is kept). The default since "
              f"2026-11-30 is convex score fusion (`fusion = \"convex\"`). Kept: "
-             f"{', '.join(data.get('kept', [])) or 'none'}. Questions: "
+             f"{', '.join(data.get('kept', [])) or 'none'}. Beats the default on every one of "
+             f"them too (would replace it): "
+             f"{', '.join(data.get('beats_default', [])) or 'none'}. Questions: "
              + ", ".join(f"{k} {v}" for k, v in data.get("queries", {}).items()) + ".", "",
              "| variant | settings | " + " | ".join(corpora) + " | kept |",
              "|---" * (len(corpora) + 3) + "|"]

@@ -42,3 +42,34 @@ def test_convex_fusion_keeps_score_gaps_that_rank_fusion_loses() -> None:
     assert dense_only["a"] > dense_only["b"]
     # one hit is its ranking's best (half the weight: the empty BM25 ranking keeps its share)
     assert convex({"dense": [("a", 0.5)], "bm25": []}) == {"a": 0.5}
+
+
+def test_the_report_names_what_would_replace_the_default() -> None:
+    """A variant that beats the RRF baseline is 'kept' (it won the fusion question); one that
+    also beats today's default on every dev corpus is named as its replacement."""
+    from evals.report import variants_section
+
+    def cells(*ndcg: float) -> dict[str, dict[str, float]]:
+        return {c: {"ndcg@10": v, "hit@3": 1.0} for c, v in zip(("x-dev", "y-dev"), ndcg,
+                                                                  strict=True)}
+
+    data = {"choose_on": ["x-dev", "y-dev"], "report_only": [], "kept": ["default", "other"],
+            "wins": ["default", "other"], "beats_default": [], "default": "default",
+            "variants": {"baseline": {"settings": {}, "corpora": cells(0.5, 0.5)},
+                         "default": {"settings": {}, "corpora": cells(0.7, 0.7)},
+                         "other": {"settings": {}, "corpora": cells(0.8, 0.6)}}}
+    assert "(would replace it): none." in variants_section(data)
+    assert "| other | – | 0.800 / 1.000 | 0.600 / 1.000 | yes |" in variants_section(data)
+    data["beats_default"] = ["other"]
+    assert "(would replace it): other." in variants_section(data)
+
+
+def test_a_variant_must_beat_the_reference_on_every_dev_corpus() -> None:
+    from evals.variants import beating
+
+    table = {"base": {"a": {"ndcg@10": 0.5}, "b": {"ndcg@10": 0.5}},
+             "both": {"a": {"ndcg@10": 0.6}, "b": {"ndcg@10": 0.6}},
+             "one": {"a": {"ndcg@10": 0.9}, "b": {"ndcg@10": 0.5}}}  # a tie is no win
+    assert beating(table, "base", list(table), ["a", "b"]) == ["both"]
+    assert beating(table, "base", list(table), ["a"]) == ["both", "one"]
+    assert beating(table, "both", ["one"], ["a", "b"]) == []
