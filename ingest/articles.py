@@ -24,9 +24,10 @@ _WORD = re.compile(r"\w")
 # Bumped when parsing changes what an unchanged file yields (2: template tags stripped; 3:
 # reference links made inline; 4: blockquote markers out of sentence units, whose texts key the
 # sentence-vector table; 5: a closing quote or bracket stays with its sentence; 6: HTML tags,
-# shortcodes, leaf headings; 7: HTML tags out of front-matter titles), so that the next ingest
-# re-chunks every article instead of keeping chunks made by older rules.
-PARSER_VERSION = b"playbook-parser-7\n"
+# shortcodes, leaf headings; 7: HTML tags out of front-matter titles; 8: underscores inside a
+# heading's words and its code spans kept), so that the next ingest re-chunks every article
+# instead of keeping chunks made by older rules.
+PARSER_VERSION = b"playbook-parser-8\n"
 DEFAULT_MAX_ARTICLE_BYTES = 5_000_000
 MAX_HEADING_CHARS = 300  # titles and headings; longer ones are cut with "…"
 MAX_ID_CHARS = 1024
@@ -197,7 +198,14 @@ def clean_heading(text: str) -> str:
     become one space and the result is cut at MAX_HEADING_CHARS (every chunk of a section
     carries its heading path, so a 64 KB heading must not be copied into each of them)."""
     text = _LINK.sub(r"\1", text)
-    return shorten(re.sub(r"[*_`]+", "", text))
+    parts = _CODE_SPAN.split(text)  # odd items: code span contents, kept as written
+    return shorten("".join(p if i % 2 else _EMPHASIS.sub("", p) for i, p in enumerate(parts)))
+
+
+_CODE_SPAN = re.compile(r"`([^`]*)`")  # one backtick each side: linear, and all headings use
+# Emphasis marks: asterisks, stray backticks, and underscores except inside a word ("read_csv",
+# "NODE_MODULE_VERSION" stay: CommonMark never reads an intraword underscore as emphasis).
+_EMPHASIS = re.compile(r"[*`]+|(?<![^\W_])_+|_+(?![^\W_])")
 
 
 def shorten(text: str) -> str:

@@ -272,3 +272,19 @@ def test_content_shortcodes_print_what_the_page_shows() -> None:
     assert "- Ask in #people-ops." in body
     assert "Add a signing key, not an authentication key\n  GitHub shows both." in body
     assert "{%" not in body and "warning" not in body
+
+
+def test_headings_keep_underscores_inside_words_and_code_spans() -> None:
+    """Emphasis marks go; an underscore inside a word is no emphasis (CommonMark), and a code
+    span is shown as written: the Node.js guide's `snake_case_` and `NODE_MODULE_VERSION`
+    headings lost their underscores before (benchmarks/ingest_fidelity.py, parser 8)."""
+    from ingest.articles import clean_heading
+
+    assert clean_heading("Calls read_csv if the *File* Exists") == \
+        "Calls read_csv if the File Exists"
+    assert clean_heading("`snake_case_` for private fields") == "snake_case_ for private fields"
+    assert clean_heading("Update `NODE_MODULE_VERSION`") == "Update NODE_MODULE_VERSION"
+    assert clean_heading("**Bold**, _emphasis_ and __strong__") == "Bold, emphasis and strong"
+    assert clean_heading("an `unclosed span") == "an unclosed span"
+    body = parse_article(b"# T\n\n## Install `depot_tools`\n\nText.\n", "a.md").body
+    assert "depot_tools" in body  # the body keeps the Markdown; chunks read clean_heading
