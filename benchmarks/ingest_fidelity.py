@@ -18,7 +18,7 @@ chunk words the reader never sees in that article; doubled = words the chunks ho
 than the page, shown as the 8-word runs that repeat. Examples of lost passages come from a
 word alignment (difflib) of the worst articles only, so a whole corpus takes seconds.
 
-    python -m benchmarks.ingest_fidelity                 # all four corpora
+    python -m benchmarks.ingest_fidelity                 # every corpus
     python -m benchmarks.ingest_fidelity --corpus 18f --top 15 [--json]
 """
 
@@ -49,6 +49,7 @@ CORPORA = {
     "cwe": ROOT.parent / "shared" / "corpora" / "cwe-playbook" / "docs",
     "playbook": ROOT / "content",
     "npm": ROOT / "evals" / "corpora" / "npm-docs",
+    "node": ROOT / "evals" / "corpora" / "node-contributing",
 }
 _WORD = re.compile(r"[^\W_]+")
 _FRONT = re.compile(r"\A---[ \t]*\n.*?^(?:---|\.\.\.)[ \t]*$\n?", re.DOTALL | re.MULTILINE)

@@ -21,6 +21,9 @@ DEFAULT_CACHE = ROOT / ".playbook-eval"
 # npm's own documentation (npm 11.19.1, Artistic License 2.0), copied in: short product docs, the
 # kind of corpus the two handbooks are not (evals/corpora/README.md).
 NPM_DOCS = Path(__file__).resolve().parent / "corpora" / "npm-docs"
+# The Node.js project's contributor guides (Node.js 20.20.2, MIT), copied in: a real engineering
+# team's playbook that no threshold was ever fitted on; its questions are all test.
+NODE_CONTRIBUTING = Path(__file__).resolve().parent / "corpora" / "node-contributing"
 
 
 @dataclass(frozen=True)
@@ -92,22 +95,26 @@ def suites(corpora: Path = DEFAULT_CORPORA) -> dict[str, Suite]:
         "18f-test": Suite("18f-test", handbook_file, handbook, "18f-handbook", "source", "test"),
         "npm-dev": Suite("npm-dev", npm_file, npm, "npm-docs", "source", "dev"),
         "npm-test": Suite("npm-test", npm_file, npm, "npm-docs", "source", "test"),
+        "node-test": Suite("node-test", DATASETS / "node-contributing.jsonl", NODE_CONTRIBUTING,
+                           "node-contributing", "source", "test"),
     }
 
 
 GROUPS = {
-    "all": ["playbook", "cwe-dev", "cwe-test", "18f-dev", "18f-test", "npm-dev", "npm-test"],
+    "all": ["playbook", "cwe-dev", "cwe-test", "18f-dev", "18f-test", "npm-dev", "npm-test",
+            "node-test"],
     "gate": ["playbook", "cwe-dev", "18f-dev", "npm-dev"],
     "dev": ["playbook", "cwe-dev", "18f-dev", "npm-dev"],  # what judgment parts are calibrated on
-    "test": ["cwe-test", "18f-test", "npm-test"],  # report only, never tuned on
+    "test": ["cwe-test", "18f-test", "npm-test", "node-test"],  # report only, never tuned on
     "cwe": ["cwe-dev", "cwe-test"],
     "18f": ["18f-dev", "18f-test"],
     "npm": ["npm-dev", "npm-test"],
+    "node": ["node-test"],
 }
 
 
 def resolve(name: str, corpora: Path = DEFAULT_CORPORA) -> list[Suite]:
-    """Suites for a name: a single suite or a group (all, gate, dev, test, cwe, 18f, npm)."""
+    """Suites for a name: a single suite or a group (all, gate, dev, test, cwe, 18f, npm, node)."""
     known = suites(corpora)
     names = GROUPS.get(name, [name])
     missing = [n for n in names if n not in known]
