@@ -84,7 +84,6 @@ def suites(corpora: Path = DEFAULT_CORPORA) -> dict[str, Suite]:
     cwe_file = DATASETS / "cwe-playbook.jsonl"
     handbook = corpora / "18f-handbook" / "pages"
     handbook_file = DATASETS / "18f-handbook.jsonl"
-    npm = NPM_DOCS
     npm_file = DATASETS / "npm-docs.jsonl"
     return {
         "playbook": Suite("playbook", DATASETS / "playbook.jsonl", ROOT / "content",
@@ -93,8 +92,8 @@ def suites(corpora: Path = DEFAULT_CORPORA) -> dict[str, Suite]:
         "cwe-test": Suite("cwe-test", cwe_file, cwe, "cwe-playbook", "source", "test"),
         "18f-dev": Suite("18f-dev", handbook_file, handbook, "18f-handbook", "source", "dev"),
         "18f-test": Suite("18f-test", handbook_file, handbook, "18f-handbook", "source", "test"),
-        "npm-dev": Suite("npm-dev", npm_file, npm, "npm-docs", "source", "dev"),
-        "npm-test": Suite("npm-test", npm_file, npm, "npm-docs", "source", "test"),
+        "npm-dev": Suite("npm-dev", npm_file, NPM_DOCS, "npm-docs", "source", "dev"),
+        "npm-test": Suite("npm-test", npm_file, NPM_DOCS, "npm-docs", "source", "test"),
         "node-test": Suite("node-test", DATASETS / "node-contributing.jsonl", NODE_CONTRIBUTING,
                            "node-contributing", "source", "test"),
     }

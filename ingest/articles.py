@@ -17,7 +17,7 @@ from yaml.composer import ComposerError
 
 from ingest.blocks import atx_heading_text, parse_blocks
 from ingest.htmltags import strip_html
-from ingest.markup import strip_non_content
+from ingest.markup import code_spans, strip_non_content
 from rag.errors import ContentError
 
 _WORD = re.compile(r"\w")
@@ -198,11 +198,13 @@ def clean_heading(text: str) -> str:
     become one space and the result is cut at MAX_HEADING_CHARS (every chunk of a section
     carries its heading path, so a 64 KB heading must not be copied into each of them)."""
     text = _LINK.sub(r"\1", text)
-    parts = _CODE_SPAN.split(text)  # odd items: code span contents, kept as written
-    return shorten("".join(p if i % 2 else _EMPHASIS.sub("", p) for i, p in enumerate(parts)))
+    out, pos = [], 0
+    for start, end in code_spans(text):  # a code span's content is kept as written
+        out += [_EMPHASIS.sub("", text[pos:start]), text[start:end].strip("`")]
+        pos = end
+    return shorten("".join([*out, _EMPHASIS.sub("", text[pos:])]))
 
 
-_CODE_SPAN = re.compile(r"`([^`]*)`")  # one backtick each side: linear, and all headings use
 # Emphasis marks: asterisks, stray backticks, and underscores except inside a word ("read_csv",
 # "NODE_MODULE_VERSION" stay: CommonMark never reads an intraword underscore as emphasis).
 _EMPHASIS = re.compile(r"[*`]+|(?<![^\W_])_+|_+(?![^\W_])")

@@ -114,7 +114,7 @@ def _strip_prose(text: str, definitions: dict[str, str]) -> str:
     code spans (the link definitions are blanked already)."""
     out: list[str] = []
     pos = 0
-    for start, end in _code_spans(text):
+    for start, end in code_spans(text):
         out.append(_inline_references(strip_html(_strip_tags(text[pos:start])), definitions))
         out.append(_inline_code(text[start:end]))
         pos = end
@@ -176,7 +176,7 @@ def _blank_link_definitions(text: str, definitions: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def _code_spans(text: str) -> list[tuple[int, int]]:
+def code_spans(text: str) -> list[tuple[int, int]]:
     """Inline code spans: a run of n backticks up to the next run of exactly n on the same
     line (CommonMark lets a span cross lines; one stray backtick must not hide a page)."""
     spans: list[tuple[int, int]] = []

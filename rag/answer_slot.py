@@ -47,6 +47,8 @@ from typing import Any
 
 from rag.retrieve import Passage
 
+# The words that ask for a quantity; they are the question's wording, not its topic (`_HOW`).
+_HOW_WORDS = r"how (many|much|long|often|old|far|soon)"
 # What a question asks for, by its wording. Order matters: the first kind that matches wins.
 # Not "how big / how large": "How big should a pull request be?" is answered by "small".
 _ASKS = (
@@ -57,7 +59,7 @@ _ASKS = (
         r"(what|which)(?: is| are|'s)?(?: the| my| our| a| an)?(?: [\w-]+){0,3} "
         r"(price|cost|fee|salary|wage)s?\b", re.I)),
     ("quantity", re.compile(
-        r"\b(how (many|much|long|often|old|far|soon)|by how much|"
+        rf"\b({_HOW_WORDS}|by how much|"
         r"(what|which)(?: is| are|'s)?(?: the| my| our| a| an)?(?: [\w-]+){0,3} "
         r"(percentage|percent|rate|amount|number|salary|price|cost|fee|limit|cap|deadline|"
         r"date|duration|budget|size|threshold|target|latency|timeout|version)s?\b|"
@@ -108,7 +110,7 @@ MATCHED = 1
 TYPED_WINDOW = 2
 # The asking words of a typed question are not its topic: "how *many* results" ("many" is rare
 # in docs that never ask) must not be one of the rarest terms an answer has to hold.
-_HOW = re.compile(r"\bhow (many|much|long|often|old|far|soon)\b", re.I)
+_HOW = re.compile(rf"\b{_HOW_WORDS}\b", re.I)
 _NOT_NAMES = re.compile(rf"^(I|I['’](m|ve|d|ll)|OK|{_CALENDAR})$", re.I)
 
 
@@ -204,10 +206,11 @@ def answer_type(question: str, passages: Sequence[Passage], bm25: Any) -> float:
     typed: list[set[str]] = []
     for passage in passages:
         shown = [link_text(unit.text) for unit in units(passage.text)]
-        for i, text in enumerate(shown):
-            if holds(text, kind):
-                near = shown[max(0, i - TYPED_WINDOW): i + TYPED_WINDOW + 1]
-                typed.append(set(tokenize(" ".join(near), bm25.stemmer)))
+        hits = [i for i, text in enumerate(shown) if holds(text, kind)]
+        if hits:  # each unit tokenised once, its terms shared by the windows it is in
+            unit_terms = [set(tokenize(text, bm25.stemmer)) for text in shown]
+            typed.extend(set().union(*unit_terms[max(0, i - TYPED_WINDOW): i + TYPED_WINDOW + 1])
+                         for i in hits)
     head = set(tokenize(focus(question) or "", bm25.stemmer))
     if head & _DURATION_HEADS:  # "how much vacation *time*" is counted in hours or days
         head |= set(tokenize(_DURATION_UNITS, bm25.stemmer))
