@@ -50,6 +50,8 @@ def corpus_roots(corpora: Path = DEFAULT_CORPORA) -> dict[str, list[Path]]:
         "playbook": [ROOT / "content", corpora.parent / "playbook"],
         "cwe-playbook": [corpora / "cwe-playbook" / "docs"],
         "18f-handbook": [corpora / "18f-handbook" / "pages"],
+        "npm-docs": [ROOT / "evals" / "corpora" / "npm-docs"],  # dev rows only
+        "node-contributing": [ROOT / "evals" / "corpora" / "node-contributing"],  # test only
     }
 
 

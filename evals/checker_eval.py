@@ -46,13 +46,16 @@ def load_rows(path: Path = DATA, split: str | None = None) -> list[dict[str, Any
 
 
 def scoreboard(rows: Sequence[Row], verdicts: Sequence[bool]) -> dict[str, dict[str, Any]]:
-    """Per category and overall: counts, unsupported shown (false accepts), supported kept."""
+    """Per category, overall, then per corpus ("corpus:NAME", overall rows of one corpus):
+    counts, unsupported shown (false accepts), supported kept."""
     groups: dict[str, list[tuple[Row, bool]]] = {}
     for row, shown in zip(rows, verdicts, strict=True):
         groups.setdefault(row["category"], []).append((row, shown))
         groups.setdefault("overall", []).append((row, shown))
+        if row.get("corpus"):
+            groups.setdefault(f"corpus:{row['corpus']}", []).append((row, shown))
     board = {}
-    for name in sorted(groups, key=lambda g: (g == "overall", g)):
+    for name in sorted(groups, key=lambda g: (g.startswith("corpus:"), g == "overall", g)):
         pairs = groups[name]
         bad = [shown for row, shown in pairs if row["label"] == "unsupported"]
         good = [shown for row, shown in pairs if row["label"] == "supported"]
@@ -108,9 +111,9 @@ def format_board(board: Mapping[str, Mapping[str, Any]], title: str) -> str:
     def pct(value: float | None) -> str:
         return "   –  " if value is None else f"{100 * value:5.1f}%"
 
-    lines = [title, f"{'category':<16}{'rows':>5}{'unsup':>6}{'shown':>8}{'sup':>5}{'kept':>8}"]
+    lines = [title, f"{'category':<25}{'rows':>5}{'unsup':>6}{'shown':>8}{'sup':>5}{'kept':>8}"]
     for name, b in board.items():
-        lines.append(f"{name:<16}{b['rows']:>5}{b['unsupported']:>6}{pct(b['unsupported_shown']):>8}"
+        lines.append(f"{name:<25}{b['rows']:>5}{b['unsupported']:>6}{pct(b['unsupported_shown']):>8}"
                      f"{b['supported']:>5}{pct(b['supported_kept']):>8}")
     return "\n".join(lines)
 

@@ -67,8 +67,13 @@ def _diff(mine: tuple[str, ...], theirs: tuple[str, ...]) -> Diff:
     # an edit at either end only means the claim copied part of the sentence: not read
     edits = [(set(mine[i1:i2]), set(theirs[j1:j2])) for n, (tag, i1, i2, j1, j2) in enumerate(ops)
              if tag == "replace" or (tag != "equal" and 0 < n < len(ops) - 1)]
-    negation = copied >= 0.5 and any((NOT in c) != (NOT in s) for c, s in edits)
-    swap = _exchanged(mine, theirs)
+    # a negation edited in or out; when both sides hold as many negations it moved, not
+    # flipped ("a state the public [can't] access" for "a state where it's [not] available for
+    # public access"): the reversal checks of rag/reversal.py still read the scopes
+    negation = copied >= 0.5 and mine.count(NOT) != theirs.count(NOT) and \
+        any((NOT in c) != (NOT in s) for c, s in edits)
+    # two words exchanged means something only in a sentence that was copied, as a substitution
+    swap = copied >= 0.5 and _exchanged(mine, theirs)
     substituted = sum(sum(not _kept(t, theirs) for t in c - {NOT} - _LIGHT)
                       for c, s in edits if c and s - {NOT}) if copied >= 0.5 else 0
     return Diff(copied, negation, swap, substituted)

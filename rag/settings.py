@@ -242,6 +242,16 @@ class Settings(BaseModel):
     #   (rag/claims.py, rag/reversal.py): dev 8.5% / 85.4% -> 8.5% / 89.0%, test unchanged
     #   (9.7% / 81.2%); evals/checker_fit.py's MIN_KEPT 0.85 -> 0.88 keeps this threshold (0.85
     #   would raise it to 0.47; 0.45 was read on test at 6.7% / 72.5% and not kept).
+    # 2026-12-02 (issue 12): dev grown to 443 rows (npm-docs, 160) and test to 354 (node
+    #   contributor guides, 120, written before anything was fitted); three rule fixes
+    #   (rag/text.py underscores, rag/alignment.py negation count and swap); a word-for-word
+    #   copy of the passage verified by rule (rag/support.py copies_span); model refitted. On
+    #   the new dev 0.88 sits on a cliff (threshold 0.16: dev 19.2% shown / 88.2% kept; vetoes
+    #   and floor cap kept at 88.8%), so MIN_KEPT goes back to 0.85: threshold 0.42, dev 6.5% /
+    #   85.5% (CV 7.9% / 84.9%). Test, read after: 8.3% / 72.6% (the previous checker on the
+    #   same 354 rows 10.8% / 77.0%; on the 234 earlier test rows 9.7% / 81.2% -> 6.7% / 73.9%):
+    #   fewer false claims shown, more true ones lost (paraphrase kept 68% -> 48% there): WORSE
+    #   on kept, recorded in evals/thresholds.toml.
     # Before the alignment vetoes: dev 15.6% / 85.3%, test 21.2% / 84.1% (the previous checker,
     # 0.5 sim + 0.5 overlap >= 0.57: test 54.5% / 84.1%).
     support_threshold: float = Field(
@@ -274,7 +284,7 @@ class Settings(BaseModel):
         "above) or the hand-set support_* scores alone (rules).",
     )
     support_learned_threshold: float = Field(
-        0.33, ge=0, le=1, description="P(supported) under the learned checker model a cited "
+        0.42, ge=0, le=1, description="P(supported) under the learned checker model a cited "
         "sentence needs to be verified (fitted on dev: `python -m evals.checker_fit`).",
     )
     support_learned_floor: float = Field(

@@ -103,6 +103,7 @@ def analyse(claim: str, passage: str, embedder: Any = None,
     result = Analysis(facts, float(sims[best]), lexical, (parts[best].start, parts[best].end),
                       False, novel=len(rules.novel_terms(claim, passage)),
                       pairs=rules.novel_pairs(claim, passage))
+    result.copy = copies_span(claim, passage)
     _sentence_checks(result, claim, passage, parts)
     if tokens if tokens is not None else DEFAULTS.model == "learned":
         result.tokens = token_align.features(claim, [u.text for u in parts], embedder, pieces)
@@ -189,6 +190,25 @@ def copied_sentence(claim: str, passage: str) -> str | None:
 @lru_cache(maxsize=8192)
 def _word_key(text: str) -> tuple[str, ...]:
     return tuple(words(plain(text)))
+
+
+COPY_TERMS = 2  # content words a copied run needs to be a claim ("the team" states nothing)
+_DIGITS = {**rules.NUMBER_WORDS, "one": "1"}
+
+
+def copies_span(claim: str, passage: str) -> bool:
+    """The claim is a word-for-word run of the passage (case, punctuation, Markdown and a
+    number written in words or digits aside) of COPY_TERMS+ content words: a clause copied out
+    of a longer sentence ("Reviews should start within 1 working day" from "Reviews should
+    start within one working day, and ...") says what the passage says. One substring search."""
+    if len(_claim_terms(claim)) < COPY_TERMS:
+        return False
+    return f" {' '.join(_copy_key(claim))} " in f" {' '.join(_copy_key(passage))} "
+
+
+@lru_cache(maxsize=4096)
+def _copy_key(text: str) -> tuple[str, ...]:
+    return tuple(_DIGITS.get(w, w) for w in words(plain(text)))
 
 
 def needs_vector(claim: str, passage: str) -> bool:

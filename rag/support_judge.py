@@ -43,10 +43,10 @@ def veto(analysis: Analysis) -> str:
 
 
 def judge(analysis: Analysis, limits: Thresholds = DEFAULTS) -> Support:
-    """Apply the vetoes, then the learned model (with its floor on the sentence score) or the
-    rules (`limits.model`). `score` is P(supported) under the learned model (0 below the
-    floor), the sentence score under the rules; `reason` says why a claim fails (filler, a
-    rule, novel, drift, weak)."""
+    """Apply the vetoes, then accept a word-for-word copy of the passage, then the learned
+    model (with its floor on the sentence score) or the rules (`limits.model`). `score` is
+    P(supported) under the learned model (0 below the floor, 1 for a copy), the sentence score
+    under the rules; `reason` says why a claim fails (filler, a rule, novel, drift, weak)."""
     w = limits.embed_weight
     score = w * analysis.similarity + (1 - w) * analysis.lexical
     result = Support(score, analysis.similarity, analysis.lexical, analysis.span)
@@ -58,6 +58,9 @@ def judge(analysis: Analysis, limits: Thresholds = DEFAULTS) -> Support:
         result.reason = veto(analysis)
         result.clause, result.novel = (rule.text, rule.novel) if rule else ("", [])
         result.vetoed = True
+        return result
+    if analysis.copy:  # a word-for-word run of the passage: no score makes it less supported
+        result.score = 1.0 if limits.model == "learned" else max(score, limits.score)
         return result
     failing = _rules_failure(analysis, limits)
     if limits.model == "learned" and score < limits.floor:

@@ -115,3 +115,6 @@ class Analysis:
     # False when a veto rejected the claim before it was embedded (`analyse(lazy=True)`): the
     # cosines are NaN and `clauses` stops at the vetoed clause
     measured: bool = True
+    # the claim is a word-for-word run of the passage (`rag.support.copies_span`): supported as
+    # written, unless a veto rejects it
+    copy: bool = False

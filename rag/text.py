@@ -32,7 +32,10 @@ _CONTENT = re.compile(r"[^\W_]")  # a letter or digit: a unit of "…" or "—" 
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?P<close>[\"”’)]*)\s+(?=\S)")
 _ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|incl|no|fig|mr|mrs|dr)\.)$", re.I)
 _CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
-_MARKUP = re.compile(r"[*_`>#]+|\[([^\]]*)\]\([^)]*\)")
+# Emphasis, code ticks, quote and heading marks, and link syntax (link text kept). Underscores
+# go only at a word's edge (`_emphasis_`): inside a word they are part of it (`node_modules`,
+# `${VARIABLE_NAME}`), which the passage side keeps too.
+_MARKUP = re.compile(r"[*`>#]+|(?<![^\W_])_+|_+(?![^\W_])|\[([^\]]*)\]\([^)]*\)")
 
 
 @dataclass(frozen=True)

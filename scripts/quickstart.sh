@@ -26,13 +26,14 @@ case "${1:-}" in
     .venv/bin/playbook ask "How do I approach a tribal team?"
     ;;
   test)
-    # The gate's cwe, 18f-handbook and npm-docs indexes take minutes of embedding: build them in the
-    # background as soon as the core packages are in, while llama-cpp-python compiles (the rest
-    # of setup), the checks and pytest run. cwe first: tests/test_eval_gate.py runs cwe-dev over
+    # The gate's indexes (the suites of evals.suites.GROUPS["gate"]: cwe, 18f-handbook and npm-docs
+    # take minutes of embedding) are built in the background as soon as the core packages are in,
+    # while llama-cpp-python compiles (the rest of setup), the checks and pytest run. The group
+    # lists cwe-dev right after the one-article playbook: tests/test_eval_gate.py runs cwe-dev over
     # the same cached index (it waits for a build in progress, or builds it when absent).
     bash scripts/setup.sh --core
     mkdir -p tests/artifacts
-    .venv/bin/python -m evals.gate --prepare cwe-dev 18f-dev npm-dev >tests/artifacts/gate-prepare.log 2>&1 &
+    .venv/bin/python -m evals.gate --prepare gate >tests/artifacts/gate-prepare.log 2>&1 &
     prepare=$!
     trap 'kill "$prepare" 2>/dev/null || true' EXIT  # a failed step must not leave it running
     bash scripts/setup.sh

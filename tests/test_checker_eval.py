@@ -32,6 +32,16 @@ def test_scoreboard_counts_false_accepts_and_recall() -> None:
     assert "reversal" in format_board(board, "title")
 
 
+def test_scoreboard_adds_one_overall_line_per_corpus_after_overall() -> None:
+    rows = [{**row, "corpus": name} for row, name in zip(ROWS, ("a", "b", "a", "b"), strict=True)]
+    board = scoreboard(rows, [True, False, True, False])
+    assert list(board)[-3:] == ["overall", "corpus:a", "corpus:b"]
+    assert board["corpus:a"] == {"rows": 2, "unsupported": 1, "supported": 1,
+                                 "unsupported_shown": 1.0, "supported_kept": 1.0}
+    assert board["corpus:b"]["unsupported_shown"] == 0.0
+    assert "corpus:b" in format_board(board, "title")
+
+
 def test_bad_label_file_gives_one_clear_error(tmp_path: Path) -> None:
     broken = tmp_path / "support.jsonl"
     broken.write_text('{"id": "x", "passage": "p", "sentence": "s", "label": "maybe"}\n')

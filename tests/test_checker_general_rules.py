@@ -154,3 +154,63 @@ def test_both_words_of_a_pair_in_the_claims_sentence_are_an_enumeration() -> Non
     assert reversal.reversal(clause, source, clause) == "antonym"
     assert reversal.reversal(clause, source, sentence) is None
 
+
+
+def test_a_negation_that_moves_is_not_a_flip() -> None:
+    """As many negations on both sides: the sentence was reworded around its negation, not
+    reversed; one negation dropped still is."""
+    source = ("The command puts the version into the registry in a state where it's not "
+              "available for public access, so maintainers approve it later.")
+    moved = alignment.diff("The command puts the version into the registry in a state the "
+                           "public can't access, so maintainers approve it later.", source)
+    assert not moved.negation
+    dropped = alignment.diff("The command puts the version into the registry in a state where "
+                             "it's available for public access, so maintainers approve it later.",
+                             source)
+    assert dropped.negation
+
+
+def test_the_word_exchange_rule_reads_only_a_mostly_copied_sentence() -> None:
+    """Two words trading places is a reversal in a copied sentence; in a long sentence that
+    shares a fifth of its words with the source (a summary reorders freely: a true summary of
+    several list items was vetoed so) the exchange is left to the learned model's signals."""
+    source = "Builds run locally while deploys run remotely."
+    assert alignment.diff("Deploys run locally while builds run remotely.", source).swap
+    padded = ("Deploys run locally, as the team wiki and the onboarding checklist both explain, "
+              "while builds run remotely every weekday night under the shared service account.")
+    assert alignment._exchanged(alignment.tokens(padded), alignment.tokens(source))
+    assert not alignment.diff(padded, source).swap
+
+
+def test_underscores_inside_words_are_kept_emphasis_is_not() -> None:
+    from rag.text import plain, words
+
+    assert plain("Packages go in `node_modules` under the _prefix_.") == \
+        "Packages go in node_modules under the prefix."
+    assert plain("Reference ${VARIABLE_NAME} or __init__.") == "Reference ${VARIABLE_NAME} or init."
+    # the claim and the passage split an identifier into the same words
+    assert words(plain("node_modules")) == words("`node_modules`") == ["node", "modules"]
+    assert not changed_name("Use ${VARIABLE_NAME} in the file.",
+                            "Environment variables can be replaced using `${VARIABLE_NAME}`.")
+
+
+def test_a_word_for_word_run_of_the_passage_is_a_copy() -> None:
+    from rag.support import copies_span
+
+    passage = ("Reviews should start within one working day, and **KeePassXC** runs on "
+               "`node_modules` hosts.")
+    assert copies_span("Reviews should start within 1 working day.", passage)
+    assert copies_span("KeePassXC runs on node_modules hosts", passage)
+    assert not copies_span("Reviews should start within 2 working days.", passage)
+    assert not copies_span("Reviews should begin within one working day.", passage)
+    assert not copies_span("Reviews start within one working day.", passage)  # a word dropped
+    assert not copies_span("the team", "Ask the team.")  # no claim: fewer than two content words
+
+
+def test_a_copy_is_verified_unless_a_veto_rejects_it(embedder) -> None:  # noqa: ANN001
+    sentence = "Run the database migration before deploying the new service."
+    clause = support_score("Run the database migration", PASSAGE, embedder)
+    assert clause.ok(0.0) and clause.score == 1.0 and supports(sentence, PASSAGE, embedder)
+    reversed_copy = support_score("Deploy the new service before running the database migration.",
+                                  PASSAGE, embedder)
+    assert reversed_copy.vetoed

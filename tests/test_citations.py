@@ -321,7 +321,10 @@ def test_learned_model_is_selectable_and_rejects_an_invented_tail(embedder) -> N
                          embedder, learned)
     tail = support_score("Offer to join the war rooms, and ask the manager to pay you a bonus "
                          "for each incident.", ARTICLE, embedder, learned)
-    assert 0 < tail.score < learned.limit <= copy.score < 1
+    assert 0 < tail.score < learned.limit <= copy.score <= 1  # a copy scores 1 by rule
+    paraphrase = support_score("Volunteer for the war rooms even when nobody requires it.",
+                               ARTICLE, embedder, learned)
+    assert 0 < paraphrase.score < 1  # the model's P, not the copy rule
     assert copy.ok(learned.limit) and not tail.ok(learned.limit) and tail.reason in (
         "novel", "drift")
 

@@ -43,10 +43,10 @@ BAD = {
 
 
 # The invented tail copies a passage sentence's opening and adds words the passage never uses:
-# the rules' copy-then-drift check rejects it; the learned checker (the default since
-# 2026-12-02) shows it, P above its threshold (a drift veto under it was measured on dev and
-# not taken: 8.5% -> 7.5% shown but 85.4% -> 82.9% kept; BENCHMARKS.md).
-LEARNED_MISSES = {"invented tail"}
+# the rules' copy-then-drift check rejects it; the learned checker showed it until its refit on
+# the grown dev split (2026-12-02, threshold 0.33 -> 0.38), and drops it now. A sentence of
+# BAD the learned model lets through goes here (and is then asserted shown, not dropped).
+LEARNED_MISSES: set[str] = set()
 
 
 def ask(settings: Any, url: str, model: str = "") -> dict[str, Any]:
